@@ -1,0 +1,29 @@
+// Nest 12 packages are ESM-only: swc transpiles them to CommonJS for jest on Node 20.
+const esmPackages = [
+  '@nestjs', 'cookie', 'content-disposition', 'file-type', 'strtok3', 'token-types', '@tokenizer',
+  '@borewit', 'uint8array-extras', '@standard-schema',
+];
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: '<rootDir>/test/setup/node-environment.js',
+  roots: ['<rootDir>/src', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  transform: {
+    '^.+\\.(t|j|mj)s$': [
+      '@swc/jest',
+      {
+        jsc: {
+          parser: { syntax: 'typescript', decorators: true },
+          transform: { legacyDecorator: true, decoratorMetadata: true },
+          keepClassNames: true,
+          target: 'es2022',
+        },
+        module: { type: 'commonjs' },
+      },
+    ],
+  },
+  transformIgnorePatterns: [`node_modules/(?!(${esmPackages.join('|')})/)`],
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  testTimeout: 60000,
+};
