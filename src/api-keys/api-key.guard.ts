@@ -1,0 +1,49 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { IS_PUBLIC } from '../common/decorators/public.decorator';
+import { ROLES, Role } from '../common/decorators/roles.decorator';
+import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-code';
+import { ApiKeysService } from './api-keys.service';
+import { AuthenticatedKey } from './authenticated-key';
+
+export type KeyedRequest = FastifyRequest & { apiKey?: AuthenticatedKey };
+
+/** `X-API-Key: <key>` or `Authorization: Bearer <key>`. */
+export function presentedKey(req: FastifyRequest): string | undefined {
+  const header = req.headers['x-api-key'];
+  if (typeof header === 'string' && header.trim()) return header.trim();
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (m) return m[1].trim();
+  }
+  return undefined;
+}
+
+/** Global guard: deny by default, authenticate the key, then check the route's roles. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysService,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<KeyedRequest>();
+    const presented = presentedKey(req);
+    if (!presented) {
+      throw new ApiError(ErrorCode.MissingApiKey, 'no API key: send it as X-API-Key or Authorization: Bearer');
+    }
+    const key = await this.keys.authenticate(presented);
+    req.apiKey = key;
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
+    if (roles && !roles.includes(key.role)) {
+      throw new ApiError(ErrorCode.Forbidden, `this endpoint needs the ${roles.join(' or ')} role`);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,23 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** `sk-` + 256 random bits, URL-safe: well over the SPEC's 128 bits. */
+export function generateApiKey(): string {
+  return `sk-${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * A plain SHA-256 is the right hash here: keys carry 256 bits of randomness, so there is nothing
+ * for a slow password hash to protect, and auth must stay cheap on cache misses.
+ */
+export function hashApiKey(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
+}
+
+export function displayPrefix(key: string): string {
+  return key.slice(0, 11);
+}
+
+/** Keys we could have issued (or the configured bootstrap key); anything else is refused unseen. */
+export function looksLikeApiKey(value: string): boolean {
+  return /^sk-[A-Za-z0-9_-]{20,200}$/.test(value);
+}

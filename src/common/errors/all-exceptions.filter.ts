@@ -1,0 +1,71 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from './api-error';
+import { ErrorCode } from './error-code';
+
+/** Fastify's own errors (body parsing, limits) carry a code we translate to the SPEC's codes. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.RequestTooLarge,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCode.InvalidRequest,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ErrorCode.InvalidRequest,
+  FST_ERR_CTP_EMPTY_JSON_BODY: ErrorCode.InvalidRequest,
+  FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.InvalidRequest,
+};
+
+/** Maps anything thrown to the SPEC's OpenAI-shaped error body; unknown errors become a 500. */
+export function toApiError(err: unknown, logger?: Logger, requestId?: string): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    if (status === 404) return new ApiError(ErrorCode.NotFound, notFoundMessage(err));
+    if (status === 413) return new ApiError(ErrorCode.RequestTooLarge, 'request body is too large');
+    if (status === 403) return new ApiError(ErrorCode.Forbidden, err.message);
+    if (status === 401) return new ApiError(ErrorCode.InvalidApiKey, err.message);
+    if (status === 429) return new ApiError(ErrorCode.RateLimitExceeded, err.message);
+    if (status >= 400 && status < 500) return ApiError.invalid(err.message);
+    if (status === 503) return new ApiError(ErrorCode.ServiceUnavailable, err.message);
+  }
+  const e = err as { code?: string; statusCode?: number; message?: string; type?: string };
+  if (e && typeof e.code === 'string' && FASTIFY_CODES[e.code]) {
+    const code = FASTIFY_CODES[e.code];
+    return new ApiError(code, code === ErrorCode.RequestTooLarge ? 'request body is too large' : `invalid request body: ${e.message}`);
+  }
+  // JSON syntax errors from the body parser (Fastify marks them 400).
+  if (e && e.statusCode === 400 && err instanceof SyntaxError) return ApiError.invalid(`malformed JSON body: ${e.message}`);
+  if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    if (e.statusCode === 413) return new ApiError(ErrorCode.RequestTooLarge, 'request body is too large');
+    return ApiError.invalid(e.message ?? 'invalid request');
+  }
+  if (isDatabaseDown(err)) return new ApiError(ErrorCode.ServiceUnavailable, 'the database is unavailable; try again shortly', null, { 'retry-after': '1' });
+  logger?.error({ err, request_id: requestId }, 'unhandled error');
+  return new ApiError(ErrorCode.InternalError, `internal error (request id ${requestId ?? 'unknown'})`);
+}
+
+function notFoundMessage(err: HttpException): string {
+  const m = err.message;
+  return m.startsWith('Cannot ') ? `no such route: ${m.replace(/^Cannot /, '')}` : m;
+}
+
+function isDatabaseDown(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return code === 'ECONNREFUSED' || code === '57P01' || code === '57P03' || code === '08006' || code === '08001'
+    || /Connection terminated|timeout exceeded when trying to connect/i.test(String((err as Error)?.message));
+}
+
+export function sendError(reply: FastifyReply, err: ApiError): void {
+  if (reply.sent || reply.raw.headersSent) return;
+  for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  reply.status(err.status).header('content-type', 'application/json; charset=utf-8').send(err.toBody());
+}
+
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const reply = ctx.getResponse<FastifyReply>();
+    const req = ctx.getRequest<FastifyRequest>();
+    sendError(reply, toApiError(exception, this.logger, req?.id));
+  }
+}

@@ -1,0 +1,42 @@
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { envSchema } from './env.schema';
+
+/** The typed, validated configuration: the only place that reads environment variables. */
+export class AppConfig {
+  readonly env!: 'development' | 'production' | 'test';
+  readonly http!: { port: number; host: string; maxBodyBytes: number; shutdownTimeoutMs: number };
+  readonly database!: { url?: string; dataDir: string; embeddedPort: number; poolSize: number };
+  readonly redisUrl?: string;
+  readonly models!: { configPath: string; device: 'cpu' | 'coreml' | 'cuda' };
+  readonly auth!: { bootstrapKey?: string; keyCacheTtlMs: number; lastUsedFlushMs: number };
+  readonly limits!: { maxPromptChars: number };
+  readonly logLevel!: string;
+
+  constructor(values: AppConfig) {
+    Object.assign(this, values);
+  }
+}
+
+export class ConfigError extends Error {}
+
+/** Validates `source` (process.env plus .env) once; throws ConfigError naming every bad variable. */
+export function loadConfig(source: Record<string, string | undefined>, cwd = process.cwd()): AppConfig {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i: z.core.$ZodIssue) => `  ${String(i.path[0])}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
+  return new AppConfig({
+    env: e.NODE_ENV,
+    http: { port: e.PORT, host: e.HOST, maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    database: { url: e.DATABASE_URL, dataDir: abs(e.DATA_DIR), embeddedPort: e.EMBEDDED_PG_PORT, poolSize: e.DB_POOL_SIZE },
+    redisUrl: e.REDIS_URL,
+    models: { configPath: abs(e.MODELS_CONFIG), device: e.MODEL_DEVICE as 'cpu' | 'coreml' | 'cuda' },
+    auth: { bootstrapKey: e.BOOTSTRAP_API_KEY, keyCacheTtlMs: e.KEY_CACHE_TTL_MS, lastUsedFlushMs: e.LAST_USED_FLUSH_MS },
+    limits: { maxPromptChars: e.MAX_PROMPT_CHARS },
+    logLevel: e.LOG_LEVEL,
+  });
+}

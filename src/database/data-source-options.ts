@@ -1,0 +1,17 @@
+import { DataSourceOptions } from 'typeorm';
+import { MIGRATIONS } from '../../migrations';
+
+/** The one DataSource definition, shared by the app and the migration command. */
+export function buildDataSourceOptions(url: string, poolSize: number): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: [],
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: ['error', 'migration'],
+    extra: { max: poolSize, application_name: 'llm-server' },
+  };
+}
