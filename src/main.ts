@@ -16,7 +16,14 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const running = await createApp(config, { bootLog: (l) => process.stderr.write(`${l}\n`) });
+  // The embedded database is chatty: show its lines at debug level, its problems always.
+  const verbose = config.logLevel === 'debug' || config.logLevel === 'trace';
+  const bootLog = (line: string) => {
+    if (verbose || /\b(ERROR|FATAL|PANIC)\b|embedded PostgreSQL|initialising|orphaned|port \d+ is taken/.test(line)) {
+      process.stderr.write(`${line}\n`);
+    }
+  };
+  const running = await createApp(config, { bootLog });
   await running.app.listen({ port: config.http.port, host: config.http.host });
   process.stderr.write(`llm-server listening on http://${config.http.host}:${config.http.port} (docs at /docs)\n`);
 
