@@ -6,6 +6,7 @@ import { DatabaseModule } from './database/database.module';
 import { ResolvedDatabase } from './database/resolved-database';
 import { HealthModule } from './health/health.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
+import { RedisModule } from './redis/redis.module';
 
 @Global()
 @Module({})
@@ -44,6 +45,7 @@ export class AppModule {
         DatabaseModule,
         CoreModule,
         HealthModule,
+        RedisModule,
         ApiKeysModule,
       ],
     };

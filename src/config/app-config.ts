@@ -11,11 +11,28 @@ export class AppConfig {
   readonly models!: { configPath: string; device: 'cpu' | 'coreml' | 'cuda' };
   readonly auth!: { bootstrapKey?: string; keyCacheTtlMs: number; lastUsedFlushMs: number };
   readonly limits!: { maxPromptChars: number };
+  /** Per-minute limits by role; null = unlimited. */
+  readonly rateLimits!: { rpm: RoleLimits; tpm: RoleLimits };
+  readonly quota!: { tokens: RoleLimits; period: 'monthly' | 'weekly' | 'daily'; flushMs: number; cacheHitsCountTokens: boolean };
+  readonly cache!: { mode: 'deterministic' | 'all' | 'off'; ttlSeconds: number; maxEntries: number; l1MaxBytes: number };
+  readonly observability!: {
+    metricsToken?: string;
+    metricsPerKey: boolean;
+    logBufferMax: number;
+    logFlushMs: number;
+    logFlushRows: number;
+    logRetentionDays: number;
+  };
   readonly logLevel!: string;
 
   constructor(values: AppConfig) {
     Object.assign(this, values);
   }
+}
+
+export interface RoleLimits {
+  user: number | null;
+  admin: number | null;
 }
 
 export class ConfigError extends Error {}
@@ -37,6 +54,25 @@ export function loadConfig(source: Record<string, string | undefined>, cwd = pro
     models: { configPath: abs(e.MODELS_CONFIG), device: e.MODEL_DEVICE as 'cpu' | 'coreml' | 'cuda' },
     auth: { bootstrapKey: e.BOOTSTRAP_API_KEY, keyCacheTtlMs: e.KEY_CACHE_TTL_MS, lastUsedFlushMs: e.LAST_USED_FLUSH_MS },
     limits: { maxPromptChars: e.MAX_PROMPT_CHARS },
+    rateLimits: {
+      rpm: { user: e.RATE_LIMIT_RPM_USER, admin: e.RATE_LIMIT_RPM_ADMIN },
+      tpm: { user: e.RATE_LIMIT_TPM_USER, admin: e.RATE_LIMIT_TPM_ADMIN },
+    },
+    quota: {
+      tokens: { user: e.QUOTA_TOKENS_USER, admin: e.QUOTA_TOKENS_ADMIN },
+      period: e.QUOTA_PERIOD,
+      flushMs: e.QUOTA_FLUSH_MS,
+      cacheHitsCountTokens: e.CACHE_HITS_COUNT_TOKENS,
+    },
+    cache: { mode: e.CACHE_MODE, ttlSeconds: e.CACHE_TTL_SECONDS, maxEntries: e.CACHE_MAX_ENTRIES, l1MaxBytes: e.CACHE_L1_MAX_BYTES },
+    observability: {
+      metricsToken: e.METRICS_TOKEN,
+      metricsPerKey: e.METRICS_PER_KEY,
+      logBufferMax: e.LOG_BUFFER_MAX,
+      logFlushMs: e.LOG_FLUSH_MS,
+      logFlushRows: e.LOG_FLUSH_ROWS,
+      logRetentionDays: e.LOG_RETENTION_DAYS,
+    },
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -16,6 +16,13 @@ const optionalUrl = (protocols: string[]) =>
       message: `must be a URL starting with ${protocols.join(' or ')}`,
     });
 
+/** A non-negative integer, or `unlimited` (null). */
+const limit = (def: number | 'unlimited') =>
+  z
+    .union([z.literal('unlimited'), z.coerce.number().int().min(0).max(1e15)])
+    .default(def)
+    .transform((v) => (v === 'unlimited' ? null : v));
+
 /**
  * Every environment variable the server reads, with its default. `.env.example` mirrors this
  * list; a bad value stops the server with the variable's name in the message.
@@ -47,6 +54,32 @@ export const envSchema = z.object({
   KEY_CACHE_TTL_MS: int(60_000, 0, 3_600_000),
   LAST_USED_FLUSH_MS: int(5_000, 100, 3_600_000),
   SHUTDOWN_TIMEOUT_MS: int(30_000, 0, 600_000),
+
+  // Rate limits per key and role (per minute); a key's own rpm/tpm override these.
+  RATE_LIMIT_RPM_USER: limit(60),
+  RATE_LIMIT_RPM_ADMIN: limit(600),
+  RATE_LIMIT_TPM_USER: limit(100_000),
+  RATE_LIMIT_TPM_ADMIN: limit('unlimited'),
+  // Token quotas per key and period; a key's own quota_tokens overrides these.
+  QUOTA_TOKENS_USER: limit(1_000_000),
+  QUOTA_TOKENS_ADMIN: limit('unlimited'),
+  QUOTA_PERIOD: z.enum(['monthly', 'weekly', 'daily']).default('monthly'),
+  QUOTA_FLUSH_MS: int(1_000, 50, 60_000),
+  CACHE_HITS_COUNT_TOKENS: bool(false),
+
+  // Completion cache.
+  CACHE_MODE: z.enum(['deterministic', 'all', 'off']).default('deterministic'),
+  CACHE_TTL_SECONDS: int(86_400, 1, 365 * 86_400),
+  CACHE_MAX_ENTRIES: int(100_000, 1, 100_000_000),
+  CACHE_L1_MAX_BYTES: int(64 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),
+
+  // Observability.
+  METRICS_TOKEN: z.string().optional().transform((v) => (v ? v : undefined)),
+  METRICS_PER_KEY: bool(false),
+  LOG_BUFFER_MAX: int(50_000, 100, 10_000_000),
+  LOG_FLUSH_MS: int(500, 10, 60_000),
+  LOG_FLUSH_ROWS: int(500, 1, 100_000),
+  LOG_RETENTION_DAYS: int(30, 0, 36_500),
 });
 
 export type Env = z.infer<typeof envSchema>;

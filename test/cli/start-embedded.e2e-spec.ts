@@ -15,7 +15,7 @@ interface Started {
 
 /** Runs the built server as `npm start` does, with no DATABASE_URL: the embedded defaults. */
 function startServer(dataDir: string, port: number): Started {
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', MODELS_CONFIG: join(dataDir, 'models.yaml') };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', MODELS_CONFIG: join(dataDir, 'models.yaml') };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   delete env.BOOTSTRAP_API_KEY;
