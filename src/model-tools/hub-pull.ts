@@ -1,0 +1,165 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * Downloads an ONNX model folder (Optimum / onnx-community layout) from a Hugging Face hub:
+ * the JSON/tokenizer files plus one onnx/model*.onnx variant and its external-data files.
+ */
+export interface PullOptions {
+  /** "owner/name". */
+  repo: string;
+  revision?: string;
+  /** fp32 (default), fp16, q8 / quantized, int8, uint8, q4, q4f16, bnb4, or a raw file suffix. */
+  variant?: string;
+  /** Default models/<name>, name = the repo's last segment, lower-cased. */
+  outDir?: string;
+  /** Default HF_ENDPOINT or https://huggingface.co. */
+  endpoint?: string;
+  /** Default HF_TOKEN. */
+  token?: string;
+  log?: (line: string) => void;
+}
+
+export interface PullResult {
+  name: string;
+  outDir: string;
+  files: Array<{ file: string; bytes: number }>;
+  /** The models.yaml entry to add. */
+  yamlEntry: string;
+}
+
+export class HubError extends Error {}
+
+const CONFIG_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+const REQUIRED = ['config.json', 'tokenizer.json'];
+
+/** Variant name → file-name suffix, as transformers.js names its dtypes. */
+const VARIANT_SUFFIX: Record<string, string> = {
+  fp32: '', fp16: '_fp16', q8: '_quantized', quantized: '_quantized', int8: '_int8', uint8: '_uint8',
+  q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4',
+};
+
+const ONNX_RE = /^onnx\/(model|decoder_model_merged)(_[a-z0-9]+)?\.onnx$/;
+
+function variantOf(file: string): string {
+  const suffix = ONNX_RE.exec(file)?.[2] ?? '';
+  if (!suffix) return 'fp32';
+  return Object.entries(VARIANT_SUFFIX).find(([, s]) => s === suffix)?.[0] ?? suffix.slice(1);
+}
+
+const encodePath = (p: string) => p.split('/').map(encodeURIComponent).join('/');
+
+function httpError(status: number, what: string, repo: string, revision: string, token?: string): HubError {
+  if (status === 401 || status === 403) {
+    return new HubError(
+      `${what}: ${status} ${status === 401 ? 'unauthorized' : 'forbidden'} — ${token ? 'HF_TOKEN was refused' : 'set HF_TOKEN'} ` +
+        `(the repository "${repo}" may be private or gated; accept its terms on the hub first)`,
+    );
+  }
+  if (status === 404) return new HubError(`${what}: not found — check the repository id "${repo}" and revision "${revision}"`);
+  return new HubError(`${what}: HTTP ${status}`);
+}
+
+/** Picks the files to download from the repository listing. */
+export function selectFiles(siblings: string[], variant = 'fp32'): string[] {
+  const onnx = siblings.filter((f) => ONNX_RE.test(f));
+  const suffix = VARIANT_SUFFIX[variant] ?? `_${variant}`;
+  const model =
+    onnx.find((f) => f === `onnx/model${suffix}.onnx`) ?? onnx.find((f) => f === `onnx/decoder_model_merged${suffix}.onnx`);
+  if (!model) {
+    const available = [...new Set(onnx.map(variantOf))];
+    throw new HubError(
+      available.length
+        ? `variant "${variant}" not found; available: ${available.join(', ')}`
+        : 'no onnx/model*.onnx in this repository (is it an ONNX export?)',
+    );
+  }
+  for (const f of REQUIRED) if (!siblings.includes(f)) throw new HubError(`${f} missing from the repository`);
+  // External weights: model.onnx_data, model.onnx_data_1, ...
+  const data = siblings.filter((f) => f.startsWith(`${model}_data`));
+  return [...CONFIG_FILES.filter((f) => siblings.includes(f)), model, ...data];
+}
+
+/** fetch with network failures turned into a message naming the host and the cause. */
+async function hubFetch(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new HubError(`cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+  }
+}
+
+export function yamlEntry(name: string, path: string): string {
+  return `- id: ${name}\n  provider: onnx\n  path: ${path}`;
+}
+
+export async function pullModel(opts: PullOptions): Promise<PullResult> {
+  const endpoint = (opts.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const token = opts.token ?? process.env.HF_TOKEN;
+  const revision = opts.revision ?? 'main';
+  const log = opts.log ?? (() => {});
+  const { repo } = opts;
+  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new HubError(`repository id must look like "owner/name", got "${repo}"`);
+  const name = basename(repo).toLowerCase();
+  const outRel = opts.outDir ?? join('models', name);
+  const outDir = resolve(outRel);
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+
+  const listUrl = `${endpoint}/api/models/${repo}/revision/${encodeURIComponent(revision)}?blobs=true`;
+  const res = await hubFetch(listUrl, { headers });
+  if (!res.ok) throw httpError(res.status, `listing ${repo}@${revision}`, repo, revision, token);
+  const info = (await res.json()) as { siblings?: Array<{ rfilename: string; size?: number }> };
+  const siblings = info.siblings ?? [];
+  const sizes = new Map(siblings.map((s) => [s.rfilename, s.size]));
+  const files = selectFiles(siblings.map((s) => s.rfilename), opts.variant);
+
+  const done: PullResult['files'] = [];
+  for (const file of files) {
+    const dest = join(outDir, file);
+    const expected = sizes.get(file);
+    const existing = await stat(dest).catch(() => undefined);
+    if (existing && expected !== undefined && existing.size === expected) {
+      log(`  ${file} (already there)`);
+      done.push({ file, bytes: existing.size });
+      continue;
+    }
+    const bytes = await download(`${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${encodePath(file)}`, dest, headers, expected, (status) =>
+      httpError(status, `downloading ${file}`, repo, revision, token),
+    );
+    log(`  ${file} (${bytes} bytes)`);
+    done.push({ file, bytes });
+  }
+  return { name, outDir, files: done, yamlEntry: yamlEntry(name, outRel) };
+}
+
+/** Streams a URL to `dest` through a temporary file; follows redirects; checks the byte count. */
+async function download(
+  url: string,
+  dest: string,
+  headers: Record<string, string>,
+  expected: number | undefined,
+  onError: (status: number) => Error,
+): Promise<number> {
+  // fetch follows redirects and drops the Authorization header when one leaves the origin
+  // (the hub redirects large files to a CDN with signed URLs).
+  const res = await hubFetch(url, { headers, redirect: 'follow' });
+  if (!res.ok || !res.body) throw onError(res.status);
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = `${dest}.part-${process.pid}`;
+  try {
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(tmp));
+    const { size } = await stat(tmp);
+    const length = res.headers.get('content-encoding') ? null : res.headers.get('content-length');
+    if (length !== null && Number(length) !== size) throw new HubError(`${dest}: got ${size} bytes, server announced ${length}`);
+    if (expected !== undefined && expected !== size) throw new HubError(`${dest}: got ${size} bytes, listing says ${expected}`);
+    await rename(tmp, dest);
+    return size;
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
