@@ -1,0 +1,294 @@
+import { Pool, type Dispatcher } from 'undici';
+import { ApiError } from '../../common/errors/api-error';
+import { ErrorCode } from '../../common/errors/error-code';
+import type {
+  ChatMessage,
+  GenerateRequest,
+  GenerateResult,
+  LlmProvider,
+  ProviderHealth,
+  StreamEvent,
+  TokenUsage,
+} from '../provider.interface';
+import { CircuitBreaker, type BreakerPermit, type CircuitBreakerOptions } from './circuit-breaker';
+import { HealthProbe } from './health-probe';
+import { buildBody, endpointFor, parseCompletion, type UpstreamUsage } from './openai-wire';
+import { DEFAULT_RETRY, abortReason, nextDelay, sleep, type RetryOptions } from './retry-policy';
+import { readSse } from './sse-stream-reader';
+import { countInputTokens, estimateTokens, type TokenCounter } from './token-estimate';
+import {
+  UpstreamStreamCutError,
+  classifyReadError,
+  classifyStatus,
+  classifyTransportError,
+  errorCodeOf,
+  isAbortError,
+  type UpstreamFailure,
+} from './upstream-errors';
+
+export interface HttpLLMClientOptions {
+  /** Our model id: used in error messages and as the upstream model unless `upstreamModel`. */
+  model: string;
+  /** e.g. `http://gpu-host:8000/v1`; request paths are appended to it. */
+  baseUrl: string;
+  upstreamModel?: string;
+  /** Sent as `Authorization: Bearer`; the factory reads it from the `api_key_env` variable. */
+  apiKey?: string;
+  /** Connect, response headers and body idle limit, each (models.yaml `timeout_ms`). */
+  timeoutMs?: number;
+  /** Connect limit; default min(timeoutMs, 10 s) so a black-holed host fails over quickly. */
+  connectTimeoutMs?: number;
+  maxRetries?: number;
+  retry?: Partial<Omit<RetryOptions, 'maxRetries'>>;
+  /** Send top_k / repetition_penalty (vLLM-style extras). */
+  extendedSampling?: boolean;
+  contextLength?: number;
+  /** The model's tokenizer when known; otherwise ~chars/4 and usage is marked estimated. */
+  tokenCounter?: TokenCounter;
+  breaker?: CircuitBreaker | Partial<CircuitBreakerOptions>;
+  health?: { timeoutMs?: number; cacheMs?: number };
+  /** Max sockets to the upstream; null = unlimited. */
+  connections?: number | null;
+  /** For tests: the jitter source. */
+  random?: () => number;
+}
+
+type SendOutcome = { res: Dispatcher.ResponseData } | { failure: UpstreamFailure };
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * An OpenAI-compatible upstream (vLLM, TGI, Ollama, llama.cpp server, OpenAI) as an LlmProvider.
+ *
+ * Transport is undici's Pool rather than axios (the design card's pick): one keep-alive pool per
+ * upstream, far less per-request overhead, native AbortSignal and separate connect/headers/body
+ * timeouts — all of which streaming LLM traffic needs.
+ */
+export class HttpLLMClient implements LlmProvider {
+  readonly kind = 'http' as const;
+  readonly version: string;
+  readonly contextLength?: number;
+  readonly breaker: CircuitBreaker;
+
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly upstreamModel: string;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryOptions;
+  private readonly count: TokenCounter;
+  private readonly healthProbe: HealthProbe;
+  private inflight = 0;
+  private closed = false;
+
+  constructor(private readonly opts: HttpLLMClientOptions) {
+    const url = new URL(opts.baseUrl);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.upstreamModel = opts.upstreamModel ?? opts.model;
+    this.version = `http:${opts.baseUrl}:${this.upstreamModel}`;
+    this.contextLength = opts.contextLength;
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries };
+    this.count = opts.tokenCounter ?? estimateTokens;
+    this.breaker = opts.breaker instanceof CircuitBreaker ? opts.breaker : new CircuitBreaker(opts.model, opts.breaker);
+    this.pool = new Pool(url.origin, {
+      connections: opts.connections ?? null,
+      connectTimeout: opts.connectTimeoutMs ?? Math.min(this.timeoutMs, 10_000),
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+      keepAliveTimeout: 30_000,
+    });
+    this.healthProbe = new HealthProbe(this.pool, `${this.basePath}/models`, this.headers(false), opts.health);
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    const permit = this.begin();
+    try {
+      const res = await this.sendOrThrow(req, false, permit);
+      let result: GenerateResult;
+      try {
+        result = await this.readWhole(req, res);
+      } catch (err) {
+        if (req.signal?.aborted) throw abortReason(req.signal);
+        const failure = classifyReadError(this.opts.model, err);
+        this.settle(permit, failure);
+        throw failure.error;
+      }
+      permit.success();
+      return result;
+    } finally {
+      permit.cancel();
+      this.inflight--;
+    }
+  }
+
+  async *stream(req: GenerateRequest): AsyncGenerator<StreamEvent> {
+    const permit = this.begin();
+    let body: Dispatcher.ResponseData['body'] | undefined;
+    let text = '';
+    let upstreamUsage: UpstreamUsage | undefined;
+    let finishReason: 'stop' | 'length' | undefined;
+    try {
+      const res = await this.sendOrThrow(req, true, permit);
+      body = res.body;
+      // The upstream answered: that is all a breaker probe needs to know. Never retried from here.
+      permit.success();
+      if (String(res.headers['content-type'] ?? '').includes('application/json')) {
+        // An upstream that ignores `stream: true` answers in one piece: pass it on as one delta.
+        const whole = await this.readWhole(req, res).catch((err: unknown) => {
+          throw req.signal?.aborted ? abortReason(req.signal) : classifyReadError(this.opts.model, err).error;
+        });
+        if (whole.text) yield { type: 'delta', text: whole.text };
+        yield { type: 'done', finishReason: whole.finishReason, usage: whole.usage };
+        return;
+      }
+      let complete = false;
+      try {
+        for await (const item of readSse(body)) {
+          if (item.kind === 'delta') {
+            text += item.text;
+            yield { type: 'delta', text: item.text };
+          } else if (item.kind === 'meta') {
+            finishReason = item.finishReason ?? finishReason;
+            upstreamUsage = item.usage ?? upstreamUsage;
+          } else if (item.kind === 'done') {
+            complete = true;
+            // Yielded at once; the rest of the body is drained when the consumer asks again.
+            yield { type: 'done', finishReason: finishReason ?? 'stop', usage: await this.usage(req, text, upstreamUsage) };
+          } else {
+            throw await this.cut(req, text, upstreamUsage, `reported an error mid-stream: ${item.message}`);
+          }
+        }
+      } catch (err) {
+        if (complete) return; // after [DONE] nothing can go wrong that the consumer should see
+        if (err instanceof UpstreamStreamCutError) throw err;
+        if (req.signal?.aborted || isAbortError(err)) throw req.signal ? abortReason(req.signal) : err;
+        const timeout = errorCodeOf(err) === 'UND_ERR_BODY_TIMEOUT';
+        throw await this.cut(req, text, upstreamUsage, timeout ? 'went silent mid-stream' : 'closed the stream early', timeout);
+      }
+      if (complete) return;
+      // Lenient: a body that ends cleanly after a finish_reason is complete even without [DONE].
+      if (!finishReason) throw await this.cut(req, text, upstreamUsage, 'closed the stream before [DONE]');
+      yield { type: 'done', finishReason, usage: await this.usage(req, text, upstreamUsage) };
+    } finally {
+      permit.cancel();
+      this.inflight--;
+      // Aborted, cut or abandoned by the consumer: drop the socket so the upstream stops generating.
+      if (body && !body.readableEnded) body.destroy();
+    }
+  }
+
+  async countTokens(input: string | ChatMessage[]): Promise<number> {
+    return countInputTokens(input, this.count);
+  }
+
+  async health(): Promise<ProviderHealth> {
+    if (this.closed) return { up: false, detail: 'closed', inflight: this.inflight, queued: 0 };
+    return { ...(await this.healthProbe.check()), inflight: this.inflight, queued: 0 };
+  }
+
+  /** Waits briefly for in-flight requests (the registry only closes drained providers), then drops sockets. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 5_000)));
+    const result = await Promise.race([this.pool.close().then(() => 'closed' as const), grace]);
+    clearTimeout(timer);
+    if (result === 'timeout') await this.pool.destroy();
+  }
+
+  private begin(): BreakerPermit {
+    if (this.closed) throw new ApiError(ErrorCode.ModelUnavailable, `Model "${this.opts.model}" is being unloaded`);
+    const permit = this.breaker.acquire();
+    this.inflight++;
+    return permit;
+  }
+
+  /** Sends with retries; on failure settles the permit and throws the mapped ApiError. */
+  private async sendOrThrow(req: GenerateRequest, stream: boolean, permit: BreakerPermit): Promise<Dispatcher.ResponseData> {
+    const outcome = await this.send(req, stream);
+    if ('res' in outcome) return outcome.res;
+    this.settle(permit, outcome.failure);
+    throw outcome.failure.error;
+  }
+
+  private async send(req: GenerateRequest, stream: boolean): Promise<SendOutcome> {
+    const path = this.basePath + endpointFor(req);
+    const body = JSON.stringify(buildBody(req, { upstreamModel: this.upstreamModel, extendedSampling: !!this.opts.extendedSampling }, stream));
+    const headers = { ...this.headers(stream), ...(req.requestId ? { 'x-request-id': req.requestId } : {}) };
+    for (let attempt = 1; ; attempt++) {
+      if (req.signal?.aborted) throw abortReason(req.signal);
+      let failure: UpstreamFailure;
+      try {
+        const res = await this.pool.request({ method: 'POST', path, headers, body, signal: req.signal });
+        if (res.statusCode >= 200 && res.statusCode < 300) return { res };
+        failure = classifyStatus(this.opts.model, res.statusCode, res.headers, await readCapped(res.body));
+      } catch (err) {
+        if (req.signal?.aborted || isAbortError(err)) throw req.signal ? abortReason(req.signal) : err;
+        failure = classifyTransportError(this.opts.model, err);
+      }
+      if (!failure.retryable || attempt > this.retry.maxRetries) return { failure };
+      await sleep(nextDelay(attempt, failure.retryAfterMs, this.retry, this.opts.random), req.signal);
+    }
+  }
+
+  private headers(stream: boolean): Record<string, string> {
+    const h: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: stream ? 'text/event-stream' : 'application/json',
+    };
+    if (this.opts.apiKey) h.authorization = `Bearer ${this.opts.apiKey}`;
+    return h;
+  }
+
+  /** A 4xx proves the upstream is alive: it counts as a success for the breaker. */
+  private settle(permit: BreakerPermit, failure: UpstreamFailure): void {
+    if (failure.breakerFailure) permit.failure();
+    else permit.success();
+  }
+
+  private async cut(req: GenerateRequest, text: string, usage: UpstreamUsage | undefined, what: string, timeout = false) {
+    this.breaker.reportLateFailure();
+    const partialUsage: TokenUsage = {
+      promptTokens: usage?.promptTokens ?? (await this.countTokens(req.messages ?? req.prompt ?? '')),
+      completionTokens: this.count(text),
+      estimated: true,
+    };
+    return new UpstreamStreamCutError(
+      `Upstream of model "${this.opts.model}" ${what}`,
+      partialUsage,
+      timeout ? ErrorCode.UpstreamTimeout : ErrorCode.UpstreamError,
+    );
+  }
+
+  /** A one-piece JSON completion; throws plain errors (the caller maps them). */
+  private async readWhole(req: GenerateRequest, res: Dispatcher.ResponseData): Promise<GenerateResult> {
+    const parsed = parseCompletion(await res.body.json());
+    return { text: parsed.text, finishReason: parsed.finishReason, usage: await this.usage(req, parsed.text, parsed.usage) };
+  }
+
+  /** The upstream's usage when it sent one, else counted here and marked estimated. */
+  private async usage(req: GenerateRequest, text: string, upstream: UpstreamUsage | undefined): Promise<TokenUsage> {
+    if (upstream) return { promptTokens: upstream.promptTokens, completionTokens: upstream.completionTokens };
+    return {
+      promptTokens: await this.countTokens(req.messages ?? req.prompt ?? ''),
+      completionTokens: this.count(text),
+      estimated: true,
+    };
+  }
+}
+
+/** Reads an error body up to a cap (an upstream may send megabytes of HTML), then drops the rest. */
+async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= MAX_ERROR_BODY) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
+}

@@ -1,0 +1,53 @@
+import type { HttpModelConfig } from '../registry/models-config';
+import type { LlmProvider } from '../provider.interface';
+import type { BreakerState, CircuitBreakerOptions } from './circuit-breaker';
+import { CircuitBreaker } from './circuit-breaker';
+import { HttpLLMClient, type HttpLLMClientOptions } from './http-llm-client';
+import type { TokenCounter } from './token-estimate';
+
+export interface HttpProviderFactoryOptions {
+  /** Where `api_key_env` variables are looked up (the app's validated environment). */
+  env: Record<string, string | undefined>;
+  /** A tokenizer to count with when an upstream sends no usage. */
+  tokenCounter?: (cfg: HttpModelConfig) => TokenCounter | undefined;
+  /** Breaker defaults; models.yaml `circuit_breaker` overrides them per model. */
+  breaker?: Partial<CircuitBreakerOptions>;
+  /** For metrics: a model's circuit changed state. */
+  onBreakerStateChange?: (state: BreakerState, model: string) => void;
+  /** Anything else (retry timings, health timings, pool size), for every model. */
+  client?: Partial<Omit<HttpLLMClientOptions, 'model' | 'baseUrl'>>;
+}
+
+/** The registry's `http` factory: models.yaml entry → HttpLLMClient. */
+export function createHttpProviderFactory(opts: HttpProviderFactoryOptions): (cfg: HttpModelConfig) => Promise<LlmProvider> {
+  return async (cfg) => {
+    let apiKey: string | undefined;
+    if (cfg.apiKeyEnv) {
+      apiKey = opts.env[cfg.apiKeyEnv];
+      // Configured but missing: refusing beats sending unauthenticated requests that all 401.
+      if (!apiKey) throw new Error(`environment variable ${cfg.apiKeyEnv} (api_key_env) is not set`);
+    }
+    const breaker = new CircuitBreaker(
+      cfg.id,
+      { ...opts.breaker, ...withoutUndefined({ failureThreshold: cfg.circuitBreaker?.failureThreshold, cooldownMs: cfg.circuitBreaker?.cooldownMs }) },
+      opts.onBreakerStateChange,
+    );
+    return new HttpLLMClient({
+      ...opts.client,
+      model: cfg.id,
+      baseUrl: cfg.baseUrl,
+      upstreamModel: cfg.upstreamModel,
+      apiKey,
+      timeoutMs: cfg.timeoutMs,
+      maxRetries: cfg.maxRetries,
+      extendedSampling: cfg.extendedSampling,
+      contextLength: cfg.contextLength,
+      tokenCounter: opts.tokenCounter?.(cfg) ?? opts.client?.tokenCounter,
+      breaker,
+    });
+  };
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,31 @@
+import { buildBody, parseChunk, parseCompletion } from './openai-wire';
+
+const params = { maxTokens: 8, temperature: 0, topP: 1, topK: 50, repetitionPenalty: 1.3, stop: [] };
+
+describe('openai wire format', () => {
+  it('leaves out optional fields that are off, and extras unless enabled', () => {
+    const body = buildBody({ prompt: 'hi', params }, { upstreamModel: 'm', extendedSampling: false }, false);
+    expect(body).toEqual({ model: 'm', prompt: 'hi', max_tokens: 8, temperature: 0, top_p: 1 });
+    const off = buildBody({ prompt: 'hi', params: { ...params, topK: 0, repetitionPenalty: 1 } }, { upstreamModel: 'm', extendedSampling: true }, true);
+    expect(off).not.toHaveProperty('top_k');
+    expect(off).not.toHaveProperty('repetition_penalty');
+    expect(off).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+  });
+
+  it('reads chat and text completions, mapping finish reasons', () => {
+    expect(parseCompletion({ choices: [{ message: { content: 'a' }, finish_reason: 'length' }], usage: { prompt_tokens: 1, completion_tokens: 2 } })).toEqual({
+      text: 'a',
+      finishReason: 'length',
+      usage: { promptTokens: 1, completionTokens: 2 },
+    });
+    expect(parseCompletion({ choices: [{ text: 'b', finish_reason: 'eos' }] })).toEqual({ text: 'b', finishReason: 'stop', usage: undefined });
+    expect(() => parseCompletion({ object: 'error' })).toThrow('no choices');
+  });
+
+  it('reads stream chunks: deltas, finish reason, usage-only chunks and error chunks', () => {
+    expect(parseChunk({ choices: [{ delta: { role: 'assistant', content: null }, finish_reason: null }] })).toEqual({ delta: '', finishReason: undefined, usage: undefined });
+    expect(parseChunk({ choices: [{ delta: { content: 'x' }, finish_reason: 'stop' }] })).toMatchObject({ delta: 'x', finishReason: 'stop' });
+    expect(parseChunk({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } })).toEqual({ delta: '', usage: { promptTokens: 3, completionTokens: 4 } });
+    expect(parseChunk({ error: { message: 'boom' } })).toEqual({ delta: '', error: 'boom' });
+  });
+});

@@ -1,0 +1,119 @@
+import type { FinishReason, GenerateRequest } from '../provider.interface';
+
+/** The OpenAI-compatible wire format: request bodies out, responses and stream chunks in. */
+export interface WireOptions {
+  upstreamModel: string;
+  /** Send `top_k` / `repetition_penalty` (vLLM, TGI and llama.cpp accept them; OpenAI refuses). */
+  extendedSampling: boolean;
+}
+
+export interface UpstreamUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export function endpointFor(req: GenerateRequest): '/chat/completions' | '/completions' {
+  return req.messages ? '/chat/completions' : '/completions';
+}
+
+export function buildBody(req: GenerateRequest, opts: WireOptions, stream: boolean): Record<string, unknown> {
+  const p = req.params;
+  const body: Record<string, unknown> = { model: opts.upstreamModel };
+  if (req.messages) {
+    body.messages = req.messages.map((m) => (m.name ? { role: m.role, content: m.content, name: m.name } : { role: m.role, content: m.content }));
+  } else {
+    body.prompt = req.prompt ?? '';
+  }
+  body.max_tokens = p.maxTokens;
+  body.temperature = p.temperature;
+  body.top_p = p.topP;
+  if (p.stop.length > 0) body.stop = p.stop;
+  if (p.seed !== undefined) body.seed = p.seed;
+  if (opts.extendedSampling) {
+    // Only sent when they change something, so "off" never trips a stricter upstream.
+    if (p.topK > 0) body.top_k = p.topK;
+    if (p.repetitionPenalty !== 1) body.repetition_penalty = p.repetitionPenalty;
+  }
+  if (req.user) body.user = req.user;
+  if (stream) {
+    body.stream = true;
+    body.stream_options = { include_usage: true };
+  }
+  return body;
+}
+
+export function mapFinishReason(reason: unknown): FinishReason {
+  return reason === 'length' ? 'length' : 'stop';
+}
+
+export function parseUsage(raw: unknown): UpstreamUsage | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const u = raw as { prompt_tokens?: unknown; completion_tokens?: unknown };
+  if (typeof u.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return undefined;
+  return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
+}
+
+export interface ParsedCompletion {
+  text: string;
+  finishReason: FinishReason;
+  usage?: UpstreamUsage;
+}
+
+/** A non-streaming response; throws a plain Error when the shape is not OpenAI's. */
+export function parseCompletion(json: unknown): ParsedCompletion {
+  const choice = firstChoice(json);
+  if (!choice) throw new Error('response has no choices');
+  const text = choiceText(choice, 'message');
+  if (text === undefined) throw new Error('response choice has no text');
+  return { text, finishReason: mapFinishReason(choice.finish_reason), usage: parseUsage((json as { usage?: unknown }).usage) };
+}
+
+export interface ParsedChunk {
+  delta: string;
+  finishReason?: FinishReason;
+  usage?: UpstreamUsage;
+  /** The upstream reported an error inside the stream. */
+  error?: string;
+}
+
+/** One `data:` payload of a stream (chat `delta.content` or completions `text`). */
+export function parseChunk(json: unknown): ParsedChunk {
+  if (!json || typeof json !== 'object') return { delta: '' };
+  const err = (json as { error?: unknown }).error;
+  if (err) {
+    const message = typeof err === 'string' ? err : (err as { message?: unknown }).message;
+    return { delta: '', error: typeof message === 'string' ? message : 'upstream reported an error' };
+  }
+  const choice = firstChoice(json);
+  const usage = parseUsage((json as { usage?: unknown }).usage);
+  if (!choice) return { delta: '', usage };
+  const finish = choice.finish_reason;
+  return {
+    delta: choiceText(choice, 'delta') ?? '',
+    finishReason: finish === null || finish === undefined ? undefined : mapFinishReason(finish),
+    usage,
+  };
+}
+
+interface Choice {
+  finish_reason?: unknown;
+  text?: unknown;
+  message?: { content?: unknown };
+  delta?: { content?: unknown };
+}
+
+function firstChoice(json: unknown): Choice | undefined {
+  const choices = (json as { choices?: unknown } | null)?.choices;
+  if (!Array.isArray(choices) || choices.length === 0) return undefined;
+  const c = choices[0] as unknown;
+  return c && typeof c === 'object' ? (c as Choice) : undefined;
+}
+
+function choiceText(choice: Choice, field: 'message' | 'delta'): string | undefined {
+  if (typeof choice.text === 'string') return choice.text;
+  const content = choice[field]?.content;
+  if (typeof content === 'string') return content;
+  // `content: null` (e.g. a role-only first delta or a refusal) carries no text.
+  if (choice[field] && (content === null || content === undefined)) return '';
+  return undefined;
+}

@@ -1,0 +1,19 @@
+import type { ChatMessage } from '../provider.interface';
+
+/** Counts the tokens of a text; a real tokenizer when one is given to the client. */
+export type TokenCounter = (text: string) => number;
+
+/** ~4 characters per token for English with BPE vocabularies: cheap, and only a fallback. */
+export const estimateTokens: TokenCounter = (text) => (text.length === 0 ? 0 : Math.ceil(text.length / 4));
+
+/** Role markers and separators each chat message costs on top of its content (OpenAI's rule of thumb). */
+const PER_MESSAGE_OVERHEAD = 4;
+/** The assistant turn's opening that every chat prompt ends with. */
+const REPLY_PRIMING = 3;
+
+export function countInputTokens(input: string | ChatMessage[], count: TokenCounter): number {
+  if (typeof input === 'string') return count(input);
+  let total = REPLY_PRIMING;
+  for (const m of input) total += PER_MESSAGE_OVERHEAD + count(m.content) + (m.name ? count(m.name) : 0);
+  return total;
+}

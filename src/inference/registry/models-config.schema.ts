@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/**
+ * The raw shape of models.yaml (snake_case, as users write it). Objects are `.strict()`: a
+ * misspelt field is an error, not silently ignored. Every message completes the sentence
+ * `field "x": ...`; a missing value says "is required".
+ */
+const says = (text: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : text) });
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
+const ID_RULE = 'must be 1-128 characters: letters, digits and . _ : / @ - (starting with a letter or digit)';
+const modelId = z.string(says(ID_RULE)).regex(ID_RE, says(ID_RULE));
+const posInt = z.int(says('must be a positive integer')).positive(says('must be a positive integer'));
+const nonNegInt = z.int(says('must be an integer >= 0')).nonnegative(says('must be an integer >= 0'));
+const text = z.string(says('must be a non-empty string')).trim().min(1, says('must be a non-empty string'));
+const idList = z.array(modelId, says('must be a list of model ids'));
+
+const common = {
+  id: modelId,
+  /** Other names clients may send as `model`. */
+  aliases: idList.optional(),
+  /** Tried in order when this model fails before producing output. */
+  fallbacks: idList.optional(),
+  /** Seconds a cached completion of this model stays valid. */
+  cache_ttl: nonNegInt.optional(),
+  context_length: posInt.optional(),
+};
+
+export const ONNX_FIELDS = ['path', 'device', 'variant', 'max_batch_size', 'max_queue', 'threads'] as const;
+export const HTTP_FIELDS = [
+  'base_url',
+  'upstream_model',
+  'api_key_env',
+  'timeout_ms',
+  'max_retries',
+  'extended_sampling',
+  'circuit_breaker',
+] as const;
+
+export const onnxModelSchema = z
+  .object({
+    ...common,
+    provider: z.literal('onnx'),
+    /** Hugging Face layout folder; relative to the yaml file. */
+    path: text,
+    device: z.enum(['cpu', 'coreml', 'mps', 'cuda'], says('must be one of cpu, coreml, mps, cuda')).optional(),
+    /** Which onnx/ file to load (e.g. `q4`, `fp16`); the local engine defines the values. */
+    variant: text.optional(),
+    max_batch_size: posInt.optional(),
+    max_queue: posInt.optional(),
+    threads: posInt.optional(),
+  })
+  .strict();
+
+const httpUrl = z
+  .string(says('must be an http(s) URL'))
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash;
+    } catch {
+      return false;
+    }
+  }, says('must be an http(s) URL without query or fragment, e.g. http://gpu-host:8000/v1'));
+
+export const httpModelSchema = z
+  .object({
+    ...common,
+    provider: z.literal('http'),
+    base_url: httpUrl,
+    upstream_model: text.optional(),
+    api_key_env: z
+      .string(says('must be an environment variable name'))
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, says('must be an environment variable name')).optional(),
+    timeout_ms: posInt.optional(),
+    max_retries: nonNegInt.max(10, says('must be an integer from 0 to 10')).optional(),
+    /** Send top_k / repetition_penalty upstream (vLLM, TGI, llama.cpp accept them; OpenAI does not). */
+    extended_sampling: z.boolean(says('must be true or false')).optional(),
+    circuit_breaker: z
+      .object({ failure_threshold: posInt.optional(), cooldown_ms: posInt.optional() }, says('must be a mapping'))
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const modelsFileSchema = z
+  .object({
+    default_model: modelId,
+    models: z
+      .array(z.discriminatedUnion('provider', [onnxModelSchema, httpModelSchema], says('must be one of onnx, http')), says('must be a list of models'))
+      .min(1, says('must list at least one model')),
+  }, says('must be a mapping with default_model and models'))
+  .strict();
+
+export type RawModelsFile = z.infer<typeof modelsFileSchema>;
+export type RawModel = RawModelsFile['models'][number];
