@@ -7,6 +7,8 @@ import { ResolvedDatabase } from './database/resolved-database';
 import { HealthModule } from './health/health.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { RedisModule } from './redis/redis.module';
+import { InferenceModule } from './inference/inference.module';
+import { ApiModule } from './api/api.module';
 
 @Global()
 @Module({})
@@ -47,6 +49,8 @@ export class AppModule {
         HealthModule,
         RedisModule,
         ApiKeysModule,
+        InferenceModule,
+        ApiModule,
       ],
     };
   }

@@ -24,6 +24,8 @@ export class AppConfig {
     logRetentionDays: number;
   };
   readonly logLevel!: string;
+  /** The raw environment, for models.yaml `${VAR}` interpolation and `api_key_env` only. */
+  readonly environment!: Readonly<Record<string, string | undefined>>;
 
   constructor(values: AppConfig) {
     Object.assign(this, values);
@@ -74,5 +76,6 @@ export function loadConfig(source: Record<string, string | undefined>, cwd = pro
       logRetentionDays: e.LOG_RETENTION_DAYS,
     },
     logLevel: e.LOG_LEVEL,
+    environment: { ...source },
   });
 }

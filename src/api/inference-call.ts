@@ -1,0 +1,63 @@
+import type { AuthenticatedKey } from '../api-keys/authenticated-key';
+import type { ChatMessage, FinishReason, StreamEvent, TokenUsage } from '../inference/provider.interface';
+
+export type Endpoint = '/v1/generate' | '/v1/chat/completions' | '/v1/completions';
+
+/** One inference request, validated and normalised by its controller. */
+export interface InferenceCall {
+  key: AuthenticatedKey;
+  endpoint: Endpoint;
+  model?: string;
+  prompt?: string;
+  messages?: ChatMessage[];
+  maxTokens?: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  repetitionPenalty: number;
+  stop: string[];
+  seed?: number;
+  user?: string;
+  /** The raw Cache-Control request header. */
+  cacheControl?: string;
+  requestId: string;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+export type CacheStatus = 'hit' | 'miss' | 'bypass';
+
+/** Accepted and started: the first event is already in hand, so the HTTP status is 200. */
+export interface InferenceRun {
+  id: string;
+  created: number;
+  /** The model that answers (a fallback when the requested one failed). */
+  model: string;
+  cache: CacheStatus;
+  /** Rate-limit, quota and cache headers for the response. */
+  headers: Record<string, string>;
+  startedAt: number;
+  /** Deltas then one `done`. Must be consumed to the end or `return()`ed. */
+  events: AsyncIterableIterator<StreamEvent>;
+}
+
+export interface Completed {
+  text: string;
+  finishReason: FinishReason;
+  usage: TokenUsage;
+}
+
+/** Drains a run (non-streaming responses). */
+export async function collect(run: InferenceRun): Promise<Completed> {
+  let text = '';
+  for await (const e of run.events) {
+    if (e.type === 'delta') text += e.text;
+    else return { text, finishReason: e.finishReason, usage: e.usage };
+  }
+  throw new Error('the model ended without a result');
+}
+
+export function messageText(content: string | { type: 'text'; text: string }[] | null | undefined): string {
+  if (content == null) return '';
+  return typeof content === 'string' ? content : content.map((p) => p.text).join('');
+}
