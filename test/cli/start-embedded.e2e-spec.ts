@@ -15,11 +15,13 @@ interface Started {
 
 /** Runs the built server as `npm start` does, with no DATABASE_URL: the embedded defaults. */
 function startServer(dataDir: string, port: number): Started {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', MODELS_CONFIG: join(dataDir, 'models.yaml') };
+  // The repository's own models.yaml: the bundled default model (generated at first start if missing).
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' };
+  delete env.MODELS_CONFIG;
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   delete env.BOOTSTRAP_API_KEY;
-  const proc = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [MAIN], { env, cwd: join(__dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -59,6 +61,16 @@ describe('npm start on the embedded defaults', () => {
     expect(ready.status).toBe(200);
     const keys = await fetch(`http://127.0.0.1:${port}/admin/keys`, { headers: { 'x-api-key': key! } });
     expect(keys.status).toBe(200);
+    // The bundled default model answers.
+    const gen = await fetch(`http://127.0.0.1:${port}/v1/generate`, {
+      method: 'POST',
+      headers: { 'x-api-key': key!, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'Hello', max_tokens: 5, temperature: 0 }),
+    });
+    expect(gen.status).toBe(200);
+    const body = await gen.json();
+    expect(body.model).toBe('tiny');
+    expect(body.usage.completion_tokens).toBeGreaterThan(0);
     // The key is printed once to the operator and never in a log line.
     expect(first.stderr()).not.toContain(key!);
 

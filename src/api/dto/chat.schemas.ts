@@ -26,7 +26,7 @@ export const chatRequestSchema = z.strictObject({
   tools: z.array(z.unknown()).max(0, 'tools are not supported').nullable().optional(),
   tool_choice: z.literal('none', { error: 'tools are not supported' }).nullable().optional(),
   parallel_tool_calls: z.boolean().nullable().optional(),
-});
+}).refine((b) => !b.stream_options || b.stream === true, { message: 'stream_options is only allowed with stream: true', path: ['stream_options'] });
 
 export const chatCompletionSchema = z.object({
   id: z.string(),

@@ -12,7 +12,7 @@ export const completionRequestSchema = z.strictObject({
   echo: z.literal(false, { error: 'echo is not supported' }).nullable().optional(),
   best_of: z.literal(1, { error: 'only best_of = 1 is supported' }).nullable().optional(),
   suffix: z.null({ error: 'suffix is not supported' }).optional(),
-});
+}).refine((b) => !b.stream_options || b.stream === true, { message: 'stream_options is only allowed with stream: true', path: ['stream_options'] });
 
 export const completionSchema = z.object({
   id: z.string(),
