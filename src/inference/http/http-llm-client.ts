@@ -127,6 +127,7 @@ export class HttpLLMClient implements LlmProvider {
     let text = '';
     let upstreamUsage: UpstreamUsage | undefined;
     let finishReason: 'stop' | 'length' | undefined;
+    let complete = false;
     try {
       const res = await this.sendOrThrow(req, true, permit);
       body = res.body;
@@ -141,7 +142,6 @@ export class HttpLLMClient implements LlmProvider {
         yield { type: 'done', finishReason: whole.finishReason, usage: whole.usage };
         return;
       }
-      let complete = false;
       try {
         for await (const item of readSse(body)) {
           if (item.kind === 'delta') {
@@ -172,8 +172,13 @@ export class HttpLLMClient implements LlmProvider {
     } finally {
       permit.cancel();
       this.inflight--;
-      // Aborted, cut or abandoned by the consumer: drop the socket so the upstream stops generating.
-      if (body && !body.readableEnded) body.destroy();
+      // After [DONE] the connection is healthy: discard what is left so it returns to the pool
+      // (a consumer usually stops asking at `done`). Aborted, cut or abandoned mid-answer: drop
+      // the socket so the upstream stops generating.
+      if (body && !body.readableEnded) {
+        if (complete) body.resume().on('error', () => undefined);
+        else body.destroy();
+      }
     }
   }
 
