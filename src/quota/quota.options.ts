@@ -1,0 +1,10 @@
+import type { Clock } from '../throttling/clock';
+
+export const QUOTA_OPTIONS = Symbol('QUOTA_OPTIONS');
+
+/** Production uses the defaults; tests drive a clock across period boundaries. */
+export interface QuotaOptions {
+  clock?: Clock;
+  /** Redis key prefix. Default `llm:`. */
+  prefix?: string;
+}

@@ -1,0 +1,167 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import type { AuthenticatedKey } from '../api-keys/authenticated-key';
+import { ApiError } from '../common/errors/api-error';
+import { ErrorCode } from '../common/errors/error-code';
+import { FlushRegistry } from '../common/lifecycle/flush.registry';
+import { AppConfig } from '../config/app-config';
+import { ReadinessRegistry } from '../health/readiness.registry';
+import { RedisService } from '../redis/redis.service';
+import { Clock, systemClock } from '../throttling/clock';
+import { ENTRY_GRACE_MS, QuotaLedgers } from './quota-ledgers';
+import { periodAt, QuotaPeriod } from './quota-period';
+import { QuotaMode, QuotaReservation } from './quota-reservation';
+import { QuotaWriteBehind } from './quota-write-behind';
+import { QUOTA_OPTIONS, QuotaOptions } from './quota.options';
+import { QuotaRepository } from './quota.repository';
+
+export interface QuotaSnapshot {
+  periodStart: Date;
+  resetAt: Date;
+  quotaTokens: number | null;
+  usedTokens: number;
+  reservedTokens: number;
+  remainingTokens: number | null;
+}
+
+/**
+ * Token quotas per key and period. Invariant: tokens counted in a period never exceed the
+ * quota, across concurrent requests and replicas; a key with quota left is served (max_tokens
+ * clamped to what is left, as long as one completion token fits).
+ */
+@Injectable()
+export class QuotaService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(QuotaService.name);
+  private readonly ledgers: QuotaLedgers;
+  private readonly clock: Clock;
+  private readonly rejectionListeners: (() => void)[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: AppConfig,
+    repo: QuotaRepository,
+    redis: RedisService,
+    readiness: ReadinessRegistry,
+    flushes: FlushRegistry,
+    @Optional() @Inject(QUOTA_OPTIONS) opts: QuotaOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.ledgers = new QuotaLedgers(repo, new QuotaWriteBehind(repo), redis, opts.prefix ?? 'llm:');
+    flushes.register('quota usage', () => this.flush());
+    readiness.register('quota', async () => ({ up: true, mode: this.mode }));
+  }
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.flush(), this.config.quota.flushMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  /** redis | postgres (Redis configured but down) | local; for the metrics gauge. */
+  get mode(): QuotaMode {
+    return this.ledgers.mode;
+  }
+
+  /** Metrics hook: called once per 402. */
+  onRejected(listener: () => void): void {
+    this.rejectionListeners.push(listener);
+  }
+
+  /** Whether answers served from the cache count against quotas (and TPM). */
+  get cacheHitsCount(): boolean {
+    return this.config.quota.cacheHitsCountTokens;
+  }
+
+  /** The key's own quota, else its role's default; null = unlimited. */
+  quotaFor(key: AuthenticatedKey): number | null {
+    return key.quotaTokens ?? this.config.quota.tokens[key.role];
+  }
+
+  /** The quota clock (injectable in tests). */
+  now(): Date {
+    return new Date(this.clock());
+  }
+
+  currentPeriod(): QuotaPeriod {
+    return periodAt(this.config.quota.period, this.now());
+  }
+
+  /** Holds prompt + max_tokens (max_tokens clamped to what is left); throws 402 quota_exhausted. */
+  async reserve(key: AuthenticatedKey, promptTokens: number, maxTokens: number): Promise<QuotaReservation> {
+    const quota = this.quotaFor(key);
+    const period = this.currentPeriod();
+    const prompt = wholeTokens(promptTokens);
+    const max = wholeTokens(maxTokens);
+    const ask = { promptTokens: prompt, maxTokens: max, quota, minCompletion: Math.min(1, max) };
+    const ref = { keyId: key.id, periodStart: period.start };
+    const ttl = period.end.getTime() - this.clock() + ENTRY_GRACE_MS;
+    const { outcome, store } = await this.ledgers.reserve(ref, ask, ttl);
+    if (outcome.state === 'refused') {
+      for (const l of this.rejectionListeners) l();
+      const reset = period.end.toISOString();
+      throw new ApiError(
+        ErrorCode.QuotaExhausted,
+        `token quota exhausted: ${outcome.used + outcome.reserved} of this API key's ${quota} tokens for the period are used or reserved ` +
+          `and this request needs at least ${prompt + ask.minCompletion}; the quota resets at ${reset}`,
+        null,
+        { 'x-quota-reset': reset },
+      );
+    }
+    const remaining = quota === null ? null : Math.max(0, quota - outcome.used - outcome.reserved);
+    const r = new QuotaReservation(key.id, period.start, period.end, quota, prompt, max, outcome.granted, remaining, store);
+    await this.ledgers.track(r);
+    return r;
+  }
+
+  /**
+   * Counts what the request really used and gives back the rest. A cancelled request passes
+   * what was generated before the cancel. Idempotent.
+   */
+  async settle(r: QuotaReservation, actual: { promptTokens: number; completionTokens: number }): Promise<void> {
+    if (r.settled) return;
+    r.settled = true;
+    const total = wholeTokens(actual.promptTokens) + wholeTokens(actual.completionTokens);
+    // Never count past what was reserved: that is what keeps the invariant when an upstream's
+    // prompt count differs from ours (the daily rollups keep the true figures).
+    if (total > r.reservedTokens) this.logger.debug(`request used ${total} tokens, ${r.reservedTokens} reserved: counting the reservation`);
+    await this.ledgers.settle(r, Math.min(total, r.reservedTokens));
+  }
+
+  /** Nothing was generated (failure before the first token): everything goes back. */
+  release(r: QuotaReservation): Promise<void> {
+    return this.settle(r, { promptTokens: 0, completionTokens: 0 });
+  }
+
+  /** A cache hit costs nothing unless CACHE_HITS_COUNT_TOKENS. */
+  settleCacheHit(r: QuotaReservation, usage: { promptTokens: number; completionTokens: number }): Promise<void> {
+    return this.cacheHitsCount ? this.settle(r, usage) : this.release(r);
+  }
+
+  /** The key's current period as GET /v1/usage shows it. */
+  async snapshot(key: AuthenticatedKey): Promise<QuotaSnapshot> {
+    const period = this.currentPeriod();
+    const quota = this.quotaFor(key);
+    const s = await this.ledgers.read({ keyId: key.id, periodStart: period.start });
+    return {
+      periodStart: period.start,
+      resetAt: period.end,
+      quotaTokens: quota,
+      usedTokens: s.used,
+      reservedTokens: s.reserved,
+      remainingTokens: quota === null ? null : Math.max(0, quota - s.used - s.reserved),
+    };
+  }
+
+  /** Writes settled usage behind to PostgreSQL (on a timer and at shutdown). */
+  async flush(): Promise<void> {
+    await this.ledgers.writeBehind.flush();
+    this.ledgers.local.prune(this.currentPeriod().start);
+  }
+}
+
+function wholeTokens(n: number): number {
+  return Number.isFinite(n) && n > 0 ? Math.ceil(n) : 0;
+}
