@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import { InferenceModule } from '../inference/inference.module';
+import { QuotaModule } from '../quota/quota.module';
+import { ThrottlingModule } from '../throttling/throttling.module';
+import { UsageModule } from '../usage/usage.module';
 import { InferenceController } from './inference.controller';
 import { InferenceService } from './inference.service';
 import { ModelsController } from './models.controller';
 
 @Module({
-  imports: [InferenceModule],
+  imports: [InferenceModule, ThrottlingModule, QuotaModule, UsageModule],
   controllers: [InferenceController, ModelsController],
   providers: [InferenceService],
 })

@@ -6,30 +6,72 @@ import { AppConfig } from '../config/app-config';
 import { ModelsService } from '../inference/models.service';
 import type { GenerateRequest, StreamEvent } from '../inference/provider.interface';
 import type { ResolvedModel } from '../inference/registry';
+import { QuotaService } from '../quota/quota.service';
+import { RateLimiter } from '../throttling/rate-limiter';
+import { UsageRecorder } from '../usage/usage-rollup.recorder';
+import { AccountedStream } from './accounted-stream';
 import { InferenceCall, InferenceRun } from './inference-call';
+import { settle, SettlementDeps } from './settlement';
 
 /** When a request names no max_tokens: enough for a real answer, bounded for quota reservations. */
 export const DEFAULT_MAX_TOKENS = 512;
 
 /**
- * The inference pipeline: model resolution and access, prompt limits, token counting, then the
- * router; the controllers only translate HTTP to an InferenceCall and the run back to HTTP.
+ * The inference pipeline (ARCHITECTURE.md's request flow): request rate limit → model and
+ * access → prompt size → prompt tokens → token rate limit → quota reservation → router →
+ * settlement of every ledger when the answer ends. Controllers only translate HTTP.
  */
 @Injectable()
 export class InferenceService {
+  private readonly deps: SettlementDeps;
+
   constructor(
     private readonly config: AppConfig,
     private readonly models: ModelsService,
-  ) {}
+    private readonly limiter: RateLimiter,
+    private readonly quota: QuotaService,
+    usage: UsageRecorder,
+  ) {
+    this.deps = { quota, limiter, usage, countTokens: (model, text) => models.countTokens(model, text) };
+  }
 
   async start(call: InferenceCall): Promise<InferenceRun> {
     const startedAt = performance.now();
+    const { headers: requestHeaders } = await this.limiter.checkRequest(call.key);
     const model = this.resolveAllowed(call);
     this.checkPromptSize(call);
-    const input = call.messages ?? call.prompt ?? '';
-    const promptTokens = await this.models.countTokens(model.id, input);
-    const maxTokens = this.maxTokens(call, model, promptTokens);
-    const req: GenerateRequest = {
+    const promptTokens = await this.models.countTokens(model.id, call.messages ?? call.prompt ?? '');
+    const wanted = this.maxTokens(call, model, promptTokens);
+    const tpm = await this.limiter.reserveTokens(call.key, promptTokens + wanted);
+    const headers = { ...requestHeaders, ...tpm.headers };
+    const quota = await this.quota.reserve(call.key, promptTokens, wanted).catch(async (err) => {
+      await this.limiter.settleTokens(tpm, 0);
+      throw withHeaders(err, headers);
+    });
+    const req = this.request(call, quota.maxTokens);
+    let stream;
+    try {
+      stream = await this.models.router.stream(req, model.id);
+    } catch (err) {
+      await settle(this.deps, { key: call.key, endpoint: call.endpoint, requestId: call.requestId, model: model.id, promptTokens, quota, tpm, cache: 'bypass' }, { kind: 'error', error: err, text: '' });
+      throw withHeaders(err, headers);
+    }
+    const cache = 'bypass' as const;
+    const ctx = { key: call.key, endpoint: call.endpoint, requestId: call.requestId, model: stream.model, promptTokens, quota, tpm, cache };
+    const events = new AccountedStream(stream as AsyncIterator<StreamEvent>, (end) => settle(this.deps, ctx, end).then(() => undefined));
+    return {
+      id: call.requestId.replace(/[^A-Za-z0-9]/g, '').slice(0, 32) || randomUUID().replace(/-/g, ''),
+      created: Math.floor(Date.now() / 1000),
+      model: stream.model,
+      cache,
+      headers: { ...headers, 'x-cache': cache },
+      startedAt,
+      events,
+    };
+  }
+
+  private request(call: InferenceCall, maxTokens: number): GenerateRequest {
+    return {
       prompt: call.prompt,
       messages: call.messages,
       params: {
@@ -44,16 +86,6 @@ export class InferenceService {
       signal: call.signal,
       requestId: call.requestId,
       user: call.user,
-    };
-    const stream = await this.models.router.stream(req, model.id);
-    return {
-      id: call.requestId.replace(/[^A-Za-z0-9]/g, '').slice(0, 32) || randomUUID().replace(/-/g, ''),
-      created: Math.floor(Date.now() / 1000),
-      model: stream.model,
-      cache: 'bypass',
-      headers: { 'x-cache': 'bypass' },
-      startedAt,
-      events: stream as AsyncIterableIterator<StreamEvent>,
     };
   }
 
@@ -84,13 +116,18 @@ export class InferenceService {
   private maxTokens(call: InferenceCall, model: ResolvedModel, promptTokens: number): number {
     const context = model.contextLength;
     const room = context === undefined ? Infinity : context - promptTokens;
-    const param = call.messages ? 'messages' : 'prompt';
     if (room < 1) {
       throw ApiError.invalid(
         `the prompt is ${promptTokens} tokens; model "${model.id}" has a context length of ${context} tokens, leaving no room for a completion`,
-        param,
+        call.messages ? 'messages' : 'prompt',
       );
     }
     return Math.min(call.maxTokens ?? DEFAULT_MAX_TOKENS, room);
   }
+}
+
+/** Errors after the limiter answered still carry its x-ratelimit-* headers. */
+function withHeaders(err: unknown, headers: Record<string, string>): unknown {
+  if (err instanceof ApiError) return new ApiError(err.code, err.message, err.param, { ...headers, ...err.headers });
+  return err;
 }
