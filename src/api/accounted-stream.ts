@@ -20,6 +20,8 @@ export class AccountedStream implements AsyncIterableIterator<StreamEvent> {
   constructor(
     private readonly inner: AsyncIterator<StreamEvent>,
     private readonly onEnd: (end: StreamEnd) => void | Promise<void>,
+    /** An event already pulled from `inner` (to commit to an HTTP status), replayed first. */
+    private pending?: IteratorResult<StreamEvent>,
   ) {}
 
   [Symbol.asyncIterator](): this {
@@ -30,7 +32,8 @@ export class AccountedStream implements AsyncIterableIterator<StreamEvent> {
     if (this.ended) return { done: true, value: undefined };
     let r: IteratorResult<StreamEvent>;
     try {
-      r = await this.inner.next();
+      r = this.pending ?? (await this.inner.next());
+      this.pending = undefined;
     } catch (error) {
       await this.end({ kind: 'error', error, text: this.text, firstTokenMs: this.firstTokenMs });
       throw error;

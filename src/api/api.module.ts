@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CacheModule } from '../cache/cache.module';
 import { InferenceModule } from '../inference/inference.module';
 import { QuotaModule } from '../quota/quota.module';
 import { ThrottlingModule } from '../throttling/throttling.module';
@@ -8,7 +9,7 @@ import { InferenceService } from './inference.service';
 import { ModelsController } from './models.controller';
 
 @Module({
-  imports: [InferenceModule, ThrottlingModule, QuotaModule, UsageModule],
+  imports: [InferenceModule, ThrottlingModule, QuotaModule, UsageModule, CacheModule],
   controllers: [InferenceController, ModelsController],
   providers: [InferenceService],
 })

@@ -9,6 +9,7 @@ import type { ResolvedModel } from '../inference/registry';
 import { QuotaService } from '../quota/quota.service';
 import { RateLimiter } from '../throttling/rate-limiter';
 import { UsageRecorder } from '../usage/usage-rollup.recorder';
+import { CompletionCache } from '../cache/completion-cache.service';
 import { AccountedStream } from './accounted-stream';
 import { InferenceCall, InferenceRun } from './inference-call';
 import { settle, SettlementDeps } from './settlement';
@@ -31,6 +32,7 @@ export class InferenceService {
     private readonly limiter: RateLimiter,
     private readonly quota: QuotaService,
     usage: UsageRecorder,
+    private readonly cache: CompletionCache,
   ) {
     this.deps = { quota, limiter, usage, countTokens: (model, text) => models.countTokens(model, text) };
   }
@@ -49,25 +51,53 @@ export class InferenceService {
       throw withHeaders(err, headers);
     });
     const req = this.request(call, quota.maxTokens);
-    let stream;
+    // The answering model: the requested one, unless a fallback served this computation.
+    let served = model.id;
+    const result = await this.cache.run(
+      {
+        model: model.id,
+        version: model.version ?? '',
+        prompt: call.prompt,
+        messages: call.messages,
+        params: req.params,
+        ttlSeconds: model.config.cacheTtl,
+        cacheControl: call.cacheControl,
+      },
+      (signal, cctx) => this.compute({ ...req, signal }, model.id, (m) => {
+        served = m;
+        if (m !== model.id) cctx.doNotStore();
+      }),
+      call.signal,
+    );
+    const ctx = { key: call.key, endpoint: call.endpoint, requestId: call.requestId, model: model.id, promptTokens, quota, tpm, cache: result.source };
+    let first: IteratorResult<StreamEvent>;
     try {
-      stream = await this.models.router.stream(req, model.id);
+      // Pull the first event before answering, so that a failure before any output (every
+      // fallback included) is still an HTTP error status rather than a broken 200 stream.
+      first = await result.events.next();
     } catch (err) {
-      await settle(this.deps, { key: call.key, endpoint: call.endpoint, requestId: call.requestId, model: model.id, promptTokens, quota, tpm, cache: 'bypass' }, { kind: 'error', error: err, text: '' });
+      await result.events.return?.();
+      await settle(this.deps, ctx, { kind: 'error', error: err, text: '' });
       throw withHeaders(err, headers);
     }
-    const cache = 'bypass' as const;
-    const ctx = { key: call.key, endpoint: call.endpoint, requestId: call.requestId, model: stream.model, promptTokens, quota, tpm, cache };
-    const events = new AccountedStream(stream as AsyncIterator<StreamEvent>, (end) => settle(this.deps, ctx, end).then(() => undefined));
+    ctx.model = served;
+    const events = new AccountedStream(result.events, (end) => settle(this.deps, ctx, end).then(() => undefined), first);
     return {
       id: call.requestId.replace(/[^A-Za-z0-9]/g, '').slice(0, 32) || randomUUID().replace(/-/g, ''),
       created: Math.floor(Date.now() / 1000),
-      model: stream.model,
-      cache,
-      headers: { ...headers, 'x-cache': cache },
+      model: served,
+      cache: result.source,
+      headers: { ...headers, 'x-cache': result.source },
       startedAt,
       events,
     };
+  }
+
+  /** The cache's compute function: the router, reporting which model answered. */
+  private async *compute(req: GenerateRequest, model: string, onModel: (served: string) => void): AsyncGenerator<StreamEvent> {
+    const stream = await this.models.router.stream(req, model);
+    onModel(stream.model);
+    yield* stream;
   }
 
   private request(call: InferenceCall, maxTokens: number): GenerateRequest {
