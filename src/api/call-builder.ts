@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
 import type { ChatMessage } from '../inference/provider.interface';
+import { annotateRequest } from '../metrics/request-annotations';
 import { Endpoint, InferenceCall, messageText } from './inference-call';
 
 interface SamplingBody {
@@ -18,7 +19,7 @@ interface SamplingBody {
 export function buildCall(
   endpoint: Endpoint,
   body: SamplingBody,
-  input: { prompt?: string; messages?: ChatMessage[]; maxTokens?: number | null },
+  input: { prompt?: string; messages?: ChatMessage[]; maxTokens?: number | null; stream?: boolean | null },
   key: AuthenticatedKey,
   req: FastifyRequest,
   signal: AbortSignal,
@@ -42,6 +43,8 @@ export function buildCall(
     cacheControl: typeof cacheControl === 'string' ? cacheControl : undefined,
     requestId: req.id,
     signal,
+    stream: input.stream === true,
+    annotate: (fields) => annotateRequest(req, fields),
   };
 }
 

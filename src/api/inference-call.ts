@@ -23,6 +23,10 @@ export interface InferenceCall {
   requestId: string;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** Answered as server-sent events. */
+  stream: boolean;
+  /** Adds fields (model, provider, cached, prompt at debug) to the request's log line. */
+  annotate?(fields: { model?: string; provider?: string; cached?: boolean; prompt?: string }): void;
 }
 
 export type CacheStatus = 'hit' | 'miss' | 'bypass';
@@ -39,6 +43,8 @@ export interface InferenceRun {
   startedAt: number;
   /** Deltas then one `done`. Must be consumed to the end or `return()`ed. */
   events: AsyncIterableIterator<StreamEvent>;
+  /** Counts an error that had to be sent inside the stream (the filter never sees it). */
+  onStreamError?(code: string): void;
 }
 
 export interface Completed {

@@ -46,8 +46,8 @@ export class InferenceController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const abort = abortOnDisconnect(reply);
-    const call = buildCall('/v1/generate', body, { prompt: body.prompt, maxTokens: body.max_tokens }, key, req, abort.signal);
-    await respond(reply, await this.inference.start(call), body.stream === true, generateFormat);
+    const call = buildCall('/v1/generate', body, { prompt: body.prompt, maxTokens: body.max_tokens, stream: body.stream }, key, req, abort.signal);
+    await respond(reply, await this.inference.start(call), call.stream, generateFormat);
   }
 
   @Post('chat/completions')
@@ -63,9 +63,9 @@ export class InferenceController {
   ): Promise<void> {
     const abort = abortOnDisconnect(reply);
     const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-    const call = buildCall('/v1/chat/completions', body, { messages: toMessages(body.messages), maxTokens }, key, req, abort.signal);
+    const call = buildCall('/v1/chat/completions', body, { messages: toMessages(body.messages), maxTokens, stream: body.stream }, key, req, abort.signal);
     const includeUsage = body.stream_options?.include_usage === true;
-    await respond(reply, await this.inference.start(call), body.stream === true, chatFormat(includeUsage));
+    await respond(reply, await this.inference.start(call), call.stream, chatFormat(includeUsage));
   }
 
   @Post('completions')
@@ -80,8 +80,8 @@ export class InferenceController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const abort = abortOnDisconnect(reply);
-    const call = buildCall('/v1/completions', body, { prompt: body.prompt, maxTokens: body.max_tokens }, key, req, abort.signal);
+    const call = buildCall('/v1/completions', body, { prompt: body.prompt, maxTokens: body.max_tokens, stream: body.stream }, key, req, abort.signal);
     const includeUsage = body.stream_options?.include_usage === true;
-    await respond(reply, await this.inference.start(call), body.stream === true, completionsFormat(includeUsage));
+    await respond(reply, await this.inference.start(call), call.stream, completionsFormat(includeUsage));
   }
 }

@@ -12,7 +12,9 @@ import { UsageRecorder } from '../usage/usage-rollup.recorder';
 import { CompletionCache } from '../cache/completion-cache.service';
 import { AccountedStream } from './accounted-stream';
 import { InferenceCall, InferenceRun } from './inference-call';
-import { settle, SettlementDeps } from './settlement';
+import { recordRefusal, settle, SettlementContext, SettlementDeps } from './settlement';
+import { MetricsService } from '../metrics/metrics.service';
+import { InferenceLogWriter } from '../usage/inference-log.writer';
 
 /** When a request names no max_tokens: enough for a real answer, bounded for quota reservations. */
 export const DEFAULT_MAX_TOKENS = 512;
@@ -33,14 +35,29 @@ export class InferenceService {
     private readonly quota: QuotaService,
     usage: UsageRecorder,
     private readonly cache: CompletionCache,
+    private readonly metrics: MetricsService,
+    logs: InferenceLogWriter,
   ) {
-    this.deps = { quota, limiter, usage, countTokens: (model, text) => models.countTokens(model, text) };
+    this.deps = { quota, limiter, usage, metrics, logs, countTokens: (model, text) => models.countTokens(model, text) };
   }
 
   async start(call: InferenceCall): Promise<InferenceRun> {
     const startedAt = performance.now();
+    try {
+      return await this.run(call, startedAt);
+    } catch (err) {
+      // Refused before any ledger was touched (limits, quota, model, prompt): its log row.
+      if (!(err as { settled?: boolean }).settled) {
+        recordRefusal(this.deps, { requestId: call.requestId, keyId: call.key.id, model: call.model, endpoint: call.endpoint, startedAt }, err);
+      }
+      throw err;
+    }
+  }
+
+  private async run(call: InferenceCall, startedAt: number): Promise<InferenceRun> {
     const { headers: requestHeaders } = await this.limiter.checkRequest(call.key);
     const model = this.resolveAllowed(call);
+    call.annotate?.({ model: model.id, provider: model.config.provider, prompt: call.prompt ?? JSON.stringify(call.messages) });
     this.checkPromptSize(call);
     const promptTokens = await this.models.countTokens(model.id, call.messages ?? call.prompt ?? '');
     const wanted = this.maxTokens(call, model, promptTokens);
@@ -69,19 +86,35 @@ export class InferenceService {
       }),
       call.signal,
     );
-    const ctx = { key: call.key, endpoint: call.endpoint, requestId: call.requestId, model: model.id, promptTokens, quota, tpm, cache: result.source };
+    const ctx: SettlementContext = {
+      key: call.key, endpoint: call.endpoint, requestId: call.requestId, model: model.id, promptTokens, quota, tpm,
+      cache: result.source, provider: result.source === 'hit' ? null : model.config.provider, startedAt,
+      streaming: call.stream, committed: false,
+    };
+    call.annotate?.({ cached: result.source === 'hit' });
+    if (result.source === 'bypass') this.metrics.cacheBypass();
+    this.metrics.inflight(model.id, 1);
     let first: IteratorResult<StreamEvent>;
     try {
       // Pull the first event before answering, so that a failure before any output (every
       // fallback included) is still an HTTP error status rather than a broken 200 stream.
       first = await result.events.next();
     } catch (err) {
+      this.metrics.inflight(model.id, -1);
       await result.events.return?.();
       await settle(this.deps, ctx, { kind: 'error', error: err, text: '' });
-      throw withHeaders(err, headers);
+      throw settledError(withHeaders(err, headers));
     }
     ctx.model = served;
-    const events = new AccountedStream(result.events, (end) => settle(this.deps, ctx, end).then(() => undefined), first);
+    ctx.committed = true;
+    const events = new AccountedStream(
+      result.events,
+      async (end) => {
+        this.metrics.inflight(model.id, -1);
+        await settle(this.deps, ctx, end);
+      },
+      first,
+    );
     return {
       id: call.requestId.replace(/[^A-Za-z0-9]/g, '').slice(0, 32) || randomUUID().replace(/-/g, ''),
       created: Math.floor(Date.now() / 1000),
@@ -90,6 +123,7 @@ export class InferenceService {
       headers: { ...headers, 'x-cache': result.source },
       startedAt,
       events,
+      onStreamError: (code) => this.metrics.countError(code),
     };
   }
 
@@ -154,6 +188,12 @@ export class InferenceService {
     }
     return Math.min(call.maxTokens ?? DEFAULT_MAX_TOKENS, room);
   }
+}
+
+/** Marks an error whose request was already settled (and logged), so it is not logged twice. */
+function settledError(err: unknown): unknown {
+  if (err && typeof err === 'object') Object.defineProperty(err, 'settled', { value: true });
+  return err;
 }
 
 /** Errors after the limiter answered still carry its x-ratelimit-* headers. */

@@ -5,6 +5,9 @@ import type { QuotaReservation } from '../quota/quota-reservation';
 import type { QuotaService } from '../quota/quota.service';
 import type { TokenReservation, RateLimiter } from '../throttling/rate-limiter';
 import type { UsageRecorder } from '../usage/usage-rollup.recorder';
+import type { MetricsService } from '../metrics/metrics.service';
+import type { InferenceLogWriter } from '../usage/inference-log.writer';
+import { toApiError } from '../common/errors/all-exceptions.filter';
 import type { StreamEnd } from './accounted-stream';
 import type { CacheStatus, Endpoint } from './inference-call';
 
@@ -12,6 +15,8 @@ export interface SettlementDeps {
   quota: QuotaService;
   limiter: RateLimiter;
   usage: UsageRecorder;
+  metrics: MetricsService;
+  logs: InferenceLogWriter;
   countTokens(model: string, text: string): Promise<number>;
 }
 
@@ -25,6 +30,13 @@ export interface SettlementContext {
   quota: QuotaReservation;
   tpm: TokenReservation;
   cache: CacheStatus;
+  /** onnx | http; null for cache hits (no provider was reached). */
+  provider: 'onnx' | 'http' | null;
+  /** performance.now() when the request entered the pipeline. */
+  startedAt: number;
+  /** A streamed answer whose 200 and first events were sent: later failures travel as error events. */
+  streaming: boolean;
+  committed: boolean;
 }
 
 /** What an ended request really cost, as every ledger records it. */
@@ -56,7 +68,63 @@ export async function settle(deps: SettlementDeps, ctx: SettlementContext, end: 
   } catch (err) {
     logger.error({ err, request_id: ctx.requestId }, 'could not settle a request');
   }
+  observe(deps, ctx, end, usage);
   return { usage, end };
+}
+
+/** Metrics and the inference_logs row: recorded before the last byte goes out, so a graceful shutdown keeps it. */
+function observe(deps: SettlementDeps, ctx: SettlementContext, end: StreamEnd, usage: TokenUsage): void {
+  const seconds = (performance.now() - ctx.startedAt) / 1000;
+  const error = end.kind === 'error' ? toApiError(end.error) : undefined;
+  if (!error || usage.completionTokens > 0) deps.metrics.countTokens(ctx.model, usage.promptTokens, usage.completionTokens);
+  if (end.kind === 'done' && ctx.provider) {
+    deps.metrics.observeInference(ctx.model, ctx.provider, seconds);
+    if (end.firstTokenMs !== undefined) {
+      deps.metrics.observeTtft(ctx.model, end.firstTokenMs / 1000);
+      if (usage.completionTokens > 1) deps.metrics.observeInterToken(ctx.model, (seconds - end.firstTokenMs / 1000) / (usage.completionTokens - 1));
+    }
+  }
+  deps.logs.record({
+    requestId: ctx.requestId,
+    keyId: ctx.key.id,
+    model: ctx.model,
+    provider: ctx.provider,
+    endpoint: ctx.endpoint,
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    estimatedTokens: usage.estimated === true,
+    cached: ctx.cache === 'hit',
+    status: httpStatus(ctx, end, error),
+    errorCode: error?.code ?? (end.kind === 'cancelled' ? 'client_closed' : null),
+    finishReason: end.kind === 'done' ? end.finishReason : null,
+    latencyMs: seconds * 1000,
+    timeToFirstTokenMs: end.firstTokenMs ?? null,
+  });
+}
+
+/** The status the client saw: a stream that fails after it started was answered 200 (with an error event). */
+function httpStatus(ctx: SettlementContext, end: StreamEnd, error?: { status: number }): number {
+  if (end.kind === 'cancelled') return 499;
+  if (!error || (ctx.streaming && ctx.committed)) return 200;
+  return error.status;
+}
+
+/** A call refused before it started (limits, quota, model, prompt): its row and nothing else. */
+export function recordRefusal(deps: SettlementDeps, call: { requestId: string; keyId: string; model?: string; endpoint: Endpoint; startedAt: number }, err: unknown): void {
+  const e = toApiError(err);
+  deps.logs.record({
+    requestId: call.requestId,
+    keyId: call.keyId,
+    model: call.model ?? 'default',
+    provider: null,
+    endpoint: call.endpoint,
+    promptTokens: 0,
+    completionTokens: 0,
+    cached: false,
+    status: e.status,
+    errorCode: e.code,
+    latencyMs: performance.now() - call.startedAt,
+  });
 }
 
 async function actualUsage(deps: SettlementDeps, ctx: SettlementContext, end: StreamEnd): Promise<TokenUsage> {

@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify';
 import type { StreamEvent } from '../../inference/provider.interface';
 import { Completed, InferenceRun, collect } from '../inference-call';
 import { SseWriter } from './sse';
+import { toApiError } from '../../common/errors/all-exceptions.filter';
 
 export interface Formatter {
   /** The JSON body of a non-streaming answer. */
@@ -27,6 +28,7 @@ export async function respond(reply: FastifyReply, run: InferenceRun, stream: bo
     }
     sse.done();
   } catch (err) {
+    run.onStreamError?.(toApiError(err).code);
     sse.fail(err);
   } finally {
     // Client gone mid-stream: stop the generation (and free the model).

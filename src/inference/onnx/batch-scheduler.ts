@@ -1,0 +1,209 @@
+import { ApiError } from '../../common/errors/api-error';
+import { ErrorCode } from '../../common/errors/error-code';
+import { callHook, type EngineHooks, type EngineStats } from './hooks';
+import { KvBatch } from './kv-cache';
+import type { ModelRunner } from './model-runner';
+import type { Sequence } from './sequence';
+
+export interface SchedulerOptions {
+  modelId: string;
+  /** Sequences decoded together in one forward pass. */
+  maxBatchSize: number;
+  /** Sequences allowed to wait for a slot; beyond it submissions fail fast. */
+  maxQueue: number;
+  retryAfterSeconds: number;
+}
+
+interface Group {
+  rows: Sequence[];
+  kv: KvBatch;
+}
+
+/**
+ * Continuous batching: every step first prefills the requests that arrived meanwhile (one
+ * left-padded pass), merges their KV caches into the running batch, then runs one decode pass
+ * for all rows. Graphs that derive positions themselves cannot be padded, and dynamically
+ * quantized graphs let rows change each other's numbers: there every sequence decodes in its
+ * own group (correct, but without the batching speed-up).
+ */
+export class BatchScheduler {
+  hooks: EngineHooks = {};
+  private readonly queue: Sequence[] = [];
+  private groups: Group[] = [];
+  private loop: Promise<void> | null = null;
+  private closed = false;
+  private lastBatchSize = 0;
+  private readonly canPad: boolean;
+
+  constructor(
+    private readonly runner: ModelRunner,
+    private readonly opts: SchedulerOptions,
+  ) {
+    // Padding needs explicit positions; rows must not change each other's numbers.
+    this.canPad = runner.io.positionIdsType !== null && !runner.rowsInteract;
+  }
+
+  stats(): EngineStats {
+    return { inflight: this.inflight, queued: this.queue.length, lastBatchSize: this.lastBatchSize };
+  }
+
+  /** Rows holding a batch slot; cancelled ones no longer count, though they leave at the next step. */
+  get inflight(): number {
+    let n = 0;
+    for (const g of this.groups) for (const row of g.rows) if (row.active) n++;
+    return n;
+  }
+
+  submit(seq: Sequence): void {
+    const retry = { 'Retry-After': String(this.opts.retryAfterSeconds) };
+    if (this.closed) throw new ApiError(ErrorCode.ModelUnavailable, `model "${this.opts.modelId}" is shutting down`, null, retry);
+    if (this.inflight + this.queue.length >= this.opts.maxBatchSize + this.opts.maxQueue) {
+      throw new ApiError(ErrorCode.ModelUnavailable, `model "${this.opts.modelId}" is at capacity; retry later`, null, retry);
+    }
+    seq.onCancel = () => this.dequeue(seq);
+    this.queue.push(seq);
+    callHook(this.hooks.onQueueDepth, this.queue.length);
+    this.kick();
+  }
+
+  /** Rejects queued work, stops running sequences, waits for the loop to settle. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const error = new ApiError(ErrorCode.ModelUnavailable, `model "${this.opts.modelId}" was unloaded`, null, {
+      'Retry-After': String(this.opts.retryAfterSeconds),
+    });
+    for (const seq of this.queue.splice(0)) seq.fail(error);
+    for (const group of this.groups) for (const row of group.rows) row.cancel(error);
+    await this.loop;
+  }
+
+  private kick(): void {
+    if (this.loop) return;
+    this.loop = this.run().finally(() => {
+      this.loop = null;
+      if (this.queue.length && !this.closed) this.kick();
+    });
+  }
+
+  private async run(): Promise<void> {
+    // Yield once so requests submitted in the same tick share the first prefill.
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      while (this.queue.length || this.groups.length) {
+        this.dropFinished();
+        await this.admit();
+        for (const group of [...this.groups]) await this.decode(group);
+      }
+    } catch (err) {
+      // A bug, not a model failure (those are caught per pass): fail everything, keep serving.
+      const rows = [...this.groups.flatMap((g) => g.rows), ...this.queue.splice(0)];
+      this.groups = [];
+      this.failRows(rows, err);
+    }
+    this.lastBatchSize = 0;
+  }
+
+  private dequeue(seq: Sequence): void {
+    const at = this.queue.indexOf(seq);
+    if (at < 0) return;
+    this.queue.splice(at, 1);
+    if (seq.cancelReason) seq.fail(seq.cancelReason);
+    callHook(this.hooks.onQueueDepth, this.queue.length);
+  }
+
+  /** Frees the rows of finished and cancelled sequences (one KV copy per group that shrank). */
+  private dropFinished(): void {
+    let changed = false;
+    this.groups = this.groups.flatMap((group) => {
+      const keep: number[] = [];
+      group.rows.forEach((row, i) => {
+        if (row.active) keep.push(i);
+        else if (!row.finished) row.fail(row.cancelReason);
+      });
+      if (keep.length === group.rows.length) return [group];
+      changed = true;
+      if (keep.length === 0) return [];
+      return [{ rows: keep.map((i) => group.rows[i]), kv: group.kv.select(keep) }];
+    });
+    if (changed) callHook(this.hooks.onInflight, this.inflight);
+  }
+
+  private async admit(): Promise<void> {
+    const free = this.opts.maxBatchSize - this.inflight;
+    if (free <= 0 || this.queue.length === 0 || this.closed) return;
+    const joiners = this.queue.splice(0, free).filter((s) => s.active);
+    callHook(this.hooks.onQueueDepth, this.queue.length);
+    if (joiners.length === 0) return;
+    const batches = this.canPad ? [joiners] : joiners.map((j) => [j]);
+    for (const rows of batches) await this.prefill(rows);
+    callHook(this.hooks.onInflight, this.inflight);
+  }
+
+  private async prefill(rows: Sequence[]): Promise<void> {
+    const seqLen = Math.max(...rows.map((r) => r.promptIds.length));
+    const pads = rows.map((r) => seqLen - r.promptIds.length);
+    const ids = new Array<number>(rows.length * seqLen).fill(0);
+    rows.forEach((r, i) => r.promptIds.forEach((id, j) => (ids[i * seqLen + pads[i] + j] = id)));
+    let kv: KvBatch;
+    try {
+      const out = await this.runner.forward({
+        ids, batch: rows.length, seqLen, pads, past: null, pastLength: 0, want: this.want(rows),
+      });
+      kv = new KvBatch(out.presents, rows.length, seqLen, pads, this.runner.io.kvType);
+      const now = performance.now();
+      rows.forEach((row, i) => {
+        callHook(this.hooks.onFirstToken, now - row.enqueuedAt);
+        this.take(row, out.argmax ? out.argmax[i] : row.choose(out.logits![i]));
+      });
+    } catch (err) {
+      this.failRows(rows, err);
+      return;
+    }
+    const alive = rows.flatMap((r, i) => (r.active ? [i] : []));
+    if (alive.length === 0) return;
+    if (alive.length < rows.length) kv = kv.select(alive);
+    const joined = { rows: alive.map((i) => rows[i]), kv };
+    const main = this.canPad ? this.groups[0] : undefined;
+    if (main) this.groups[0] = { rows: [...main.rows, ...joined.rows], kv: main.kv.concat(joined.kv) };
+    else this.groups.push(joined);
+  }
+
+  private async decode(group: Group): Promise<void> {
+    const { rows, kv } = group;
+    try {
+      const targets = kv.presentTargets(1);
+      const out = await this.runner.forward({
+        ids: rows.map((r) => r.pendingToken!),
+        batch: rows.length,
+        seqLen: 1,
+        pads: kv.pads,
+        past: kv.tensors,
+        pastLength: kv.pastLength,
+        want: this.want(rows),
+        presentsInto: targets.tensors,
+      });
+      group.kv = kv.advance(out.presents, 1, targets);
+      this.lastBatchSize = rows.length;
+      callHook(this.hooks.onBatch, rows.length);
+      rows.forEach((row, i) => this.take(row, out.argmax ? out.argmax[i] : row.choose(out.logits![i])));
+    } catch (err) {
+      this.groups = this.groups.filter((g) => g !== group);
+      this.failRows(rows, err);
+    }
+  }
+
+  private take(row: Sequence, token: number): void {
+    if (!row.active) return; // cancelled during the pass: dropped before the next one
+    callHook(this.hooks.onToken);
+    row.accept(token);
+  }
+
+  private want(rows: Sequence[]): 'argmax' | 'logits' {
+    return rows.some((r) => r.needsLogits) ? 'logits' : 'argmax';
+  }
+
+  private failRows(rows: Sequence[], err: unknown): void {
+    const error = new ApiError(ErrorCode.InternalError, `inference failed: ${(err as Error)?.message ?? err}`);
+    for (const row of rows) if (!row.finished) row.fail(error);
+  }
+}

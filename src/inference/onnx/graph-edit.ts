@@ -1,0 +1,146 @@
+import { onnx } from 'onnx-proto';
+import { ARGMAX_OUTPUT } from './graph-io';
+
+/** Ops that act on each position independently, so slicing before them equals slicing after. */
+const PER_POSITION_OPS = new Set(['Add', 'Mul', 'Div', 'Sub', 'Cast', 'Identity', 'Tanh']);
+const SLICED_HIDDEN = 'last_position_hidden';
+/** The change log entry for the LM-head slice (the runner relies on it for logits shapes). */
+export const LAST_POSITION_ONLY = 'logits for the last position only';
+
+/** Ops that quantize activations with one scale per tensor: in a batch, rows change each other. */
+const PER_TENSOR_ACTIVATION_QUANT = new Set(['DynamicQuantizeLinear', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat']);
+
+export interface EditedGraph {
+  bytes: Uint8Array;
+  /** What changed, for the load log. */
+  changes: string[];
+}
+
+export interface GraphAnalysis {
+  /** Batch rows influence each other's results (dynamic per-tensor quantization). */
+  rowsInteract: boolean;
+  /** The graph edited for decoding, or null (not asked for, or the pattern does not fit). */
+  edited: EditedGraph | null;
+}
+
+/** Reads what the session metadata cannot tell, and applies the decoding edit when asked. */
+export function analyzeGraph(bytes: Uint8Array, edit: boolean): GraphAnalysis {
+  const model = onnx.ModelProto.decode(bytes);
+  const rowsInteract = model.graph ? usesOps(model.graph, PER_TENSOR_ACTIVATION_QUANT) : false;
+  return { rowsInteract, edited: edit ? editGraphForDecoding(model) : null };
+}
+
+function usesOps(graph: onnx.IGraphProto, ops: Set<string>): boolean {
+  return (graph.node ?? []).some(
+    (node) =>
+      ops.has(node.opType ?? '') ||
+      // merged decoders keep the model inside If branches
+      (node.attribute ?? []).some((a) => (a.g && usesOps(a.g, ops)) || (a.graphs ?? []).some((g) => usesOps(g, ops))),
+  );
+}
+
+/**
+ * Load-time graph edit for speed, returning null when the graph does not fit the pattern:
+ *  - slices the hidden states to the last position before the LM head, so prefill projects one
+ *    position onto the vocabulary instead of all of them (with a 50k vocabulary that projection
+ *    dominates small models);
+ *  - adds an ArgMax output, so greedy rows fetch one int64 instead of a vocabulary of floats.
+ * The caller validates the result with a real forward pass before trusting it.
+ */
+function editGraphForDecoding(model: onnx.ModelProto): EditedGraph | null {
+  const graph = model.graph;
+  if (!graph?.node) return null;
+  const opset = model.opsetImport?.find((o) => !o.domain || o.domain === 'ai.onnx');
+  if (!opset || Number(opset.version) < 13) return null;
+
+  const producer = new Map<string, onnx.INodeProto>();
+  for (const node of graph.node) for (const out of node.output ?? []) producer.set(out, node);
+  const activations = activationValues(graph);
+
+  const { head, downstream } = findLmHead(producer, activations);
+  const changes: string[] = [];
+  if (head) {
+    const hidden = head.input![0];
+    graph.initializer!.push(int64Tensor('last_position_starts', [-1n]), int64Tensor('last_position_ends', [2n ** 62n]));
+    graph.initializer!.push(int64Tensor('last_position_axes', [1n]));
+    const slice = onnx.NodeProto.create({
+      name: 'last_position_slice',
+      opType: 'Slice',
+      input: [hidden, 'last_position_starts', 'last_position_ends', 'last_position_axes'],
+      output: [SLICED_HIDDEN],
+    });
+    head.input![0] = SLICED_HIDDEN;
+    graph.node.splice(graph.node.indexOf(head), 0, slice);
+    downstream.push(...(head.output ?? []));
+    // Declared intermediate shapes along the edited path still say "sequence_length": drop them.
+    graph.valueInfo = (graph.valueInfo ?? []).filter((v) => !downstream.includes(v.name ?? ''));
+    const logitsOut = graph.output?.find((o) => o.name === 'logits');
+    const dims = logitsOut?.type?.tensorType?.shape?.dim;
+    if (dims && dims.length === 3) dims[1] = onnx.TensorShapeProto.Dimension.create({ dimParam: 'logits_positions' });
+    changes.push(LAST_POSITION_ONLY);
+  }
+
+  const logitsOut = graph.output?.find((o) => o.name === 'logits');
+  if (logitsOut?.type?.tensorType?.elemType === onnx.TensorProto.DataType.FLOAT) {
+    graph.node.push(
+      onnx.NodeProto.create({
+        name: 'next_token_argmax_node',
+        opType: 'ArgMax',
+        input: ['logits'],
+        output: [ARGMAX_OUTPUT],
+        attribute: [
+          onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 2 }),
+          onnx.AttributeProto.create({ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }),
+        ],
+      }),
+    );
+    graph.output!.push(
+      onnx.ValueInfoProto.create({
+        name: ARGMAX_OUTPUT,
+        type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [{ dimParam: 'batch_size' }, { dimParam: 'logits_positions' }] } } },
+      }),
+    );
+    changes.push('argmax output');
+  }
+  if (changes.length === 0) return null;
+  return { bytes: onnx.ModelProto.encode(model).finish(), changes };
+}
+
+function int64Tensor(name: string, values: bigint[]): onnx.TensorProto {
+  const raw = new Uint8Array(new BigInt64Array(values).buffer);
+  return onnx.TensorProto.create({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: raw });
+}
+
+/**
+ * The LM head: walking back from `logits` over per-position ops, a MatMul of activations by
+ * weights. Anything else (quantized heads, Gemm on flattened rows, If branches) → null.
+ */
+function findLmHead(
+  producer: Map<string, onnx.INodeProto>,
+  activations: Set<string>,
+): { head: onnx.INodeProto | null; downstream: string[] } {
+  const downstream: string[] = [];
+  let node = producer.get('logits');
+  while (node && PER_POSITION_OPS.has(node.opType ?? '')) {
+    const live = (node.input ?? []).filter((name) => activations.has(name));
+    if (live.length !== 1) return { head: null, downstream };
+    downstream.push(...(node.output ?? []));
+    node = producer.get(live[0]);
+  }
+  const isHead = node?.opType === 'MatMul' && node.input?.length === 2 && !activations.has(node.input[1]);
+  return { head: isHead ? node! : null, downstream };
+}
+
+/**
+ * Values that depend on a graph input (activations) rather than only on weights. ONNX requires
+ * nodes in topological order, so one forward pass settles it.
+ */
+function activationValues(graph: onnx.IGraphProto): Set<string> {
+  const constants = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  // Old IR versions also list initializers as inputs: those are weights, not activations.
+  const live = new Set((graph.input ?? []).map((i) => i.name ?? '').filter((n) => !constants.has(n)));
+  for (const node of graph.node ?? []) {
+    if ((node.input ?? []).some((name) => live.has(name))) for (const out of node.output ?? []) live.add(out);
+  }
+  return live;
+}

@@ -1,0 +1,210 @@
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { ModelLoadError } from './errors';
+import { analyzeGraph, LAST_POSITION_ONLY, type GraphAnalysis } from './graph-edit';
+import { inspectGraph, type GraphIo } from './graph-io';
+import type { ModelConfig } from './model-config';
+import type { ModelFolder } from './model-folder';
+import { argmax } from './sampler';
+import { createSession, type EffectiveDevice, type SessionOptions } from './session';
+import { halfRowToFloat, indexTensor, kvArray, kvTensor } from './tensors';
+
+/** One forward pass over a left-padded batch. */
+export interface ForwardArgs {
+  /** Row-major [batch, seqLen] token ids; padding slots hold any valid id. */
+  ids: ArrayLike<number>;
+  batch: number;
+  seqLen: number;
+  /** Per row: leading padding columns over the whole mask (past + current). */
+  pads: readonly number[];
+  /** Present tensors of the previous pass, or null for an empty past. */
+  past: ort.Tensor[] | null;
+  pastLength: number;
+  /** 'argmax' fetches only the next greedy token per row when the graph offers it. */
+  want: 'argmax' | 'logits';
+  /** Preallocated present tensors to write into (same order as the past), instead of new ones. */
+  presentsInto?: ort.Tensor[];
+}
+
+export interface ForwardResult {
+  presents: ort.Tensor[];
+  /**
+   * Per row, the last position's logits; the caller may modify them. Decode passes may reuse
+   * one buffer: rows are valid until the next forward pass.
+   */
+  logits?: Float32Array[];
+  argmax?: number[];
+}
+
+export interface RunnerOptions extends SessionOptions {
+  /** Apply the load-time graph edit (last-position logits, argmax output). Default true. */
+  optimizeGraph?: boolean;
+}
+
+/** An ONNX decoder session plus the bookkeeping to feed it batches with a KV cache. */
+export class ModelRunner {
+  private readonly fetchArgmax: string[];
+  private readonly fetchLogits: string[];
+  /** Reused for sampled decode steps: [batch, 1, vocab] floats, no allocation per step. */
+  private logitsBuffer = new Float32Array(0);
+
+  private constructor(
+    readonly session: ort.InferenceSession,
+    readonly io: GraphIo,
+    readonly config: ModelConfig,
+    readonly device: EffectiveDevice,
+    /** Graph edits that were applied and validated. */
+    readonly graphChanges: string[],
+    /** Batch rows change each other's results (dynamic quantization): never batch sequences. */
+    readonly rowsInteract: boolean,
+  ) {
+    this.fetchLogits = ['logits', ...io.presentNames];
+    this.fetchArgmax = io.argmaxName ? [io.argmaxName, ...io.presentNames] : this.fetchLogits;
+  }
+
+  static async load(folder: ModelFolder, config: ModelConfig, opts: RunnerOptions): Promise<ModelRunner> {
+    const { rowsInteract, edited } = analyze(folder.onnxFile, opts.optimizeGraph !== false && !folder.hasExternalData);
+    if (edited) {
+      const { session, device } = await createSession(edited.bytes, folder.onnxFile, opts);
+      const runner = await ModelRunner.wrap(session, folder, config, device, edited.changes, rowsInteract);
+      if (await runner.selfCheck()) return runner;
+      await session.release();
+      opts.logger?.warn(`${folder.onnxFile}: graph edit failed its check; using the graph as exported`);
+    }
+    const { session, device } = await createSession(folder.onnxFile, folder.onnxFile, opts);
+    return ModelRunner.wrap(session, folder, config, device, [], rowsInteract);
+  }
+
+  /** Validates the graph's interface; a graph that does not fit is released, not leaked. */
+  private static async wrap(
+    session: ort.InferenceSession,
+    folder: ModelFolder,
+    config: ModelConfig,
+    device: EffectiveDevice,
+    changes: string[],
+    rowsInteract: boolean,
+  ): Promise<ModelRunner> {
+    try {
+      return new ModelRunner(session, inspectGraph(session, config, folder.onnxFile), config, device, changes, rowsInteract);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  }
+
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  async forward(args: ForwardArgs): Promise<ForwardResult> {
+    const { batch, seqLen, pads, pastLength } = args;
+    const io = this.io;
+    const total = pastLength + seqLen;
+    // Row r: `pad` zeros then ones (left padding); written with fill(), no per-element BigInts.
+    const mask = io.maskType === 'int32' ? new Int32Array(batch * total) : new BigInt64Array(batch * total);
+    const positions = new Array<number>(batch * seqLen);
+    for (let r = 0; r < batch; r++) {
+      const pad = pads[r];
+      if (mask instanceof Int32Array) mask.fill(1, r * total + pad, (r + 1) * total);
+      else mask.fill(1n, r * total + pad, (r + 1) * total);
+      // cumsum(mask) - 1 for real tokens; padding slots get 1 as transformers.js does.
+      for (let s = 0; s < seqLen; s++) {
+        const c = pastLength + s;
+        positions[r * seqLen + s] = c < pad ? 1 : c - pad;
+      }
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: indexTensor(io.inputIdsType, args.ids, [batch, seqLen]),
+      attention_mask: mask instanceof Int32Array
+        ? new ort.Tensor('int32', mask, [batch, total])
+        : new ort.Tensor('int64', mask, [batch, total]),
+    };
+    if (io.positionIdsType) feeds.position_ids = indexTensor(io.positionIdsType, positions, [batch, seqLen]);
+    if (io.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([pastLength > 0 ? 1 : 0]), [1]);
+    const past = args.past ?? this.emptyPast(batch);
+    for (let i = 0; i < io.pastNames.length; i++) feeds[io.pastNames[i]] = past[i];
+
+    const wantArgmax = args.want === 'argmax' && io.argmaxName !== null;
+    let out: ort.InferenceSession.ReturnType;
+    let presents: ort.Tensor[];
+    if (args.presentsInto) {
+      const fetches: Record<string, ort.Tensor | null> = { [wantArgmax ? io.argmaxName! : 'logits']: null };
+      io.presentNames.forEach((n, i) => (fetches[n] = args.presentsInto![i]));
+      const logitsInto = wantArgmax ? null : this.logitsTarget(batch);
+      if (logitsInto) fetches.logits = logitsInto;
+      out = await this.session.run(feeds, fetches);
+      if (logitsInto) out = { ...out, logits: logitsInto };
+      presents = args.presentsInto;
+    } else {
+      out = await this.session.run(feeds, wantArgmax ? this.fetchArgmax : this.fetchLogits);
+      presents = io.presentNames.map((n) => out[n] as ort.Tensor);
+    }
+    if (wantArgmax) {
+      const t = out[io.argmaxName!] as ort.Tensor;
+      const data = t.data as BigInt64Array;
+      const perRow = data.length / batch;
+      return { presents, argmax: Array.from({ length: batch }, (_, r) => Number(data[r * perRow + perRow - 1])) };
+    }
+    const logits = out.logits as ort.Tensor;
+    const [, positionsOut, vocab] = logits.dims;
+    const rows: Float32Array[] = [];
+    for (let r = 0; r < batch; r++) {
+      const offset = (r * positionsOut + positionsOut - 1) * vocab;
+      rows.push(
+        logits.type === 'float16'
+          ? halfRowToFloat(logits.data as Uint16Array, offset, vocab)
+          : (logits.data as Float32Array).subarray(offset, offset + vocab),
+      );
+    }
+    return { presents, logits: rows };
+  }
+
+  /** A preallocated logits output when its shape is known in advance (edited graph, fixed vocab). */
+  private logitsTarget(batch: number): ort.Tensor | null {
+    const vocab = this.io.logitsVocab;
+    if (!vocab || this.io.logitsType !== 'float32' || !this.graphChanges.includes(LAST_POSITION_ONLY)) return null;
+    if (this.logitsBuffer.length < batch * vocab) this.logitsBuffer = new Float32Array(batch * vocab);
+    return new ort.Tensor('float32', this.logitsBuffer.subarray(0, batch * vocab), [batch, 1, vocab]);
+  }
+
+  emptyPast(batch: number): ort.Tensor[] {
+    const dims = [batch, this.io.kvHeads, 0, this.io.headDim];
+    return this.io.pastNames.map(() => kvTensor(this.io.kvType, kvArray(this.io.kvType, 0), dims));
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+
+  /** Runs three tokens through an edited graph: shapes and argmax must agree with the logits. */
+  private async selfCheck(): Promise<boolean> {
+    try {
+      const ids = [0, 1, 2].map((i) => i % this.vocabSize);
+      const base = { ids, batch: 1, seqLen: 3, pads: [0], past: null, pastLength: 0 };
+      const withLogits = await this.forward({ ...base, want: 'logits' });
+      if (withLogits.logits![0].length !== this.vocabSize) return false;
+      if (withLogits.presents[0].dims[2] !== 3) return false;
+      if (!this.io.argmaxName) return true;
+      const withArgmax = await this.forward({ ...base, want: 'argmax' });
+      const row = withLogits.logits![0];
+      return row[withArgmax.argmax![0]] === row[argmax(row)];
+    } catch {
+      return false;
+    }
+  }
+}
+
+function analyze(file: string, edit: boolean): GraphAnalysis {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new ModelLoadError(file, `cannot read: ${(err as Error).message}`);
+  }
+  try {
+    return analyzeGraph(bytes, edit);
+  } catch {
+    // not an ONNX graph this parser understands: let onnxruntime judge the original
+    return { rowsInteract: false, edited: null };
+  }
+}

@@ -1,0 +1,52 @@
+import { Tokenizer } from '@huggingface/tokenizers';
+import type { ChatMessage } from '../provider.interface';
+import { ChatTemplate, FALLBACK_CHAT_TEMPLATE, pickChatTemplate, type SpecialTokens } from './chat-template';
+import type { TokenDecoder } from './detokenizer';
+
+/** The tokenizer side of a model folder: encoding, decoding and the chat template. */
+export class ModelTokenizer implements TokenDecoder {
+  private readonly tokenizer: Tokenizer;
+  readonly chatTemplate: ChatTemplate;
+  readonly specialTokens: SpecialTokens;
+
+  constructor(tokenizerJson: object, tokenizerConfig: Record<string, unknown>, chatTemplateOverride?: string) {
+    this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    this.specialTokens = readSpecialTokens(tokenizerConfig);
+    const source = chatTemplateOverride ?? pickChatTemplate(tokenizerConfig.chat_template) ?? FALLBACK_CHAT_TEMPLATE;
+    this.chatTemplate = new ChatTemplate(source, this.specialTokens);
+  }
+
+  /** Raw prompts get the tokenizer's own special tokens (e.g. LLaMA's BOS). */
+  encodePrompt(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: true }).ids;
+  }
+
+  /** Chat prompts: the template already wrote every special token, as in `apply_chat_template`. */
+  encodeChat(messages: readonly ChatMessage[]): number[] {
+    return this.tokenizer.encode(this.chatTemplate.render(messages), { add_special_tokens: false }).ids;
+  }
+
+  countTokens(input: string | readonly ChatMessage[]): number {
+    return typeof input === 'string' ? this.encodePrompt(input).length : this.encodeChat(input).length;
+  }
+
+  /** Completion text: special tokens dropped, no space clean-up so streamed pieces concatenate exactly. */
+  decode(ids: readonly number[]): string {
+    if (ids.length === 0) return ''; // the library throws on an empty list
+    return this.tokenizer.decode(ids as number[], { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+  }
+
+  tokenId(token: string): number | undefined {
+    return this.tokenizer.token_to_id(token);
+  }
+}
+
+function readSpecialTokens(config: Record<string, unknown>): SpecialTokens {
+  const out: SpecialTokens = {};
+  for (const key of ['bos_token', 'eos_token', 'unk_token', 'pad_token'] as const) {
+    const value = config[key];
+    const text = typeof value === 'string' ? value : (value as { content?: unknown } | null)?.content;
+    if (typeof text === 'string' && text) out[key] = text;
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from './metrics.service';
+
+const configWith = (metricsPerKey: boolean) => ({ observability: { metricsPerKey } }) as AppConfig;
+
+async function series(m: MetricsService, name: string): Promise<string[]> {
+  const text = await m.scrape();
+  return text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+}
+
+describe(MetricsService.name, () => {
+  it('does count unconfigured models as other and drop gauges of models no longer configured', async () => {
+    const m = new MetricsService(configWith(false));
+    m.setKnownModels(['a', 'b']);
+    m.setModelUp('a', true);
+    m.setModelUp('b', true);
+    m.setModelUp('zzz', true);
+    m.countTokens('zzz', 5, 0);
+    expect(await series(m, 'llm_model_up')).toEqual(['llm_model_up{model="a"} 1', 'llm_model_up{model="b"} 1']);
+    expect(await series(m, 'llm_tokens_total')).toContain('llm_tokens_total{model="other",kind="prompt"} 5');
+    m.setKnownModels(['a']);
+    expect(await series(m, 'llm_model_up')).toEqual(['llm_model_up{model="a"} 1']);
+    m.countTokens('b', 1, 0);
+    expect(await series(m, 'llm_tokens_total')).toContain('llm_tokens_total{model="other",kind="prompt"} 6');
+  });
+
+  it('does bound HTTP methods and error codes', async () => {
+    const m = new MetricsService(configWith(false));
+    m.observeHttp('BREW', '/x', 418, 0.001);
+    m.observeHttp('GET', '/x', 200, undefined);
+    m.countError('made_up_code');
+    m.countError(undefined);
+    expect(await series(m, 'llm_http_requests_total')).toEqual([
+      'llm_http_requests_total{route="/x",method="OTHER",status="418"} 1',
+      'llm_http_requests_total{route="/x",method="GET",status="200"} 1',
+    ]);
+    // The abandoned request (no duration) is counted but not observed.
+    expect(await series(m, 'llm_http_request_duration_seconds_count')).toEqual([
+      'llm_http_request_duration_seconds_count{route="/x",method="OTHER"} 1',
+    ]);
+    expect(await series(m, 'llm_errors_total')).toContain('llm_errors_total{code="other"} 2');
+  });
+
+  it('does export key ids only with METRICS_PER_KEY', async () => {
+    const off = new MetricsService(configWith(false));
+    off.keyRequest('k1');
+    expect(await off.scrape()).not.toContain('k1');
+    const on = new MetricsService(configWith(true));
+    on.keyRequest('k1');
+    on.keyRequest('k1');
+    expect(await series(on, 'llm_key_requests_total')).toEqual(['llm_key_requests_total{key_id="k1"} 2']);
+  });
+
+  it('does run scrape hooks before each scrape, and survives a failing one', async () => {
+    const m = new MetricsService(configWith(false));
+    m.setKnownModels(['a']);
+    let queued = 0;
+    m.onScrape(() => {
+      throw new Error('sampler down');
+    });
+    m.onScrape(() => m.queueDepth('a', ++queued));
+    expect(await series(m, 'llm_queue_depth')).toEqual(['llm_queue_depth{model="a"} 1']);
+    expect(await series(m, 'llm_queue_depth')).toEqual(['llm_queue_depth{model="a"} 2']);
+  });
+
+  it('does keep the in-flight series of a model removed by a reload until its requests finish', async () => {
+    const m = new MetricsService(configWith(false));
+    m.setKnownModels(['a', 'b']);
+    m.inflight('a', +1);
+    m.inflight('a', +1);
+    m.setKnownModels(['b']);
+    expect(await series(m, 'llm_inflight_requests')).toContain('llm_inflight_requests{model="a"} 2');
+    m.inflight('a', -1);
+    m.inflight('a', -1);
+    expect((await series(m, 'llm_inflight_requests')).join()).not.toContain('model="a"');
+    m.inflight('zzz', +1);
+    expect(await series(m, 'llm_inflight_requests')).toContain('llm_inflight_requests{model="other"} 1');
+  });
+});

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { InferenceLogRow } from './inference-log.row';
+
+const COLUMNS: [keyof InferenceLogRow, string, string][] = [
+  ['id', 'id', 'uuid'],
+  ['createdAt', 'created_at', 'timestamptz'],
+  ['requestId', 'request_id', 'text'],
+  ['keyId', 'key_id', 'uuid'],
+  ['model', 'model', 'text'],
+  ['provider', 'provider', 'text'],
+  ['endpoint', 'endpoint', 'text'],
+  ['promptTokens', 'prompt_tokens', 'int4'],
+  ['completionTokens', 'completion_tokens', 'int4'],
+  ['estimatedTokens', 'estimated_tokens', 'bool'],
+  ['cached', 'cached', 'bool'],
+  ['status', 'status', 'int2'],
+  ['errorCode', 'error_code', 'text'],
+  ['finishReason', 'finish_reason', 'text'],
+  ['latencyMs', 'latency_ms', 'float4'],
+  ['ttftMs', 'ttft_ms', 'float4'],
+];
+
+// One array parameter per column: the statement text and parameter count stay the same whatever
+// the batch size. ON CONFLICT makes a retried batch (commit acknowledged late or lost) harmless.
+const INSERT_SQL = `INSERT INTO inference_logs (${COLUMNS.map((c) => c[1]).join(', ')})
+  SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${c[2]}[]`).join(', ')})
+  ON CONFLICT (id) DO NOTHING`;
+
+/** SQL for inference_logs. */
+@Injectable()
+export class InferenceLogRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * One multi-row insert for the whole batch. It goes to the driver's pg pool, not
+   * DataSource.query: TypeORM logs every failed query with all its parameters, and during a
+   * database outage each retry would print the whole batch (the writer logs one line instead).
+   */
+  async insertMany(rows: InferenceLogRow[]): Promise<void> {
+    if (!rows.length) return;
+    await this.pool.query(INSERT_SQL, COLUMNS.map(([field]) => rows.map((r) => r[field])));
+  }
+
+  private get pool(): Pool {
+    return (this.db.driver as unknown as { master: Pool }).master;
+  }
+
+  /**
+   * Deletes up to `limit` rows older than `cutoff`, through the created_at index. SKIP LOCKED lets
+   * replicas purging at the same moment take disjoint rows instead of queueing on each other.
+   */
+  async deleteOlderThan(cutoff: Date, limit: number): Promise<number> {
+    const rows: { n: number }[] = await this.db.query(
+      `WITH doomed AS (
+         SELECT id FROM inference_logs WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+       gone AS (DELETE FROM inference_logs l USING doomed WHERE l.id = doomed.id RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [cutoff, limit],
+    );
+    return rows[0]?.n ?? 0;
+  }
+}
