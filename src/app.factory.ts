@@ -57,7 +57,12 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   const shutdown = () =>
     (shuttingDown ??= (async () => {
       const server = app.getHttpAdapter().getInstance();
+      // Keep-alive sockets that were busy when closing began would otherwise stay open until
+      // their keep-alive timeout: close each as soon as its request is done.
+      const reaper = setInterval(() => server.server.closeIdleConnections(), 50);
       await withTimeout(server.close(), config.http.shutdownTimeoutMs);
+      clearInterval(reaper);
+      server.server.closeAllConnections();
       await app.get(FlushRegistry).flushAll();
       await app.close();
       await db.stop();
