@@ -16,23 +16,28 @@ WORK=$(mktemp -d)
 chmod 755 "$WORK"  # the embedded PostgreSQL runs as another user
 trap 'rm -rf "$WORK"' EXIT
 # Limits on, but high enough never to refuse the load: the limiter's cost is what we measure.
-COMMON="BOOTSTRAP_API_KEY=$KEY LOG_LEVEL=${BENCH_LOG_LEVEL:-info} RATE_LIMIT_RPM_ADMIN=1000000000 RATE_LIMIT_TPM_ADMIN=100000000000 QUOTA_TOKENS_ADMIN=1000000000000000 MODELS_CONFIG=$ROOT/bench/gateway/models.bench.yaml"
-start() { # name data-dir
-  echo "env -C $ROOT $COMMON DATA_DIR=$WORK/$1 MOCK_BASE={MOCK_BASE} PORT={PORT} node dist/src/main.js"
+COMMON="BOOTSTRAP_API_KEY=$KEY LOG_LEVEL=${BENCH_LOG_LEVEL:-info} MODELS_CONFIG=$ROOT/bench/gateway/models.bench.yaml"
+LIMITS_ON="RATE_LIMIT_RPM_ADMIN=1000000000 RATE_LIMIT_TPM_ADMIN=100000000000 QUOTA_TOKENS_ADMIN=1000000000000000"
+LIMITS_OFF="RATE_LIMIT_RPM_ADMIN=unlimited RATE_LIMIT_TPM_ADMIN=unlimited QUOTA_TOKENS_ADMIN=unlimited"
+start() { # data-dir limits
+  echo "env -C $ROOT $COMMON $2 DATA_DIR=$WORK/$1 MOCK_BASE={MOCK_BASE} PORT={PORT} node dist/src/main.js"
 }
 
 bash "$PEER" "$@" \
   --target llm-server 'http://127.0.0.1:{PORT}/v1/chat/completions' -H "X-API-Key: $KEY" -H 'Cache-Control: no-store' \
-    --start "$(start a)" \
+    --start "$(start a "$LIMITS_ON")" \
+  --target llm-server-nolimits 'http://127.0.0.1:{PORT}/v1/chat/completions' -H "X-API-Key: $KEY" -H 'Cache-Control: no-store' \
+    --start "$(start b "$LIMITS_OFF")" \
   --target llm-server-cached 'http://127.0.0.1:{PORT}/v1/chat/completions' -H "X-API-Key: $KEY" \
-    --start "$(start b)" | tee "$WORK/summary.txt"
+    --start "$(start c "$LIMITS_ON")" | tee "$WORK/summary.txt"
 
 node -e '
 const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter((l) => l.startsWith("SUMMARY"));
 const get = (t) => { const l = lines.find((x) => x.includes(`target=${t} `)); if (!l) return null;
   const num = (k) => Number((l.match(new RegExp(k + "=([0-9.]+)")) || [])[1]); return { rps: num("rps"), p50: num("p50_ms"), addedP50: num("added_p50_ms"), addedP99: num("added_p99_ms") }; };
-const us = get("llm-server"), pk = get("portkey"), direct = get("direct"), cached = get("llm-server-cached");
+const us = get("llm-server"), pk = get("portkey"), direct = get("direct"), cached = get("llm-server-cached"), nolim = get("llm-server-nolimits");
 if (us && pk) console.log(`RATIO llm-server/portkey requests/s = ${(us.rps / pk.rps).toFixed(2)}x (target >= 5x)`);
 if (us && direct) console.log(`RATIO llm-server/mock-alone requests/s = ${(us.rps / direct.rps).toFixed(3)}; added p50 ${us.addedP50} ms, p99 ${us.addedP99} ms`);
+if (us && nolim) console.log(`RATIO limits+quotas on/off requests/s = ${(us.rps / nolim.rps).toFixed(3)} (target >= 0.75); p50 ${us.p50} vs ${nolim.p50} ms`);
 if (cached && us) console.log(`RATIO cache hits/upstream requests/s = ${(cached.rps / us.rps).toFixed(2)}x`);
 ' "$WORK/summary.txt"
