@@ -3,7 +3,7 @@
  * percentiles per hit, against a bypass run of a trivial compute function (the floor the cache
  * adds to) and the key computation alone. PostgreSQL is stubbed: a hit must not touch it.
  *
- *   node -r ./bench/cache/register.js bench/cache/hits.ts [--seconds 3] [--redis redis://127.0.0.1:6379]
+ *   node -r ./scripts/swc-register.js bench/cache/hits.ts [--seconds 3] [--redis redis://127.0.0.1:6379]
  */
 import { randomBytes } from 'node:crypto';
 import { CacheEvictor } from '../../src/cache/cache-evictor';

@@ -4,7 +4,7 @@
  * the ratio within one run means anything). Target: hits >= 50% of hello's req/s, p50 < 1 ms at
  * one connection.
  *
- *   node -r ./bench/cache/register.js bench/cache/http.ts \
+ *   node -r ./scripts/swc-register.js bench/cache/http.ts \
  *     --url http://127.0.0.1:8000/v1/generate --header 'x-api-key: sk-...' \
  *     --body '{"prompt":"Say hello","temperature":0,"max_tokens":16}' \
  *     [--method POST] [--hello-url http://127.0.0.1:8000/hello] [--connections 1,10] [--seconds 5] [--rounds 2]

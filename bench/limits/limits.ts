@@ -4,7 +4,7 @@
  * (created and dropped on DATABASE_URL's server).
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379 \
- *     node -r ./bench/limits/register.js bench/limits/limits.ts [--rows 1000000]
+ *     node -r ./scripts/swc-register.js bench/limits/limits.ts [--rows 1000000]
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';

@@ -5,7 +5,7 @@
  * (the machine is shared: only the ratio means anything). Budget: on >= 90% of off.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
- *     node -r ./bench/observability/register.js bench/observability/run.ts \
+ *     node -r ./scripts/swc-register.js bench/observability/run.ts \
  *       [--duration 6] [--connections 32] [--rounds 5] [--path /bench/ping]
  */
 import { ChildProcess, spawn } from 'node:child_process';
@@ -59,7 +59,7 @@ function start(mode: 'on' | 'off', dbUrl: string): Promise<Server> {
   const sink = spawn('wc', ['-l'], { stdio: ['pipe', 'pipe', 'inherit'] });
   let sinkOut = '';
   sink.stdout!.on('data', (d) => (sinkOut += d));
-  const proc = spawn(process.execPath, ['-r', join(__dirname, 'register.js'), join(__dirname, 'server.ts')], { env, stdio: ['ignore', sink.stdin!, 'pipe'] });
+  const proc = spawn(process.execPath, ['-r', join(__dirname, '../../scripts/swc-register.js'), join(__dirname, 'server.ts')], { env, stdio: ['ignore', sink.stdin!, 'pipe'] });
   sink.stdin!.destroy(); // the server holds the only write end now: wc ends when it exits
   const logLines = new Promise<number>((r) => sink.on('exit', () => r(Number(sinkOut.trim()))));
   return new Promise((resolve, reject) => {

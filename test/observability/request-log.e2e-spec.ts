@@ -27,7 +27,7 @@ describe('request log lines on stdout', () => {
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', BOOTSTRAP_API_KEY: TEST_ADMIN_KEY, MODELS_CONFIG: join(ROOT, 'test/fixtures/none.yaml') };
     delete env.REDIS_URL;
-    proc = spawn(process.execPath, ['-r', join(__dirname, 'helpers/swc-register.js'), join(ROOT, 'src/main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    proc = spawn(process.execPath, ['-r', join(__dirname, '../../scripts/swc-register.js'), join(ROOT, 'src/main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));

@@ -1,5 +1,6 @@
-// Runs the TypeScript bench without a build step: @swc/core (a dev dependency for jest)
-// transpiles each .ts file as it is required, with decorator metadata for Nest. No type-checking.
+// Runs TypeScript sources without a build step (benchmarks, and child processes in tests):
+// @swc/core, already a dev dependency for jest, transpiles each .ts file as it is required, with
+// decorator metadata for Nest. No type-checking: `npm run build` does that.
 const { readFileSync } = require('node:fs');
 const { transformSync } = require('@swc/core');
 
