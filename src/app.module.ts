@@ -1,4 +1,4 @@
-import { DynamicModule, Global, Module, RequestMethod } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { destination } from 'pino';
 import { CoreModule } from './common/core.module';
@@ -43,19 +43,15 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.logLevel,
-            // The id Fastify chose (and echoed in x-request-id) is in the raw headers.
-            genReqId: (req) => req.headers['x-request-id'] as string,
             redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], remove: true },
-            // The per-request line comes from MetricsModule's hook, which sees the route, key and model.
-            autoLogging: false,
-            quietReqLogger: true,
             // Asynchronous writes: a slow stdout reader (a container's log pipe) never blocks the event
             // loop; under load, lines queued behind an in-flight write go out together.
             stream: destination({ dest: 1, sync: false }),
-            customAttributeKeys: { reqId: 'request_id' },
           },
-          // nestjs-pino's default route pattern never matches on Nest 12 + Fastify.
-          forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+          // No per-request middleware: the request observer writes each request's line itself
+          // (with the route, key and model), and a pino-http child logger per request plus its
+          // AsyncLocalStorage cost more than the rest of a cache hit.
+          forRoutes: [],
         }),
         DatabaseModule,
         CoreModule,

@@ -80,7 +80,7 @@ export class InferenceService {
         ttlSeconds: model.config.cacheTtl,
         cacheControl: call.cacheControl,
       },
-      (signal, cctx) => this.compute({ ...req, signal }, model.id, (m) => {
+      (signal, cctx) => this.compute({ ...req, signal }, model.id, call.stream, (m) => {
         served = m;
         if (m !== model.id) cctx.doNotStore();
       }),
@@ -127,11 +127,23 @@ export class InferenceService {
     };
   }
 
-  /** The cache's compute function: the router, reporting which model answered. */
-  private async *compute(req: GenerateRequest, model: string, onModel: (served: string) => void): AsyncGenerator<StreamEvent> {
-    const stream = await this.models.router.stream(req, model);
-    onModel(stream.model);
-    yield* stream;
+  /**
+   * The cache's compute function: the router, reporting which model answered. A client that
+   * did not ask for a stream gets a non-streamed upstream call (cheaper on both sides), seen
+   * here as one delta.
+   */
+  private async *compute(req: GenerateRequest, model: string, stream: boolean, onModel: (served: string) => void): AsyncGenerator<StreamEvent> {
+    if (!stream) {
+      const routed = await this.models.router.generate(req, model);
+      onModel(routed.model);
+      const { text, finishReason, usage } = routed.result;
+      if (text) yield { type: 'delta', text };
+      yield { type: 'done', finishReason, usage };
+      return;
+    }
+    const routed = await this.models.router.stream(req, model);
+    onModel(routed.model);
+    yield* routed;
   }
 
   private request(call: InferenceCall, maxTokens: number): GenerateRequest {

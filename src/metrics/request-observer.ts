@@ -1,7 +1,8 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Logger as PinoLogger } from 'pino';
+import { PinoLogger } from 'nestjs-pino';
+import type { Logger as PinoLoggerType } from 'pino';
 import { MetricsService } from './metrics.service';
 import type { ObservedRequest } from './request-annotations';
 
@@ -10,8 +11,6 @@ export const METRICS_PATH = '/metrics';
 export const UNMATCHED_ROUTE = 'unmatched';
 /** nginx's "client closed request": the client went away before the answer was complete. */
 export const CLIENT_CLOSED_STATUS = 499;
-
-type RawWithLogs = { allLogs?: PinoLogger[] };
 
 /**
  * One Fastify hook per finished request feeds both the HTTP metrics and the one JSON log line
@@ -53,10 +52,7 @@ export class RequestObserver implements OnModuleInit {
   }
 
   private log(req: ObservedRequest, route: string, status: number, ms: number | undefined, keyId: string | undefined): void {
-    // pino-http's request logger (bound to the request id). Not `raw.log`: Fastify's middleware
-    // layer sets that to Fastify's own (disabled) logger first, so pino-http keeps it in allLogs.
-    const logs = (req.raw as RawWithLogs).allLogs;
-    const log = logs?.[logs.length - 1];
+    const log = PinoLogger.root as PinoLoggerType | undefined;
     if (!log) return;
     const level = status >= 500 && status !== CLIENT_CLOSED_STATUS ? 'error' : 'info';
     if (!log.isLevelEnabled(level)) return;
@@ -64,6 +60,7 @@ export class RequestObserver implements OnModuleInit {
     const q = req.url.indexOf('?');
     log[level](
       {
+        request_id: req.id,
         method: req.method,
         route,
         path: q === -1 ? req.url : req.url.slice(0, q),

@@ -70,8 +70,13 @@ describe('the completion cache through the HTTP API', () => {
   it('does not store a stream cut by the upstream', async () => {
     upstream.enqueue({ kind: 'cut', afterDeltas: 1 });
     const body = { model: 'remote', prompt: 'cut me', max_tokens: 5, temperature: 0 };
-    const cut = await gen(body);
-    expect(cut.status).toBe(502);
+    const cut = await fetch(`${t.baseUrl}/v1/generate`, {
+      method: 'POST',
+      headers: { 'x-api-key': t.adminKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, stream: true }),
+    });
+    const events = await sse(cut);
+    expect(JSON.parse(events.at(-1)!).error.code).toBe('upstream_error');
     const again = await gen(body);
     expect(again.status).toBe(200);
     expect(again.headers.get('x-cache')).toBe('miss');
