@@ -7,18 +7,15 @@ import { MetricsService } from './metrics.service';
 import { annotateRequest } from './request-annotations';
 import { RequestObserver } from './request-observer';
 
-/** A bare Fastify with the observer's hooks and a pino request logger writing into `lines`. */
+/** A bare Fastify with the observer's hooks and a pino logger writing into `lines`. */
 async function harness(level: string) {
   const lines: Record<string, any>[] = [];
   const root = pino({ level }, { write: (s: string) => lines.push(JSON.parse(s)) });
   const fastify: FastifyInstance = Fastify();
-  // Stands in for nestjs-pino's middleware, which keeps the request logger in raw.allLogs.
-  fastify.addHook('onRequest', (req, _reply, done) => {
-    (req.raw as unknown as { allLogs: unknown[] }).allLogs = [root.child({ request_id: req.id })];
-    done();
-  });
   const metrics = new MetricsService({ observability: { metricsPerKey: false } } as AppConfig);
-  new RequestObserver({ httpAdapter: { getInstance: () => fastify } } as unknown as HttpAdapterHost, metrics).onModuleInit();
+  const observer = new RequestObserver({ httpAdapter: { getInstance: () => fastify } } as unknown as HttpAdapterHost, metrics);
+  observer.logger = () => root;
+  observer.onModuleInit();
   fastify.post('/v1/generate', async (req) => {
     annotateRequest(req, { model: 'tiny', provider: 'onnx' });
     annotateRequest(req, { prompt: 'a private prompt', cached: true });

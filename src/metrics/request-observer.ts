@@ -20,6 +20,9 @@ export const CLIENT_CLOSED_STATUS = 499;
  */
 @Injectable()
 export class RequestObserver implements OnModuleInit {
+  /** The root pino logger of nestjs-pino (replaceable in tests). */
+  logger: () => PinoLoggerType | undefined = () => PinoLogger.root as PinoLoggerType | undefined;
+
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly metrics: MetricsService,
@@ -52,7 +55,7 @@ export class RequestObserver implements OnModuleInit {
   }
 
   private log(req: ObservedRequest, route: string, status: number, ms: number | undefined, keyId: string | undefined): void {
-    const log = PinoLogger.root as PinoLoggerType | undefined;
+    const log = this.logger();
     if (!log) return;
     const level = status >= 500 && status !== CLIENT_CLOSED_STATUS ? 'error' : 'info';
     if (!log.isLevelEnabled(level)) return;
