@@ -63,16 +63,20 @@ describe('metrics and inference_logs from real inference traffic', () => {
   it('keeps the row of every answered request through a graceful shutdown under load', async () => {
     const t: TestApp = await startTestApp({ MODELS_CONFIG: yaml, LOG_FLUSH_MS: '60000', LOG_FLUSH_ROWS: '100000' });
     const answered: string[] = [];
+    let firstAnswer!: () => void;
+    const first = new Promise<void>((r) => (firstAnswer = r));
     const load = Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: `s${i}`, max_tokens: 8, temperature: 0.9 } })
           .then((r) => {
             if (r.status === 200) answered.push(r.headers.get('x-request-id')!);
+            firstAnswer();
           })
           .catch(() => undefined),
       ),
     );
-    await new Promise((r) => setTimeout(r, 30));
+    // Shut down while the rest are still in flight.
+    await first;
     await t.close({ keepDatabase: true });
     await load;
     expect(answered.length).toBeGreaterThan(0);

@@ -30,9 +30,17 @@ function testComposeConfig(): { ok: boolean; output: string; exact: boolean } {
       // the socket pairs Node uses for pipes (as it never does in a container).
       const out = join(work, 'out');
       const fd = openSync(out, 'w');
-      const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', hosts, nginx!, join(nginxDir(), 'nginx.conf')], { stdio: ['ignore', fd, fd] });
-      closeSync(fd);
-      return { ok: r.status === 0, output: readFileSync(out, 'utf8'), exact: true };
+      // The private /tmp would hide a checkout that lives under /tmp: test an identical copy kept
+      // outside it.
+      const outside = mkdtempSync(join('/var/tmp', 'llm-nginx-t-'));
+      try {
+        cpSync(nginxDir(), join(outside, 'nginx'), { recursive: true });
+        const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', hosts, nginx!, join(outside, 'nginx', 'nginx.conf')], { stdio: ['ignore', fd, fd] });
+        return { ok: r.status === 0, output: readFileSync(out, 'utf8'), exact: true };
+      } finally {
+        closeSync(fd);
+        rmSync(outside, { recursive: true, force: true });
+      }
     }
     cpSync(nginxDir(), join(work, 'nginx'), { recursive: true });
     const upstreams = join(work, 'nginx', 'llm', 'upstreams.docker.conf');
