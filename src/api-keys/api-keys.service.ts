@@ -9,14 +9,8 @@ import { AuthenticatedKey } from './authenticated-key';
 import { displayPrefix, generateApiKey, hashApiKey, looksLikeApiKey } from './key-material';
 import { LastUsedTracker } from './last-used.tracker';
 
-export interface CreateKeyInput {
-  label: string;
-  role: Role;
-  quotaTokens: number | null;
-  rpm: number | null;
-  tpm: number | null;
-  allowedModels: string[] | null;
-}
+/** A new key's rules: everything an authenticated key carries but its id. */
+export type CreateKeyInput = Omit<AuthenticatedKey, 'id'>;
 
 /** Key rules: issuing, changing and checking keys. SQL lives in the repository. */
 @Injectable()
