@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { buildDataSourceOptions } from './data-source-options';
 import { ResolvedDatabase } from './resolved-database';
+import { runMigrationsLocked } from './run-migrations';
 
 @Module({
   imports: [
@@ -10,10 +12,14 @@ import { ResolvedDatabase } from './resolved-database';
       inject: [AppConfig, ResolvedDatabase],
       useFactory: (config: AppConfig, db: ResolvedDatabase) => ({
         ...buildDataSourceOptions(db.url, config.database.poolSize),
-        migrationsRun: true,
         retryAttempts: 3,
         retryDelay: 500,
       }),
+      dataSourceFactory: async (options?: DataSourceOptions) => {
+        const ds = await new DataSource(options!).initialize();
+        await runMigrationsLocked(ds);
+        return ds;
+      },
     }),
   ],
 })

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/app-config';
 import { buildDataSourceOptions } from './data-source-options';
 import { ResolvedDatabase } from './resolved-database';
+import { runMigrationsLocked } from './run-migrations';
 
 /** `npm run migration:run`: applies pending migrations (the server also does this at start). */
 async function main(): Promise<void> {
@@ -14,8 +15,8 @@ async function main(): Promise<void> {
   const ds = new DataSource(buildDataSourceOptions(db.url, 2));
   try {
     await ds.initialize();
-    const ran = await ds.runMigrations({ transaction: 'each' });
-    process.stdout.write(ran.length ? `applied: ${ran.map((m) => m.name).join(', ')}\n` : 'no pending migrations\n');
+    const ran = await runMigrationsLocked(ds);
+    process.stdout.write(ran.length ? `applied: ${ran.join(', ')}\n` : 'no pending migrations\n');
   } finally {
     if (ds.isInitialized) await ds.destroy();
     await db.stop();
