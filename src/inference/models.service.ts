@@ -8,6 +8,7 @@ import { createHttpProviderFactory } from './http';
 import { createOnnxProvider, type EngineHooks } from './onnx';
 import { ModelRegistry, ModelRouter, type ModelInfo, type ReloadReport, type ResolvedModel, type UpstreamOutcome } from './registry';
 import { ensureBundledModel } from './bundled-model';
+import { TokenCountMemo } from './token-count.memo';
 
 /** What the metrics module plugs in (models and their engines report through these). */
 export interface ModelObservers {
@@ -25,6 +26,7 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Models');
   private registry?: ModelRegistry;
   private observers: ModelObservers = {};
+  private readonly tokenCounts = new TokenCountMemo();
   readonly router: ModelRouter;
 
   constructor(
@@ -84,7 +86,12 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
   async countTokens(model: string, input: Parameters<import('./provider.interface').LlmProvider['countTokens']>[0]): Promise<number> {
     const lease = this.current().acquire(model);
     try {
-      return await lease.provider.countTokens(input);
+      const key = this.tokenCounts.key(`${model}\u0000${lease.provider.version}`, input);
+      const known = key === undefined ? undefined : this.tokenCounts.get(key);
+      if (known !== undefined) return known;
+      const n = await lease.provider.countTokens(input);
+      if (key !== undefined) this.tokenCounts.set(key, n);
+      return n;
     } finally {
       lease.release();
     }

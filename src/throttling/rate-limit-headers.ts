@@ -15,13 +15,19 @@ export function formatResetDuration(ms: number): string {
 
 export type LimitKind = 'requests' | 'tokens';
 
-/** `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`. */
+const NAMES: Record<LimitKind, readonly [string, string, string]> = {
+  requests: ['x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests'],
+  tokens: ['x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+};
+
+/** `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` (names precomputed: this runs twice per request). */
 export function rateLimitHeaders(kind: LimitKind, s: LimitState): Record<string, string> {
-  return {
-    [`x-ratelimit-limit-${kind}`]: String(s.limit),
-    [`x-ratelimit-remaining-${kind}`]: String(s.remaining),
-    [`x-ratelimit-reset-${kind}`]: formatResetDuration(s.resetMs),
-  };
+  const [limit, remaining, reset] = NAMES[kind];
+  const h: Record<string, string> = {};
+  h[limit] = String(s.limit);
+  h[remaining] = String(s.remaining);
+  h[reset] = formatResetDuration(s.resetMs);
+  return h;
 }
 
 /** `Retry-After` in whole seconds (at least 1) and OpenAI's `retry-after-ms`. */
