@@ -2,6 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { tinyModelDir, writeModelsYaml } from '../helpers/model-fixtures';
 import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { queryDb } from '../helpers/test-database';
+import { InferenceLogWriter } from '../../src/usage/inference-log.writer';
+import { UsageRecorder } from '../../src/usage/usage-rollup.recorder';
 
 /** Reads an SSE response to the end: the data payloads, in order. */
 async function sse(res: Response): Promise<string[]> {
@@ -88,6 +91,14 @@ describe('routing, fallbacks and streaming through the HTTP API', () => {
     const last = JSON.parse(events.at(-1)!);
     expect(last.error.code).toBe('upstream_error');
     expect(events.some((e) => e.includes('"from"'))).toBe(true);
+    // What streamed before the cut is still accounted, in the log and in the daily usage.
+    await t.running.app.get(InferenceLogWriter).flush();
+    const [row] = await queryDb<Record<string, any>>(t.dbUrl, 'SELECT * FROM inference_logs WHERE request_id = $1', [res.headers.get('x-request-id')]);
+    expect(row).toEqual(expect.objectContaining({ model: 'remote', status: 200, error_code: 'upstream_error' }));
+    expect(row.completion_tokens).toBeGreaterThan(0);
+    await t.running.app.get(UsageRecorder).flush();
+    const [usage] = await queryDb<{ completion: string }>(t.dbUrl, "SELECT sum(completion_tokens)::text AS completion FROM usage_daily WHERE model = 'remote'");
+    expect(Number(usage.completion)).toBeGreaterThanOrEqual(row.completion_tokens);
   });
 
   it('aborts the upstream request when the client disconnects mid-stream', async () => {
