@@ -1,5 +1,5 @@
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
-import type { ChatMessage, FinishReason, StreamEvent, TokenUsage } from '../inference/provider.interface';
+import type { ChatMessage, FinishReason, GenerationParams, StreamEvent, TokenUsage } from '../inference/provider.interface';
 
 export type Endpoint = '/v1/generate' | '/v1/chat/completions' | '/v1/completions';
 
@@ -11,12 +11,8 @@ export interface InferenceCall {
   prompt?: string;
   messages?: ChatMessage[];
   maxTokens?: number;
-  temperature: number;
-  topP: number;
-  topK: number;
-  repetitionPenalty: number;
-  stop: string[];
-  seed?: number;
+  /** Sampling and stopping, defaults applied; max_tokens is settled later (context, quota). */
+  sampling: Omit<GenerationParams, 'maxTokens'>;
   user?: string;
   /** The raw Cache-Control request header. */
   cacheControl?: string;

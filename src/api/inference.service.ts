@@ -150,15 +150,7 @@ export class InferenceService {
     return {
       prompt: call.prompt,
       messages: call.messages,
-      params: {
-        maxTokens,
-        temperature: call.temperature,
-        topP: call.topP,
-        topK: call.topK,
-        repetitionPenalty: call.repetitionPenalty,
-        stop: call.stop,
-        seed: call.seed,
-      },
+      params: { ...call.sampling, maxTokens },
       signal: call.signal,
       requestId: call.requestId,
       user: call.user,
