@@ -1,17 +1,8 @@
 import type { Page } from 'playwright-core';
 import { call } from '../helpers/test-app';
-import { StackApp, startStackApp } from '../stack/stack-fixture';
-import { chromiumBinary, describeWithTool, ensurePlaygroundBuilt } from '../stack/tools';
-import { Browser, collectPageErrors, launchBrowser } from './browser';
-
-async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import type { StackApp } from '../stack/stack-fixture';
+import { chromiumBinary, describeWithTool } from '../stack/tools';
+import { Browser, closeBrowserSession, startBrowserSession, until } from './browser';
 
 describeWithTool('chromium', chromiumBinary(), 'apt-get install -y chromium')('admin page in a real browser', () => {
   let stack: StackApp;
@@ -38,17 +29,9 @@ describeWithTool('chromium', chromiumBinary(), 'apt-get install -y chromium')('a
   const models = (key: string) => call(base, 'GET', '/v1/models', { key });
 
   beforeAll(async () => {
-    ensurePlaygroundBuilt();
-    stack = await startStackApp();
-    base = stack.app.baseUrl;
-    browser = await launchBrowser(chromiumBinary()!);
-    page = browser.page;
-    pageErrors = collectPageErrors(page);
+    ({ stack, base, browser, page, pageErrors } = await startBrowserSession());
   });
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  afterAll(() => closeBrowserSession({ stack, browser }));
   afterEach(() => {
     expect(pageErrors).toEqual([]);
   });

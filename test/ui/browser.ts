@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrowserContext, chromium, Page } from 'playwright-core';
 import { projectRoot } from '../../src/inference/bundled-model';
+import { StackApp, startStackApp } from '../stack/stack-fixture';
+import { chromiumBinary, ensurePlaygroundBuilt } from '../stack/tools';
 
 /** Screenshots of the test run (gitignored). */
 export const SCREENSHOTS = join(projectRoot(), 'test-results', 'ui');
@@ -56,4 +58,37 @@ export function collectPageErrors(page: Page): string[] {
     if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) errors.push(`console: ${m.text()}`);
   });
   return errors;
+}
+
+/** Polls until `check` returns a truthy value (playwright-core has no auto-waiting expect). */
+export async function until<T>(what: string, check: () => Promise<T>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+export interface BrowserSession {
+  stack: StackApp;
+  base: string;
+  browser: Browser;
+  page: Page;
+  pageErrors: string[];
+}
+
+/** The built playground served by a real app, and Chromium with page errors collected. */
+export async function startBrowserSession(): Promise<BrowserSession> {
+  ensurePlaygroundBuilt();
+  const stack = await startStackApp();
+  const browser = await launchBrowser(chromiumBinary()!);
+  return { stack, base: stack.app.baseUrl, browser, page: browser.page, pageErrors: collectPageErrors(browser.page) };
+}
+
+export async function closeBrowserSession(s: Partial<BrowserSession>): Promise<void> {
+  await s.browser?.close();
+  await s.stack?.close();
 }

@@ -1,20 +1,8 @@
 import type { Page } from 'playwright-core';
 import { call } from '../helpers/test-app';
-import { SLOW_DELTAS, StackApp, startStackApp } from '../stack/stack-fixture';
-import { chromiumBinary, describeWithTool, ensurePlaygroundBuilt } from '../stack/tools';
-import { Browser, collectPageErrors, launchBrowser } from './browser';
-
-/** Polls until `check` returns a truthy value (playwright-core has no auto-waiting expect). */
-async function until<T>(what: string, check: () => Promise<T>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
+import { SLOW_DELTAS, type StackApp } from '../stack/stack-fixture';
+import { chromiumBinary, describeWithTool } from '../stack/tools';
+import { Browser, closeBrowserSession, startBrowserSession, until } from './browser';
 
 const text = (page: Page, selector: string) => page.locator(selector).innerText();
 
@@ -40,17 +28,9 @@ describeWithTool('chromium', chromiumBinary(), 'apt-get install -y chromium')('p
   const finished = () => until('the answer to finish', async () => /^(Done|Failed)/.test(await text(page, '#status')) && (await text(page, '#status')));
 
   beforeAll(async () => {
-    ensurePlaygroundBuilt();
-    stack = await startStackApp();
-    base = stack.app.baseUrl;
-    browser = await launchBrowser(chromiumBinary()!);
-    page = browser.page;
-    pageErrors = collectPageErrors(page);
+    ({ stack, base, browser, page, pageErrors } = await startBrowserSession());
   });
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  afterAll(() => closeBrowserSession({ stack, browser }));
   afterEach(() => {
     expect(pageErrors).toEqual([]);
   });
