@@ -2,6 +2,7 @@
 # The api image (default target) and the playground's static server (target "ui").
 #   docker build -t llm-server .            docker build --target ui -t llm-server-ui .
 # glibc (Debian slim), not Alpine: onnxruntime-node ships glibc binaries.
+# Node: ^20.19.0 || ^22.12.0 || >=24.0.0 (package.json engines); 20 is what CI runs.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---- build: every dependency, compile the server and the playground, generate the model ----
@@ -11,7 +12,7 @@ WORKDIR /app
 RUN npm install -g npm@11 --no-audit --no-fund
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json nest-cli.json models.yaml ./
+COPY tsconfig.json tsconfig.build.json models.yaml ./
 COPY src ./src
 COPY migrations ./migrations
 COPY scripts ./scripts

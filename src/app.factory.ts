@@ -1,8 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AppModule } from './app.module';
+import { PinoNestLogger } from './common/logging/pino-nest.logger';
 import { FlushRegistry } from './common/lifecycle/flush.registry';
 import { requestIdFor } from './common/http/request-id';
 import { setupOpenApi } from './common/openapi/openapi.setup';
@@ -41,7 +41,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       bufferLogs: true,
       abortOnError: false,
     });
-    app.useLogger(app.get(Logger));
+    app.useLogger(app.get(PinoNestLogger));
     const fastify = app.getHttpAdapter().getInstance();
     fastify.addHook('onRequest', async (req, reply) => {
       reply.header('x-request-id', req.id);

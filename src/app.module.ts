@@ -1,7 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
-import { destination } from 'pino';
 import { CoreModule } from './common/core.module';
+import { LoggingModule } from './common/logging/logging.module';
 import { AppConfig } from './config/app-config';
 import { DatabaseModule } from './database/database.module';
 import { ResolvedDatabase } from './database/resolved-database';
@@ -40,19 +39,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         RuntimeModule.with(config, db),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], remove: true },
-            // Asynchronous writes: a slow stdout reader (a container's log pipe) never blocks the event
-            // loop; under load, lines queued behind an in-flight write go out together.
-            stream: destination({ dest: 1, sync: false }),
-          },
-          // No per-request middleware: the request observer writes each request's line itself
-          // (with the route, key and model), and a pino-http child logger per request plus its
-          // AsyncLocalStorage cost more than the rest of a cache hit.
-          forRoutes: [],
-        }),
+        LoggingModule.forRoot(config.logLevel),
         DatabaseModule,
         CoreModule,
         HealthModule,

@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import { Controller, Get, Module } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { Logger } from 'nestjs-pino';
+import { PinoNestLogger } from '../../src/common/logging/pino-nest.logger';
 import { ApiKeysService } from '../../src/api-keys/api-keys.service';
 import { AppModule } from '../../src/app.module';
 import { requestIdFor } from '../../src/common/http/request-id';
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   // The same adapter options and request-id hook as createApp.
   const adapter = new FastifyAdapter({ bodyLimit: config.http.maxBodyBytes, genReqId: requestIdFor, requestIdHeader: false, forceCloseConnections: 'idle' });
   const app = moduleRef.createNestApplication<NestFastifyApplication>(adapter, { bufferLogs: true });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(PinoNestLogger));
   app.getHttpAdapter().getInstance().addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });

@@ -1,8 +1,8 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { PinoLogger } from 'nestjs-pino';
 import type { Logger as PinoLoggerType } from 'pino';
+import { PinoNestLogger } from '../common/logging/pino-nest.logger';
 import { MetricsService } from './metrics.service';
 import type { ObservedRequest } from './request-annotations';
 
@@ -20,12 +20,13 @@ export const CLIENT_CLOSED_STATUS = 499;
  */
 @Injectable()
 export class RequestObserver implements OnModuleInit {
-  /** The root pino logger of nestjs-pino (replaceable in tests). */
-  logger: () => PinoLoggerType | undefined = () => PinoLogger.root as PinoLoggerType | undefined;
+  /** The process's root pino logger (replaceable in tests). */
+  logger: () => PinoLoggerType | undefined = () => this.appLogger?.root;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly metrics: MetricsService,
+    @Optional() private readonly appLogger?: PinoNestLogger,
   ) {}
 
   onModuleInit(): void {
