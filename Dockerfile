@@ -2,7 +2,7 @@
 # The api image (default target) and the playground's static server (target "ui").
 #   docker build -t llm-server .            docker build --target ui -t llm-server-ui .
 # glibc (Debian slim), not Alpine: onnxruntime-node ships glibc binaries.
-# Node: ^20.19.0 || ^22.12.0 || >=24.0.0 (package.json engines); 20 is what CI runs.
+# Node: ^20.19.0 || ^22.13.0 || >=24.0.0 (package.json engines); 20 is what CI runs.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---- build: every dependency, compile the server and the playground, generate the model ----
