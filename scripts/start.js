@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// `npm start`: builds only when a source is newer than the last build, then runs the server in
+// this same process. npm's `start` script execs this file, so a supervisor's SIGTERM (or a
+// terminal's Ctrl+C) reaches the server itself, which drains, flushes and stops the embedded
+// database. Plain JavaScript: it must run before anything is compiled. See docs/embedded-database.md.
+'use strict';
+const { spawn } = require('node:child_process');
+const { existsSync, readdirSync, statSync, utimesSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const main = join(root, 'dist', 'src', 'main.js');
+const stamp = join(root, 'dist', '.start-build-stamp');
+// What `npm run build` reads; ui/dist and dist are its output.
+const inputs = ['src', 'migrations', 'scripts', 'ui', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const skip = new Set(['node_modules', 'dist']);
+
+function newestMtime(path) {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.mtimeMs;
+  // Files only: the build itself creates folders (ui/dist) inside the inputs.
+  let newest = 0;
+  for (const entry of readdirSync(path)) {
+    if (!skip.has(entry)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  }
+  return newest;
+}
+
+function needsBuild() {
+  if (!existsSync(main) || !existsSync(stamp)) return true;
+  const built = statSync(stamp).mtimeMs;
+  return inputs.some((p) => newestMtime(join(root, p)) > built);
+}
+
+function build() {
+  process.stderr.write('llm-server: sources changed since the last build; building (npm run build)\n');
+  // The same npm that runs us, when known; the build command itself lives in package.json.
+  const npm = process.env.npm_execpath;
+  const [cmd, args] = npm ? [process.execPath, [npm, 'run', 'build']] : ['npm', ['run', 'build']];
+  const startedAt = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: 'inherit' });
+    const forward = (signal) => child.kill(signal);
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, forward);
+    child.on('error', (err) => {
+      process.stderr.write(`llm-server: cannot run the build: ${err.message}\n`);
+      resolve(1);
+    });
+    child.on('exit', (code, signal) => {
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.removeListener(s, forward);
+      if (code === 0) {
+        // The build's start time: a source edited during the build still counts as newer.
+        writeFileSync(stamp, `${new Date(startedAt).toISOString()}\n`);
+        utimesSync(stamp, startedAt / 1000, startedAt / 1000);
+      }
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}
+
+async function run() {
+  if (needsBuild()) {
+    const code = await build();
+    if (code !== 0) {
+      process.stderr.write(`llm-server: build failed (exit code ${code})\n`);
+      process.exit(code);
+    }
+  }
+  require(main);
+}
+
+run();
