@@ -1,13 +1,18 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AppModule } from './app.module';
 import { PinoNestLogger } from './common/logging/pino-nest.logger';
-import { FlushRegistry } from './common/lifecycle/flush.registry';
+import { FlushRegistry, shutdownSummary } from './common/lifecycle/flush.registry';
 import { requestIdFor } from './common/http/request-id';
 import { setupOpenApi } from './common/openapi/openapi.setup';
 import { AppConfig } from './config/app-config';
 import { ResolvedDatabase } from './database/resolved-database';
+import { BootstrapKeyState, startBanner } from './start-banner';
+import { uiDistDir } from './ui/ui.module';
 
 export interface RunningApp {
   app: NestFastifyApplication;
@@ -15,10 +20,12 @@ export interface RunningApp {
   db: ResolvedDatabase;
   /** SIGTERM path: stop accepting, drain in-flight requests, flush buffers, close pools, stop the embedded database. */
   shutdown(): Promise<void>;
+  /** The first screen, once listening: URLs, the generated admin key (first start only), a curl line. */
+  startBanner(): string;
 }
 
 export interface CreateAppOptions {
-  /** Prints the generated bootstrap key (once). Defaults to stdout. */
+  /** Receives the generated bootstrap key (once). By default it goes into startBanner(). */
   announceKey?: (key: string) => void;
   /** Logs before the app's logger exists (embedded database start-up). */
   bootLog?: (line: string) => void;
@@ -28,6 +35,7 @@ export interface CreateAppOptions {
 export async function createApp(config: AppConfig, opts: CreateAppOptions = {}): Promise<RunningApp> {
   const db = await ResolvedDatabase.resolve(config, opts.bootLog ?? (() => undefined));
   let app: NestFastifyApplication;
+  let adminKey: BootstrapKeyState = { kind: config.auth.bootstrapKey ? 'configured' : 'existing' };
   try {
     const adapter = new FastifyAdapter({
       bodyLimit: config.http.maxBodyBytes,
@@ -48,7 +56,10 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     });
     setupOpenApi(app);
     await app.init();
-    await app.get(ApiKeysService).bootstrap(config.auth.bootstrapKey, opts.announceKey ?? printBootstrapKey);
+    await app.get(ApiKeysService).bootstrap(config.auth.bootstrapKey, (key) => {
+      if (opts.announceKey) opts.announceKey(key);
+      else adminKey = { kind: 'generated', key };
+    });
   } catch (err) {
     await db.stop();
     throw err;
@@ -63,18 +74,17 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       await withTimeout(server.close(), config.http.shutdownTimeoutMs);
       clearInterval(reaper);
       server.server.closeAllConnections();
-      await app.get(FlushRegistry).flushAll();
+      new Logger('Shutdown').log(shutdownSummary(await app.get(FlushRegistry).flushAll()));
       await app.close();
       await db.stop();
     })());
-  return { app, config, db, shutdown };
-}
-
-function printBootstrapKey(key: string): void {
-  // Deliberately not through the logger: it is shown once, to the operator, and never logged.
-  process.stdout.write(
-    `\n  No API keys yet: created an admin key. It is shown this once; keep it safe:\n\n    ${key}\n\n`,
-  );
+  const banner = () => {
+    // Deliberately not through the logger: the key is shown once, to the operator, and never logged.
+    const text = startBanner({ address: app.getHttpServer().address(), adminKey, playground: existsSync(join(uiDistDir(), 'index.html')) });
+    if (adminKey.kind === 'generated') adminKey = { kind: 'existing' };
+    return text;
+  };
+  return { app, config, db, shutdown, startBanner: banner };
 }
 
 async function withTimeout(p: PromiseLike<unknown>, ms: number): Promise<void> {

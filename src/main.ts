@@ -47,7 +47,8 @@ async function main(): Promise<void> {
     shutdownAndExit(running, 1);
     return;
   }
-  process.stderr.write(`llm-server listening on http://${config.http.host}:${config.http.port} (docs at /docs)\n`);
+  // The first screen: on stderr, apart from the JSON log lines on stdout (docs/first-start.md).
+  process.stderr.write(running.startBanner());
 }
 
 function shutdownAndExit(running: RunningApp, code: number): void {

@@ -15,7 +15,7 @@ export class LastUsedTracker implements OnModuleInit, OnApplicationShutdown {
     private readonly config: AppConfig,
     flushes: FlushRegistry,
   ) {
-    flushes.register('api key last-used times', () => this.flush());
+    flushes.register('last_used_at', () => this.flush());
   }
 
   onModuleInit(): void {
@@ -27,16 +27,19 @@ export class LastUsedTracker implements OnModuleInit, OnApplicationShutdown {
     this.pending.set(keyId, at);
   }
 
-  async flush(): Promise<void> {
-    if (!this.pending.size) return;
+  /** Resolves to the number of keys whose last_used_at was written. */
+  async flush(): Promise<number> {
+    if (!this.pending.size) return 0;
     const batch = this.pending;
     this.pending = new Map();
     try {
       await this.repo.touchLastUsed([...batch.keys()], [...batch.values()]);
+      return batch.size;
     } catch (err) {
       // Keep the newest times for the next attempt.
       for (const [id, t] of batch) if (!this.pending.has(id)) this.pending.set(id, t);
       this.logger.warn(`could not record last-used times: ${(err as Error).message}`);
+      return 0;
     }
   }
 

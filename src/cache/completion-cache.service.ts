@@ -51,12 +51,12 @@ export class CompletionCache {
     flushes: FlushRegistry,
   ) {
     // Rows first, then the hit counts that may refer to them; bounded, like the HTTP drain.
-    flushes.register('completion cache', async () => {
+    flushes.register('cache hit counts', async () => {
       let timer: NodeJS.Timeout | undefined;
       const limit = new Promise<void>((r) => (timer = setTimeout(r, config.http.shutdownTimeoutMs)));
       await Promise.race([this.drain(), limit]);
       clearTimeout(timer);
-      await this.hits.flush();
+      return this.hits.flush();
     });
   }
 

@@ -39,8 +39,9 @@ export class HitRecorder implements OnModuleInit, OnApplicationShutdown {
     return this.pending.size;
   }
 
-  async flush(): Promise<void> {
-    if (!this.pending.size) return;
+  /** Resolves to the number of cache entries whose hit count was written. */
+  async flush(): Promise<number> {
+    if (!this.pending.size) return 0;
     const batch = this.pending;
     this.pending = new Map();
     const keys: Buffer[] = [];
@@ -53,6 +54,7 @@ export class HitRecorder implements OnModuleInit, OnApplicationShutdown {
     }
     try {
       await this.repo.recordHits(keys, counts, times);
+      return batch.size;
     } catch (err) {
       // Merge back for the next attempt (also covers a deadlock with another replica's batch).
       for (const [id, p] of batch) {
@@ -64,6 +66,7 @@ export class HitRecorder implements OnModuleInit, OnApplicationShutdown {
         } else this.pending.set(id, p);
       }
       this.logger.warn(`could not record cache hits: ${(err as Error).message}`);
+      return 0;
     }
   }
 

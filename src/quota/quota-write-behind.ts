@@ -37,16 +37,19 @@ export class QuotaWriteBehind {
     return run;
   }
 
-  flush(): Promise<void> {
+  /** Resolves to the number of ledger rows (key and period) written. */
+  flush(): Promise<number> {
     return this.exclusive(async () => {
-      if (!this.pending.size) return;
+      if (!this.pending.size) return 0;
       const batch = [...this.pending.values()];
       this.pending = new Map();
       try {
         await this.repo.addUsed(batch);
+        return batch.length;
       } catch (err) {
         for (const d of batch) this.add(d, d.used);
         this.logger.warn(`quota usage not written yet (${batch.length} rows kept for the next flush): ${(err as Error).message}`);
+        return 0;
       }
     });
   }

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import { Injectable, Logger, Module, OnModuleInit } from '@nestjs/common';
+import { Controller, Get, Injectable, Logger, Module, OnModuleInit, Redirect } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Public } from '../common/decorators/public.decorator';
 import { projectRoot } from '../inference/bundled-model';
 
 /** The playground only talks to its own origin; no inline script or style anywhere. */
@@ -62,5 +64,15 @@ export class UiStaticServer implements OnModuleInit {
   }
 }
 
-@Module({ providers: [UiStaticServer] })
+/** `GET /` sends a browser to the playground (docs/first-start.md); not an API route, so not in Swagger. */
+@ApiExcludeController()
+@Public()
+@Controller()
+export class RootRedirectController {
+  @Get()
+  @Redirect('/ui/', 302)
+  root(): void {}
+}
+
+@Module({ controllers: [RootRedirectController], providers: [UiStaticServer] })
 export class UiModule {}

@@ -37,6 +37,8 @@ export class InferenceLogWriter implements OnModuleInit, OnModuleDestroy {
   private closed = false;
   private unreported = { buffer_full: 0, invalid: 0, shutdown: 0 };
   private lastWarnAt = 0;
+  /** Rows written since start (the shutdown line reports what the drain wrote). */
+  private writtenRows = 0;
 
   constructor(
     private readonly repo: InferenceLogRepository,
@@ -48,7 +50,7 @@ export class InferenceLogWriter implements OnModuleInit, OnModuleDestroy {
     this.buffer = new BoundedBuffer(o.logBufferMax);
     this.batchRows = Math.max(1, Math.min(o.logFlushRows, o.logBufferMax));
     this.initialBackoffMs = Math.min(o.logFlushMs, 1_000);
-    flushes.register('inference logs', () => this.drain());
+    flushes.register('inference_logs rows', () => this.drain());
   }
 
   onModuleInit(): void {
@@ -79,16 +81,17 @@ export class InferenceLogWriter implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Shutdown: keeps flushing (with backoff) until the buffer is empty or `budgetMs` has passed;
-   * what is left then is reported as lost.
+   * what is left then is reported as lost. Returns the rows written meanwhile.
    */
-  async drain(budgetMs = this.config.http.shutdownTimeoutMs): Promise<void> {
+  async drain(budgetMs = this.config.http.shutdownTimeoutMs): Promise<number> {
+    const before = this.writtenRows;
     const deadline = Date.now() + budgetMs;
     let wait = this.initialBackoffMs;
     for (;;) {
       this.cancelRetry();
       const done = await Promise.race([this.flush(), sleep(Math.max(0, deadline - Date.now())).then(() => 'timeout' as const)]);
       this.cancelRetry();
-      if (done === true && !this.buffer.size) return;
+      if (done === true && !this.buffer.size) return this.writtenRows - before;
       if (done === true) continue; // rows recorded while that flush ran
       if (done === 'timeout' || Date.now() + wait > deadline) break;
       await sleep(wait);
@@ -100,6 +103,7 @@ export class InferenceLogWriter implements OnModuleInit, OnModuleDestroy {
       this.drop('shutdown', lost);
       this.logger.error(`shutdown: ${lost} inference_logs rows could not be written in ${budgetMs} ms and are lost`);
     }
+    return this.writtenRows - before;
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -140,6 +144,7 @@ export class InferenceLogWriter implements OnModuleInit, OnModuleDestroy {
   }
 
   private written(n: number): void {
+    this.writtenRows += n;
     this.metrics.inferenceLogsWritten(n);
     if (this.backoffMs) {
       this.backoffMs = 0;

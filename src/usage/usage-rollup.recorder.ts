@@ -61,19 +61,23 @@ export class UsageRecorder implements OnModuleInit, OnApplicationShutdown {
     return [...this.pending.values()].filter((r) => r.keyId === keyId).map((r) => ({ ...r }));
   }
 
-  flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      if (!this.pending.size) return;
+  /** Resolves to the number of rollup rows written. */
+  flush(): Promise<number> {
+    const run = this.flushing.then(async () => {
+      if (!this.pending.size) return 0;
       const batch = [...this.pending.values()];
       this.pending = new Map();
       try {
         await this.repo.addDaily(batch);
+        return batch.length;
       } catch (err) {
         for (const r of batch) this.add(r);
         this.logger.warn(`usage rollups not written yet (${batch.length} rows kept): ${(err as Error).message}`);
+        return 0;
       }
     });
-    return this.flushing;
+    this.flushing = run.then(() => undefined);
+    return run;
   }
 
   private add(r: DailyUsage): void {

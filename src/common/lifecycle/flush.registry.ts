@@ -1,18 +1,31 @@
 import { Injectable } from '@nestjs/common';
 
+/** What one flusher wrote at shutdown: `written` things of kind `what` (e.g. 12 "inference_logs rows"). */
+export interface FlushCount {
+  what: string;
+  written: number;
+}
+
 /**
  * Buffers that must reach the database before exit (last-used times, inference logs) register
  * here; shutdown flushes them after the HTTP server has drained and before the pool closes.
+ * Each flusher says how many things it wrote, for the one shutdown line (docs/observability.md).
  */
 @Injectable()
 export class FlushRegistry {
-  private readonly flushers: { name: string; flush: () => Promise<void> }[] = [];
+  private readonly flushers: { what: string; flush: () => Promise<number | void> }[] = [];
 
-  register(name: string, flush: () => Promise<void>): void {
-    this.flushers.push({ name, flush });
+  /** `what` names the unit the flusher counts, e.g. "inference_logs rows". */
+  register(what: string, flush: () => Promise<number | void>): void {
+    this.flushers.push({ what, flush });
   }
 
-  async flushAll(): Promise<void> {
-    await Promise.all(this.flushers.map((f) => f.flush()));
+  async flushAll(): Promise<FlushCount[]> {
+    return Promise.all(this.flushers.map(async (f) => ({ what: f.what, written: (await f.flush()) ?? 0 })));
   }
+}
+
+/** "shutdown: flushed 12 inference_logs rows, 3 quota ledgers, 0 usage rollups, 2 last_used_at". */
+export function shutdownSummary(counts: FlushCount[]): string {
+  return `shutdown: flushed ${counts.map((c) => `${c.written} ${c.what}`).join(', ')}`;
 }
