@@ -53,8 +53,8 @@ describe('npm start on the embedded defaults', () => {
     expect(existsSync(MAIN)).toBe(true);
     const port = await freePort();
     const first = startServer(dataDir, port);
-    await waitFor(() => first.stderr().includes('llm-server listening on') && /sk-/.test(first.stdout()), 60_000, `first start: ${first.stderr()}`);
-    const key = /(sk-[A-Za-z0-9_-]{40,})/.exec(first.stdout())?.[1];
+    await waitFor(() => first.stderr().includes('llm-server listening on') && /sk-/.test(first.stderr()), 60_000, `first start: ${first.stderr()}`);
+    const key = /Admin key +(sk-[A-Za-z0-9_-]{40,})/.exec(first.stderr())?.[1];
     expect(key).toBeDefined();
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -87,7 +87,7 @@ describe('npm start on the embedded defaults', () => {
 
     const again = startServer(dataDir, port);
     await waitFor(() => again.stderr().includes('llm-server listening on'), 60_000, `restart: ${again.stderr()}`);
-    expect(again.stdout()).not.toMatch(/sk-/);
+    expect(again.stdout() + again.stderr()).not.toMatch(/sk-[A-Za-z0-9_-]{40,}/);
     const reuse = await fetch(`http://127.0.0.1:${port}/admin/keys`, { headers: { 'x-api-key': key! } });
     expect(reuse.status).toBe(200);
     again.proc.kill('SIGTERM');
