@@ -63,7 +63,9 @@ export class InferenceService {
     const wanted = this.maxTokens(call, model, promptTokens);
     const tpm = await this.limiter.reserveTokens(call.key, promptTokens + wanted);
     const headers = { ...requestHeaders, ...tpm.headers };
-    const quota = await this.quota.reserve(call.key, promptTokens, wanted).catch(async (err) => {
+    // A remote model's upstream counts the prompt itself: our count is an estimate (docs/limits.md).
+    const estimated = model.config.provider !== 'onnx';
+    const quota = await this.quota.reserve(call.key, promptTokens, wanted, { estimated }).catch(async (err) => {
       await this.limiter.settleTokens(tpm, 0);
       throw withHeaders(err, headers);
     });

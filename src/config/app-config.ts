@@ -13,7 +13,7 @@ export class AppConfig {
   readonly limits!: { maxPromptChars: number };
   /** Per-minute limits by role; null = unlimited. */
   readonly rateLimits!: { rpm: RoleLimits; tpm: RoleLimits };
-  readonly quota!: { tokens: RoleLimits; period: 'monthly' | 'weekly' | 'daily'; flushMs: number; cacheHitsCountTokens: boolean };
+  readonly quota!: { tokens: RoleLimits; period: 'monthly' | 'weekly' | 'daily'; flushMs: number; remoteMargin: number; cacheHitsCountTokens: boolean };
   readonly cache!: { mode: 'deterministic' | 'all' | 'off'; ttlSeconds: number; maxEntries: number; l1MaxBytes: number };
   readonly observability!: {
     metricsToken?: string;
@@ -64,6 +64,7 @@ export function loadConfig(source: Record<string, string | undefined>, cwd = pro
       tokens: { user: e.QUOTA_TOKENS_USER, admin: e.QUOTA_TOKENS_ADMIN },
       period: e.QUOTA_PERIOD,
       flushMs: e.QUOTA_FLUSH_MS,
+      remoteMargin: e.QUOTA_REMOTE_MARGIN,
       cacheHitsCountTokens: e.CACHE_HITS_COUNT_TOKENS,
     },
     cache: { mode: e.CACHE_MODE, ttlSeconds: e.CACHE_TTL_SECONDS, maxEntries: e.CACHE_MAX_ENTRIES, l1MaxBytes: e.CACHE_L1_MAX_BYTES },

@@ -65,6 +65,8 @@ export const envSchema = z.object({
   QUOTA_TOKENS_ADMIN: limit('unlimited'),
   QUOTA_PERIOD: z.enum(['monthly', 'weekly', 'daily']).default('monthly'),
   QUOTA_FLUSH_MS: int(1_000, 50, 60_000),
+  // Extra share of a remote model's estimated prompt held at reservation (0.25 = 25 % more).
+  QUOTA_REMOTE_MARGIN: z.coerce.number().min(0).max(10).default(0.25),
   CACHE_HITS_COUNT_TOKENS: bool(false),
 
   // Completion cache.

@@ -24,9 +24,10 @@ export interface QuotaSnapshot {
 }
 
 /**
- * Token quotas per key and period. Invariant: tokens counted in a period never exceed the
- * quota, across concurrent requests and replicas; a key with quota left is served (max_tokens
- * clamped to what is left, as long as one completion token fits).
+ * Token quotas per key and period, across concurrent requests and replicas: every token used is
+ * charged; with exact counts (local models) the charge never exceeds the quota, and with
+ * estimated ones (remote models) it may only by the estimation error of requests in flight. A
+ * key with quota left is served (max_tokens clamped to what is left, if one token fits).
  */
 @Injectable()
 export class QuotaService implements OnModuleInit, OnApplicationShutdown {
@@ -89,11 +90,15 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
     return periodAt(this.config.quota.period, this.now());
   }
 
-  /** Holds prompt + max_tokens (max_tokens clamped to what is left); throws 402 quota_exhausted. */
-  async reserve(key: AuthenticatedKey, promptTokens: number, maxTokens: number): Promise<QuotaReservation> {
+  /**
+   * Holds prompt + max_tokens (max_tokens clamped to what is left); throws 402 quota_exhausted.
+   * `estimated`: the prompt count is a guess (a remote model's upstream counts for itself), so
+   * QUOTA_REMOTE_MARGIN more is held for it.
+   */
+  async reserve(key: AuthenticatedKey, promptTokens: number, maxTokens: number, opts: { estimated?: boolean } = {}): Promise<QuotaReservation> {
     const quota = this.quotaFor(key);
     const period = this.currentPeriod();
-    const prompt = wholeTokens(promptTokens);
+    const prompt = wholeTokens(opts.estimated ? withMargin(promptTokens, this.config.quota.remoteMargin) : promptTokens);
     const max = wholeTokens(maxTokens);
     const ask = { promptTokens: prompt, maxTokens: max, quota, minCompletion: Math.min(1, max) };
     const ref = { keyId: key.id, periodStart: period.start };
@@ -124,10 +129,11 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
     if (r.settled) return;
     r.settled = true;
     const total = wholeTokens(actual.promptTokens) + wholeTokens(actual.completionTokens);
-    // Never count past what was reserved: that is what keeps the invariant when an upstream's
-    // prompt count differs from ours (the daily rollups keep the true figures).
-    if (total > r.reservedTokens) this.logger.debug(`request used ${total} tokens, ${r.reservedTokens} reserved: counting the reservation`);
-    await this.ledgers.settle(r, Math.min(total, r.reservedTokens));
+    // Every token is charged, past the reservation too: the ledger must equal the usage records
+    // and what the client was told. Only a remote model's estimate can fall short, and the
+    // reservation margin keeps that rare; the bound is in docs/limits.md.
+    if (total > r.reservedTokens) this.logger.debug(`request used ${total} tokens, ${r.reservedTokens} reserved: charging all of them`);
+    await this.ledgers.settle(r, total);
   }
 
   /** Nothing was generated (failure before the first token): everything goes back. */
@@ -164,4 +170,9 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
 
 function wholeTokens(n: number): number {
   return Number.isFinite(n) && n > 0 ? Math.ceil(n) : 0;
+}
+
+/** n × (1 + margin), rounded up, without float noise (10 × 1.2 is 12, not 13). */
+export function withMargin(n: number, margin: number): number {
+  return Math.ceil(Math.round(n * (1 + margin) * 1e6) / 1e6);
 }

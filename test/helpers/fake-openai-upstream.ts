@@ -40,6 +40,8 @@ export interface FakeUpstreamOptions {
   crlf: boolean;
   /** Status of `GET /v1/models`. */
   modelsStatus: number;
+  /** Stop at the request's max_tokens (one delta = one token), as real upstreams do. */
+  honourMaxTokens: boolean;
 }
 
 export interface RecordedRequest {
@@ -67,6 +69,7 @@ const DEFAULTS: FakeUpstreamOptions = {
   finishReason: 'stop',
   crlf: false,
   modelsStatus: 200,
+  honourMaxTokens: false,
 };
 
 export class FakeOpenAIUpstream {
@@ -189,21 +192,30 @@ export class FakeOpenAIUpstream {
     }
     const model = String(record.body?.model ?? 'fake-model');
     if (record.body?.stream === true && behaviour.kind !== 'json') return this.streamAnswer(res, chat, model, behaviour, record.body);
-    json(res, 200, this.fullAnswer(chat, model));
+    json(res, 200, this.fullAnswer(chat, model, record.body));
   }
 
-  private fullAnswer(chat: boolean, model: string): Record<string, unknown> {
-    const text = this.options.deltas.join('');
+  /** The deltas this request gets, and its finish reason. */
+  private answerFor(body: Record<string, unknown> | undefined): { deltas: string[]; finishReason: 'stop' | 'length' } {
+    const max = Number(body?.max_tokens ?? body?.max_completion_tokens);
+    const all = this.options.deltas;
+    if (!this.options.honourMaxTokens || !Number.isInteger(max) || max >= all.length) return { deltas: all, finishReason: this.options.finishReason };
+    return { deltas: all.slice(0, max), finishReason: 'length' };
+  }
+
+  private fullAnswer(chat: boolean, model: string, body?: Record<string, unknown>): Record<string, unknown> {
+    const answer = this.answerFor(body);
+    const text = answer.deltas.join('');
     const choice = chat
-      ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: this.options.finishReason }
-      : { index: 0, text, finish_reason: this.options.finishReason };
+      ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: answer.finishReason }
+      : { index: 0, text, finish_reason: answer.finishReason };
     return {
       id: 'cmpl-fake',
       object: chat ? 'chat.completion' : 'text_completion',
       created: Math.floor(Date.now() / 1000),
       model,
       choices: [choice],
-      ...(this.options.usage ? { usage: this.usageBody() } : {}),
+      ...(this.options.usage ? { usage: this.usageBody(answer.deltas.length) } : {}),
     };
   }
 
@@ -227,7 +239,8 @@ export class FakeOpenAIUpstream {
       choices: [chat ? { index: 0, delta: { content: text }, finish_reason: finish } : { index: 0, text, finish_reason: finish }],
     });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const deltas = this.options.deltas;
+    const answer = this.answerFor(body);
+    const deltas = answer.deltas;
     for (let i = 0; i < deltas.length; i++) {
       if ('afterDeltas' in behaviour && i === behaviour.afterDeltas) {
         if (behaviour.kind === 'cut') {
@@ -247,15 +260,14 @@ export class FakeOpenAIUpstream {
       await delay(this.options.chunkDelayMs, res);
     }
     if (res.destroyed) return;
-    send(chunk('', this.options.finishReason));
+    send(chunk('', answer.finishReason));
     const include = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;
-    if (this.options.usage && include) send({ id: 'cmpl-fake', object: 'chat.completion.chunk', model, choices: [], usage: this.usageBody() });
+    if (this.options.usage && include) send({ id: 'cmpl-fake', object: 'chat.completion.chunk', model, choices: [], usage: this.usageBody(deltas.length) });
     send('[DONE]');
     res.end();
   }
 
-  private usageBody(): Record<string, number> {
-    const completion = this.options.deltas.length;
+  private usageBody(completion: number): Record<string, number> {
     return { prompt_tokens: this.options.promptTokens, completion_tokens: completion, total_tokens: this.options.promptTokens + completion };
   }
 }

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import type { AuthenticatedKey } from '../../src/api-keys/authenticated-key';
 import { ApiError } from '../../src/common/errors/api-error';
-import { QuotaService } from '../../src/quota/quota.service';
+import { QuotaService, withMargin } from '../../src/quota/quota.service';
 import { queryDb } from '../helpers/test-database';
 import {
   cleanRedis, insertKeys, migratedDatabase, OwnRedis, Replica, REDIS_URL, testKey, uniquePrefix, waitFor, withRedis,
@@ -58,12 +58,37 @@ describe(QuotaService.name, () => {
     expect(await ledgerRow(db.url, key.id)).toEqual({ used: 14, reserved: 0 });
   });
 
-  it('does never count more than was reserved, and treats null quotas as role defaults or unlimited', async () => {
-    const { quota } = await replica({ QUOTA_TOKENS_USER: '50', QUOTA_TOKENS_ADMIN: 'unlimited' });
+  describe.each([
+    ['in-process', {}, 'local'],
+    ['Redis', { REDIS_URL: REDIS_URL ?? '' }, 'redis'],
+    ['PostgreSQL (Redis down)', { REDIS_URL: 'redis://127.0.0.1:1' }, 'postgres'],
+  ] as const)('on the %s ledger', (_name, env, mode) => {
+    (mode === 'redis' ? withRedis : it)('does charge every token an upstream reports, past the reservation, in one step', async () => {
+      const { quota } = await replica(env, { redisDown: mode === 'postgres' });
+      expect(quota.mode).toBe(mode);
+      const key = await newKey({ quotaTokens: 50 });
+      const r = await quota.reserve(key, 10, 5);
+      await quota.settle(r, { promptTokens: 12, completionTokens: 9 }); // an upstream counted more than we did
+      expect(await quota.snapshot(key)).toMatchObject({ usedTokens: 21, reservedTokens: 0 });
+      const big = await quota.reserve(key, 1, 1);
+      await quota.settle(big, { promptTokens: 27_000, completionTokens: 400 });
+      expect(await quota.snapshot(key)).toMatchObject({ usedTokens: 27_421, reservedTokens: 0, remainingTokens: 0 });
+      const err = (await quota.reserve(key, 1, 1).catch((e: unknown) => e)) as ApiError;
+      expect(err.code).toBe('quota_exhausted'); // at or over its quota: 402
+      await quota.flush();
+      expect(await ledgerRow(db.url, key.id)).toEqual({ used: 27_421, reserved: 0 });
+    });
+  });
+
+  it('does hold QUOTA_REMOTE_MARGIN more for an estimated prompt, and treats null quotas as role defaults or unlimited', async () => {
+    const { quota } = await replica({ QUOTA_TOKENS_USER: '1000', QUOTA_TOKENS_ADMIN: 'unlimited', QUOTA_REMOTE_MARGIN: '0.2' });
     const user = await newKey({});
-    const r = await quota.reserve(user, 10, 5);
-    await quota.settle(r, { promptTokens: 12, completionTokens: 9 }); // an upstream counted more than we did
-    expect((await quota.snapshot(user)).usedTokens).toBe(15);
+    const exact = await quota.reserve(user, 10, 5);
+    const estimated = await quota.reserve(user, 10, 5, { estimated: true });
+    expect([exact.reservedTokens, estimated.reservedTokens]).toEqual([15, 17]);
+    expect(await quota.snapshot(user)).toMatchObject({ quotaTokens: 1000, reservedTokens: 32 });
+    expect(withMargin(10, 0.2)).toBe(12);
+    expect(withMargin(7, 0.25)).toBe(9);
     const admin = await newKey({ role: 'admin' });
     const big = await quota.reserve(admin, 1e6, 1e6);
     expect([big.maxTokens, big.remainingTokens, big.quotaTokens]).toEqual([1e6, null, null]);

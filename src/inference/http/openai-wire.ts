@@ -46,11 +46,20 @@ export function mapFinishReason(reason: unknown): FinishReason {
   return reason === 'length' ? 'length' : 'stop';
 }
 
+/**
+ * An upstream's usage, when it is believable: counts that are not whole non-negative numbers
+ * are ignored (the caller then counts with a tokenizer), so the client is never told a figure
+ * the quota ledger could not charge (docs/limits.md).
+ */
 export function parseUsage(raw: unknown): UpstreamUsage | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const u = raw as { prompt_tokens?: unknown; completion_tokens?: unknown };
-  if (typeof u.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return undefined;
+  if (!isCount(u.prompt_tokens) || !isCount(u.completion_tokens)) return undefined;
   return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 }
 
 export interface ParsedCompletion {
