@@ -10,7 +10,8 @@ import { QuotaService } from '../quota/quota.service';
 import { RateLimiter } from '../throttling/rate-limiter';
 import { UsageRecorder } from '../usage/usage-rollup.recorder';
 import { CompletionCache } from '../cache/completion-cache.service';
-import { AccountedStream } from './accounted-stream';
+import { AccountedStream, StreamEnd } from './accounted-stream';
+import { isClientClosed } from './http/sse';
 import { InferenceCall, InferenceRun } from './inference-call';
 import { recordRefusal, settle, SettlementContext, SettlementDeps } from './settlement';
 import { MetricsService } from '../metrics/metrics.service';
@@ -82,7 +83,7 @@ export class InferenceService {
         ttlSeconds: model.config.cacheTtl,
         cacheControl: call.cacheControl,
       },
-      (signal, cctx) => this.compute({ ...req, signal }, model.id, call.stream, (m) => {
+      (signal, cctx) => this.compute({ ...req, signal }, model.id, call.stream || model.config.provider === 'onnx', (m) => {
         served = m;
         if (m !== model.id) cctx.doNotStore();
       }),
@@ -104,7 +105,7 @@ export class InferenceService {
     } catch (err) {
       this.metrics.inflight(model.id, -1);
       await result.events.return?.();
-      await settle(this.deps, ctx, { kind: 'error', error: err, text: '' });
+      await settle(this.deps, ctx, endOf({ kind: 'error', error: err, text: '' }, call.signal));
       throw settledError(withHeaders(err, headers));
     }
     ctx.model = served;
@@ -113,7 +114,7 @@ export class InferenceService {
       result.events,
       async (end) => {
         this.metrics.inflight(model.id, -1);
-        await settle(this.deps, ctx, end);
+        await settle(this.deps, ctx, endOf(end, call.signal));
       },
       first,
     );
@@ -132,7 +133,8 @@ export class InferenceService {
   /**
    * The cache's compute function: the router, reporting which model answered. A client that
    * did not ask for a stream gets a non-streamed upstream call (cheaper on both sides), seen
-   * here as one delta.
+   * here as one delta. Local models always stream (it costs nothing there), so a client that
+   * hangs up is charged the tokens generated before it left.
    */
   private async *compute(req: GenerateRequest, model: string, stream: boolean, onModel: (served: string) => void): AsyncGenerator<StreamEvent> {
     if (!stream) {
@@ -194,6 +196,15 @@ export class InferenceService {
     }
     return Math.min(call.maxTokens ?? DEFAULT_MAX_TOKENS, room);
   }
+}
+
+/**
+ * A run that failed because its client went away (the abort reason is `client_closed`) was
+ * cancelled, not failed: it is recorded as 499 and charged what was generated (docs/limits.md).
+ */
+function endOf(end: StreamEnd, signal: AbortSignal): StreamEnd {
+  if (end.kind !== 'error' || !signal.aborted || !isClientClosed(signal.reason)) return end;
+  return { kind: 'cancelled', text: end.text, firstTokenMs: end.firstTokenMs };
 }
 
 /** Marks an error whose request was already settled (and logged), so it is not logged twice. */

@@ -53,16 +53,20 @@ const logger = new Logger('Settlement');
  * logged, never thrown: the client already has its answer.
  */
 export async function settle(deps: SettlementDeps, ctx: SettlementContext, end: StreamEnd): Promise<Settled> {
-  const usage = await actualUsage(deps, ctx, end);
+  const measured = await actualUsage(deps, ctx, end);
+  // A failure before any output costs nothing; a completed, cancelled or partly answered request
+  // costs what it used. Every record below gets the same figures (docs/limits.md).
+  const charged = end.kind !== 'error' || measured.completionTokens > 0;
+  const usage: TokenUsage = charged ? measured : { promptTokens: 0, completionTokens: 0 };
   const total = usage.promptTokens + usage.completionTokens;
   const hit = ctx.cache === 'hit';
   try {
     if (hit) await deps.quota.settleCacheHit(ctx.quota, usage);
-    else if (end.kind !== 'done' && usage.completionTokens === 0) await deps.quota.release(ctx.quota);
+    else if (!charged) await deps.quota.release(ctx.quota);
     else await deps.quota.settle(ctx.quota, usage);
     const countsTokens = !hit || deps.quota.cacheHitsCount;
-    await deps.limiter.settleTokens(ctx.tpm, countsTokens ? (end.kind === 'done' || usage.completionTokens > 0 ? total : 0) : 0);
-    if (end.kind === 'done' || usage.completionTokens > 0) {
+    await deps.limiter.settleTokens(ctx.tpm, countsTokens ? total : 0);
+    if (charged) {
       deps.usage.record({ keyId: ctx.key.id, model: ctx.model, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cached: hit });
     }
   } catch (err) {
@@ -128,13 +132,21 @@ export function recordRefusal(deps: SettlementDeps, call: { requestId: string; k
 }
 
 async function actualUsage(deps: SettlementDeps, ctx: SettlementContext, end: StreamEnd): Promise<TokenUsage> {
-  if (end.kind === 'done') return end.usage;
+  if (end.kind === 'done') return wholeUsage(end.usage);
   const partial = end.kind === 'error' ? (end.error as { partialUsage?: TokenUsage }).partialUsage : undefined;
-  if (partial) return partial;
-  // Failed or cancelled mid-answer: what was generated before still counts.
+  if (partial) return wholeUsage(partial);
+  // Failed or cancelled mid-answer: what was generated before still counts. A recount of the
+  // text can differ from the tokens the model produced, but never past what was asked for.
   let completionTokens = 0;
   if (end.text) {
     completionTokens = await deps.countTokens(ctx.model, end.text).catch(() => Math.ceil(end.text.length / 4));
+    completionTokens = Math.min(completionTokens, ctx.quota.maxTokens);
   }
-  return { promptTokens: ctx.promptTokens, completionTokens };
+  return { promptTokens: ctx.promptTokens, completionTokens, ...(ctx.provider === 'onnx' ? {} : { estimated: true }) };
+}
+
+/** Whole, non-negative counts: what the ledger charges is exactly what the records say. */
+function wholeUsage(u: TokenUsage): TokenUsage {
+  const whole = (n: number) => (Number.isFinite(n) && n > 0 ? Math.ceil(n) : 0);
+  return { ...u, promptTokens: whole(u.promptTokens), completionTokens: whole(u.completionTokens) };
 }

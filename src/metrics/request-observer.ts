@@ -9,6 +9,8 @@ import type { ObservedRequest } from './request-annotations';
 export const METRICS_PATH = '/metrics';
 /** Unknown routes share one label value instead of one per scanned URL. */
 export const UNMATCHED_ROUTE = 'unmatched';
+const OBSERVED = Symbol('observed');
+
 /** nginx's "client closed request": the client went away before the answer was complete. */
 export const CLIENT_CLOSED_STATUS = 499;
 
@@ -41,10 +43,22 @@ export class RequestObserver implements OnModuleInit {
       this.observe(req as ObservedRequest, CLIENT_CLOSED_STATUS);
       done();
     });
+    // onRequestAbort only fires while the body is still being read: a client that hangs up
+    // later (mid-generation, mid-stream) is seen as a response closed before it finished.
+    fastify.addHook('onRequest', (req, reply, done) => {
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) this.observe(req as ObservedRequest, CLIENT_CLOSED_STATUS);
+      });
+      done();
+    });
   }
 
   /** `reply` is absent for aborted requests: Fastify does not pass it, so no duration is known. */
   observe(req: ObservedRequest, status: number, reply?: FastifyReply): void {
+    // Once per request, whichever of the hooks above sees its end first.
+    const seen = req as ObservedRequest & { [OBSERVED]?: true };
+    if (seen[OBSERVED]) return;
+    seen[OBSERVED] = true;
     const route = req.routeOptions.url ?? UNMATCHED_ROUTE;
     if (route === METRICS_PATH) return;
     const ms = reply ? reply.elapsedTime : undefined;

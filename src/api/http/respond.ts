@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { StreamEvent } from '../../inference/provider.interface';
 import { Completed, InferenceRun, collect } from '../inference-call';
-import { SseWriter } from './sse';
+import { isClientClosed, SseWriter } from './sse';
 import { toApiError } from '../../common/errors/all-exceptions.filter';
 
 export interface Formatter {
@@ -28,7 +28,8 @@ export async function respond(reply: FastifyReply, run: InferenceRun, stream: bo
     }
     sse.done();
   } catch (err) {
-    run.onStreamError?.(toApiError(err).code);
+    // A client that left is not an error of ours: settlement records it as 499.
+    if (!isClientClosed(err)) run.onStreamError?.(toApiError(err).code);
     sse.fail(err);
   } finally {
     // Client gone mid-stream: stop the generation (and free the model).

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { ApiError } from '../../common/errors/api-error';
+import { ErrorCode } from '../../common/errors/error-code';
 import { toApiError } from '../../common/errors/all-exceptions.filter';
 
 /**
@@ -46,11 +47,23 @@ export class SseWriter {
   }
 }
 
-/** Aborts when the client goes away before the response is complete. */
+/**
+ * Aborts when the client goes away before the response is complete. The reason is a
+ * `client_closed` error, so whatever sees it (settlement, the filter, the stream writer) records
+ * a 499 rather than an internal error (docs/limits.md, "A client that hangs up").
+ */
 export function abortOnDisconnect(reply: FastifyReply): AbortController {
   const controller = new AbortController();
   reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+    if (!reply.raw.writableFinished) controller.abort(clientClosed());
   });
   return controller;
+}
+
+export function clientClosed(): ApiError {
+  return new ApiError(ErrorCode.ClientClosed, 'the client closed the connection before the answer was complete');
+}
+
+export function isClientClosed(err: unknown): boolean {
+  return err instanceof ApiError && err.code === ErrorCode.ClientClosed;
 }

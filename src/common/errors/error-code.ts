@@ -11,6 +11,7 @@ export enum ErrorCode {
   QuotaExhausted = 'quota_exhausted',
   RequestTooLarge = 'request_too_large',
   RateLimitExceeded = 'rate_limit_exceeded',
+  ClientClosed = 'client_closed',
   UpstreamError = 'upstream_error',
   ModelUnavailable = 'model_unavailable',
   ServiceUnavailable = 'service_unavailable',
@@ -30,6 +31,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.QuotaExhausted]: 402,
   [ErrorCode.RequestTooLarge]: 413,
   [ErrorCode.RateLimitExceeded]: 429,
+  // nginx's "client closed request": recorded in logs and metrics, never sent (docs/limits.md).
+  [ErrorCode.ClientClosed]: 499,
   [ErrorCode.UpstreamError]: 502,
   [ErrorCode.ModelUnavailable]: 503,
   [ErrorCode.ServiceUnavailable]: 503,
