@@ -45,8 +45,8 @@ bench: ## the gateway benchmark (bench/gateway/run.sh; needs wrk): make bench AR
 dev: ## embedded mode with watch: api on :8000 restarts on change, playground rebuilds
 	scripts/stack/dev.sh
 
-key: ## create a key via the admin API: make key LABEL=alice ROLE=user RPM=60 [URL=...]
-	@URL=$${URL:-http://localhost:$(NGINX_PORT)} scripts/stack/create-key.sh
+key: ## create a key (stack or npm start): make key LABEL=alice ROLE=user RPM=60 [ADMIN_KEY=sk-...] [URL=...]
+	@scripts/stack/create-key.sh
 
 up-local: ## the stack without Docker: api replicas on this machine's PostgreSQL/Redis behind nginx
 	npm run stack:local -- --port $(NGINX_PORT) $(ARGS)
