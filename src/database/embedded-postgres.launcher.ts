@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Placement, placeCluster } from './embedded-postgres.placement';
 import { PostgresProcess, runInitdb } from './embedded-postgres.process';
 
@@ -70,9 +69,17 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
 }
 
-/** initdb reads the superuser password from a file: 0600, in a private folder, gone afterwards. */
+/**
+ * initdb reads the superuser password from a file: 0600 in a private 0700 folder beside the
+ * cluster (the postgres user can reach it there; a shared temp folder may not be), removed
+ * afterwards. A folder left by a killed start is removed first.
+ */
 async function initialise(place: Placement, password: string, log: (l: string) => void): Promise<void> {
-  const dir = await fs.mkdtemp(join(tmpdir(), 'llm-server-initdb-'));
+  const parent = dirname(place.pgDir);
+  for (const entry of await fs.readdir(parent)) {
+    if (entry.startsWith('.initdb-')) await fs.rm(join(parent, entry), { recursive: true, force: true });
+  }
+  const dir = await fs.mkdtemp(join(parent, '.initdb-'));
   try {
     const pwFile = join(dir, 'pw');
     await fs.writeFile(pwFile, `${password}\n`, { mode: 0o600 });
