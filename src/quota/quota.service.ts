@@ -47,7 +47,7 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
   ) {
     this.clock = opts.clock ?? systemClock;
     this.ledgers = new QuotaLedgers(repo, new QuotaWriteBehind(repo), redis, opts.prefix ?? 'llm:');
-    flushes.register('quota usage', () => this.flush());
+    flushes.register('quota ledgers', () => this.flush());
     readiness.register('quota', async () => ({ up: true, mode: this.mode }));
   }
 
@@ -162,9 +162,11 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Writes settled usage behind to PostgreSQL (on a timer and at shutdown). */
-  async flush(): Promise<void> {
-    await this.ledgers.writeBehind.flush();
+  /** Resolves to the number of ledger rows (key and period) written. */
+  async flush(): Promise<number> {
+    const written = await this.ledgers.writeBehind.flush();
     this.ledgers.local.prune(this.currentPeriod().start);
+    return written;
   }
 }
 

@@ -112,8 +112,9 @@ describe('first screen', () => {
     const after = await queryDb<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM inference_logs`);
     expect(after[0].n - before[0].n).toBe(n);
     expect(line).toContain(`${n} inference_logs rows`);
-    // One key used, one model, one day: one rollup row and one last_used_at per key used.
+    // One key charged, one model, one day: one rollup row and one ledger row; a last_used_at per key used.
     expect(line).toContain('1 usage rollups');
+    expect(line).toContain('1 quota ledgers');
     expect(line).toContain('2 last_used_at');
   });
 });
