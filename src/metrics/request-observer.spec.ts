@@ -60,7 +60,7 @@ describe(RequestObserver.name, () => {
       await new Promise((r) => setTimeout(r, 400));
       const text = await h.metrics.scrape();
       expect(text).toContain('llm_http_requests_total{route="/slow",method="GET",status="499"} 1');
-      expect(h.lines.find((l) => l.msg === 'request completed')).toMatchObject({ route: '/slow', status: 499, aborted: true });
+      expect(h.lines.find((l) => l.msg === 'request completed')).toMatchObject({ route: '/slow', status: 499, aborted: true, error_code: 'client_closed' });
       // Abandoned is not an error response.
       expect(text).toContain('llm_errors_total{code="other"} 0');
     } finally {

@@ -88,7 +88,7 @@ export class RequestObserver implements OnModuleInit {
         model: extra?.model,
         provider: extra?.provider,
         cached: extra?.cached,
-        error_code: req.errorCode ?? undefined,
+        error_code: req.errorCode ?? (status === CLIENT_CLOSED_STATUS ? 'client_closed' : undefined),
         aborted: status === CLIENT_CLOSED_STATUS || undefined,
         prompt: extra?.prompt !== undefined && log.isLevelEnabled('debug') ? extra.prompt : undefined,
       },
