@@ -91,6 +91,15 @@ describe('every token is charged', () => {
       }
       expect(await readBooks([t], id)).toEqual({ ledger: told, reserved: 0, usageDaily: told, logs: told });
     });
+
+    it('charges nothing for a failure before any output, and its row says so', async () => {
+      const { key, id } = await createKey(t, { quota_tokens: 1_000_000 });
+      honest.enqueue({ kind: 'status', status: 500 }, { kind: 'status', status: 500 });
+      const failed = [await chat(t, key, 'honest', false), await chat(t, key, 'honest', true)];
+      expect(failed.map((a) => a.status)).toEqual([502, 502]);
+      const ok = await chat(t, key, 'honest', false);
+      expect(await readBooks([t], id)).toEqual({ ledger: ok.told, reserved: 0, usageDaily: ok.told, logs: ok.told });
+    });
   });
 
   describe('50 concurrent requests over two replicas sharing Redis and PostgreSQL', () => {
