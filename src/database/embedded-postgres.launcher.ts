@@ -33,17 +33,19 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const dataDir = resolve(opts.dataDir);
   await fs.mkdir(dataDir, { recursive: true });
   const releaseLock = await acquireLock(join(dataDir, 'server.lock'));
+  const link = join(dataDir, 'postgres');
+  const credentialsFile = join(dataDir, 'postgres.credentials.json');
+  const hadCluster = await fs.lstat(link).then(() => true, () => false);
+  const hadCredentials = existsSync(credentialsFile);
+  let place: Placement | undefined;
+  let initialised = false;
   let pg: PostgresProcess | undefined;
-  let fresh: { pgDir: string; link?: string; credentials?: string } | undefined;
   try {
-    const place = await placeCluster(dataDir, opts.sharedDir ?? DEFAULT_SHARED_DIR, log);
+    place = await placeCluster(dataDir, opts.sharedDir ?? DEFAULT_SHARED_DIR, log);
+    initialised = existsSync(join(place.pgDir, 'PG_VERSION'));
     await stopOrphanPostmaster(place.pgDir, log);
-    const credentialsFile = join(dataDir, 'postgres.credentials.json');
-    const hadCredentials = existsSync(credentialsFile);
     const credentials = await loadCredentials(credentialsFile);
-    if (!existsSync(join(place.pgDir, 'PG_VERSION'))) {
-      fresh = { pgDir: place.pgDir, credentials: hadCredentials ? undefined : credentialsFile };
-      fresh.link = join(dataDir, 'postgres');
+    if (!initialised) {
       log(`initialising embedded PostgreSQL in ${place.pgDir}`);
       await initialise(place, credentials.password, log);
     }
@@ -63,7 +65,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     };
   } catch (err) {
     await pg?.stop();
-    if (fresh) await forgetFreshCluster(fresh);
+    // Leave nothing this start made: a cluster folder it created (never one that was there), a
+    // password for a cluster that does not exist.
+    if (!hadCluster && !initialised) {
+      if (place) await fs.rm(place.pgDir, { recursive: true, force: true });
+      await fs.rm(link, { recursive: true, force: true });
+    }
+    if (!hadCredentials && !initialised) await fs.rm(credentialsFile, { force: true });
     await releaseLock();
     throw err;
   }
@@ -91,13 +99,6 @@ async function initialise(place: Placement, password: string, log: (l: string) =
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
-}
-
-/** A cluster created by a start that then failed is removed, so the next start begins clean. */
-async function forgetFreshCluster(fresh: { pgDir: string; link?: string; credentials?: string }): Promise<void> {
-  await fs.rm(fresh.pgDir, { recursive: true, force: true });
-  if (fresh.link) await fs.rm(fresh.link, { recursive: true, force: true });
-  if (fresh.credentials) await fs.rm(fresh.credentials, { force: true });
 }
 
 async function acquireLock(path: string): Promise<() => Promise<void>> {

@@ -45,16 +45,16 @@ export async function placeCluster(dataDir: string, sharedDir: string, log: (l: 
   if (!(await reachable(bin.postgres, user, 0o5)) || !(await reachable(join(bin.root, 'lib'), user, 0o5))) {
     bin = await copyBinaries(bin, join(sharedDir, `postgres-${bin.version}`), log);
   }
+  if (await reachable(dirname(dataDir), user, 0o1)) {
+    // DATA_DIR is ours: let the postgres user pass through it (not list it).
+    const st = await fs.stat(dataDir);
+    if ((st.mode & 0o001) === 0) await fs.chmod(dataDir, (st.mode & 0o777) | 0o011);
+  }
   const link = await fs.lstat(pgDir).catch(() => undefined);
   if (link?.isSymbolicLink()) {
     const target = resolve(dirname(pgDir), await fs.readlink(pgDir));
     await ownedCluster(target, user);
     return { bin, runAs: user, pgDir: target };
-  }
-  if (!link && (await reachable(dirname(dataDir), user, 0o1))) {
-    // DATA_DIR is ours: let the postgres user pass through it (not list it).
-    const st = await fs.stat(dataDir);
-    if ((st.mode & 0o001) === 0) await fs.chmod(dataDir, (st.mode & 0o777) | 0o011);
   }
   if (link || (await reachable(dataDir, user, 0o1))) {
     if (!link) {
