@@ -6,7 +6,7 @@ import { envSchema } from './env.schema';
 export class AppConfig {
   readonly env!: 'development' | 'production' | 'test';
   readonly http!: { port: number; host: string; maxBodyBytes: number; shutdownTimeoutMs: number };
-  readonly database!: { url?: string; dataDir: string; embeddedPort: number; poolSize: number };
+  readonly database!: { url?: string; dataDir: string; embeddedPort: number; embeddedSharedDir: string; poolSize: number };
   readonly redisUrl?: string;
   readonly models!: { configPath: string; device: 'cpu' | 'coreml' | 'cuda' };
   readonly auth!: { bootstrapKey?: string; keyCacheTtlMs: number; lastUsedFlushMs: number };
@@ -51,7 +51,13 @@ export function loadConfig(source: Record<string, string | undefined>, cwd = pro
   return new AppConfig({
     env: e.NODE_ENV,
     http: { port: e.PORT, host: e.HOST, maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
-    database: { url: e.DATABASE_URL, dataDir: abs(e.DATA_DIR), embeddedPort: e.EMBEDDED_PG_PORT, poolSize: e.DB_POOL_SIZE },
+    database: {
+      url: e.DATABASE_URL,
+      dataDir: abs(e.DATA_DIR),
+      embeddedPort: e.EMBEDDED_PG_PORT,
+      embeddedSharedDir: abs(e.EMBEDDED_PG_SHARED_DIR),
+      poolSize: e.DB_POOL_SIZE,
+    },
     redisUrl: e.REDIS_URL,
     models: { configPath: abs(e.MODELS_CONFIG), device: e.MODEL_DEVICE as 'cpu' | 'coreml' | 'cuda' },
     auth: { bootstrapKey: e.BOOTSTRAP_API_KEY, keyCacheTtlMs: e.KEY_CACHE_TTL_MS, lastUsedFlushMs: e.LAST_USED_FLUSH_MS },

@@ -35,6 +35,8 @@ export const envSchema = z.object({
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   DATA_DIR: z.string().min(1).default('./data'),
   EMBEDDED_PG_PORT: int(54329, 0, 65535),
+  // Run as root only: where PostgreSQL binaries and clusters the postgres user cannot reach go.
+  EMBEDDED_PG_SHARED_DIR: z.string().min(1).default('/var/lib/llm-server'),
   DB_POOL_SIZE: int(10, 1, 1000),
   MODELS_CONFIG: z.string().min(1).default('./models.yaml'),
   MODEL_DEVICE: z

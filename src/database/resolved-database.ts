@@ -13,6 +13,7 @@ export class ResolvedDatabase {
     const embedded = await startEmbeddedPostgres({
       dataDir: config.database.dataDir,
       port: config.database.embeddedPort,
+      sharedDir: config.database.embeddedSharedDir,
       log,
     });
     log(`embedded PostgreSQL listening on 127.0.0.1:${embedded.port} (data in ${config.database.dataDir})`);
