@@ -1,17 +1,26 @@
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres.launcher';
 
 /**
  * Tests run against a real PostgreSQL: the one in DATABASE_URL, or else an embedded one started
- * here (it cannot load inside jest's sandbox), exactly as a fresh machine would run it.
+ * here (it cannot load inside jest's sandbox), exactly as a fresh machine would run it. Everything
+ * it writes stays in one temp folder, removed by the teardown (or here, if the start fails).
  */
 export default async function globalSetup(): Promise<void> {
   if (process.env.DATABASE_URL) return;
-  const dataDir = mkdtempSync(join(tmpdir(), 'llm-server-test-pg-'));
-  const pg = await startEmbeddedPostgres({ dataDir, port: 0 });
-  process.env.DATABASE_URL = pg.url;
-  process.env.LLM_TEST_EMBEDDED_PG_DIR = dataDir;
-  (globalThis as Record<string, unknown>).__embeddedPg = pg;
+  const root = mkdtempSync(join(tmpdir(), 'llm-server-test-pg-'));
+  // Run as root, PostgreSQL runs as `postgres`, which must pass through this folder; anything it
+  // cannot reach (a clone in /root) goes to `shared` here, never to the system-wide default.
+  chmodSync(root, 0o755);
+  try {
+    const pg = await startEmbeddedPostgres({ dataDir: join(root, 'data'), sharedDir: join(root, 'shared'), port: 0 });
+    process.env.DATABASE_URL = pg.url;
+    process.env.LLM_TEST_EMBEDDED_PG_DIR = root;
+    (globalThis as Record<string, unknown>).__embeddedPg = pg;
+  } catch (err) {
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
 }
