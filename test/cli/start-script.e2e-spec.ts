@@ -1,0 +1,73 @@
+import { copyFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO } from '../helpers/cli-server';
+import { cleanupSpawned, spawnInOwnSession, tempDir } from '../helpers/spawned-process';
+
+/**
+ * `npm start` builds only when a source is newer than the last build, and execs the server (no
+ * shell between npm and node, so npm's forwarded signals reach it). A stand-in project: its
+ * build counts itself, its "server" prints its parent's pid.
+ */
+describe('npm start (scripts/start.js)', () => {
+  const app = tempDir('llm-server-cli-start-');
+  afterAll(cleanupSpawned);
+
+  beforeAll(() => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({ name: 'stand-in', private: true, scripts: { build: 'node build.js', start: pkg.scripts.start } }),
+    );
+    mkdirSync(join(app, 'scripts'));
+    copyFileSync(join(REPO, 'scripts/start.js'), join(app, 'scripts/start.js'));
+    mkdirSync(join(app, 'src'));
+    writeFileSync(join(app, 'src/app.ts'), 'export {};\n');
+    writeFileSync(
+      join(app, 'build.js'),
+      [
+        "const fs = require('fs');",
+        "if (fs.existsSync('FAIL')) process.exit(3);",
+        "fs.appendFileSync('builds.txt', 'x');",
+        "fs.mkdirSync('dist/src', { recursive: true });",
+        "fs.writeFileSync('dist/src/main.js', 'console.log(`served, parent ${process.ppid}`);');",
+      ].join('\n'),
+    );
+  });
+
+  async function npmStart(): Promise<{ code: number | null; out: string; npmPid: number }> {
+    const s = spawnInOwnSession('npm start (stand-in)', 'npm', ['start'], { cwd: app, env: { ...process.env, npm_config_loglevel: 'warn' } });
+    const { code } = await s.waitExit(30_000);
+    return { code, out: s.stdout + s.stderr, npmPid: s.pid };
+  }
+  const builds = () => readFileSync(join(app, 'builds.txt'), 'utf8').length;
+
+  it('builds on the first start, then not again until a source changes', async () => {
+    const first = await npmStart();
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/building/);
+    expect(builds()).toBe(1);
+    // exec: the server is npm's own child, not a shell's.
+    expect(first.out).toContain(`served, parent ${first.npmPid}`);
+
+    const second = await npmStart();
+    expect(second.out).toContain('served');
+    expect(second.out).not.toMatch(/building/);
+    expect(builds()).toBe(1);
+
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(join(app, 'src/app.ts'), later, later);
+    const third = await npmStart();
+    expect(third.out).toMatch(/building/);
+    expect(builds()).toBe(2);
+  }, 60_000);
+
+  it('does not start the server when the build fails, and exits with the build status', async () => {
+    const later = new Date(Date.now() + 10_000);
+    utimesSync(join(app, 'src/app.ts'), later, later);
+    writeFileSync(join(app, 'FAIL'), '');
+    const run = await npmStart();
+    expect(run.code).toBe(3);
+    expect(run.out).toMatch(/build failed/);
+    expect(run.out).not.toContain('served');
+  }, 60_000);
+});
