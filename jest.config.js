@@ -3,6 +3,11 @@ const esmPackages = [
   '@nestjs', 'cookie', 'content-disposition', 'file-type', 'strtok3', 'token-types', '@tokenizer',
   '@borewit', 'uint8array-extras', '@standard-schema',
 ];
+// onnxruntime's telemetry would leave /tmp/mat-debug-<pid>.log behind for every test process
+// that opens a session (src/inference/onnx/ort-telemetry.ts). Test code sees a copy of the
+// environment, which the native library does not read: set it here, for jest and its children.
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: '<rootDir>/test/setup/node-environment.js',

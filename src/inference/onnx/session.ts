@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelLoadError } from './errors';
+import { disableOrtTelemetry } from './ort-telemetry';
 
 export type Device = 'cpu' | 'coreml' | 'mps' | 'cuda';
 export type EffectiveDevice = 'cpu' | 'coreml' | 'cuda';
@@ -70,6 +71,7 @@ function open(source: string | Uint8Array, ep: EffectiveDevice, opts: SessionOpt
     ...(opts.spinWait === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
     logSeverityLevel: 3,
   };
+  disableOrtTelemetry();
   return typeof source === 'string'
     ? ort.InferenceSession.create(source, options)
     : ort.InferenceSession.create(source, options);
