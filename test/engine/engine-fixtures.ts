@@ -1,16 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GenerateRequest, GenerationParams } from '../../src/inference/provider.interface';
 import { buildModel, type BuildModelOptions } from '../../src/model-tools/build-model';
 import { quantizeModelFolder } from '../../src/model-tools/quantize';
+import { makeTempDir } from '../helpers/temp-dir';
 
 export type TestModel = Omit<BuildModelOptions, 'outDir'> & { /** also write onnx/model_quantized.onnx */ quantize?: boolean };
 
 /** A temp folder of generated models for one spec file, removed after it. */
 export function modelRoot(prefix: string): { root: string; build(name: string, opts: TestModel): Promise<string> } {
-  const root = mkdtempSync(join(tmpdir(), `engine-${prefix}-`));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const root = makeTempDir(`engine-${prefix}`);
   return {
     root,
     async build(name, { quantize, ...opts }) {

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode } from '../../src/common/errors/error-code';
 import { createHttpProviderFactory } from '../../src/inference/http/http-provider.factory';
@@ -8,6 +7,7 @@ import type { GenerateRequest } from '../../src/inference/provider.interface';
 import { ModelRegistry } from '../../src/inference/registry/model-registry';
 import { ModelRouter, type UpstreamOutcome } from '../../src/inference/registry/model-router';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
+import { makeTempDir } from '../helpers/temp-dir';
 
 const req: GenerateRequest = {
   messages: [{ role: 'user', content: 'hello' }],
@@ -24,7 +24,7 @@ describe(`${ModelRouter.name} over real upstreams`, () => {
   beforeEach(async () => {
     primary = await FakeOpenAIUpstream.start({ deltas: ['from ', 'primary'] });
     backup = await FakeOpenAIUpstream.start({ deltas: ['from ', 'backup'] });
-    const dir = mkdtempSync(join(tmpdir(), 'router-remote-'));
+    const dir = makeTempDir('router-remote');
     const file = join(dir, 'models.yaml');
     writeFileSync(
       file,

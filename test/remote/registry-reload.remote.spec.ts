@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHttpProviderFactory } from '../../src/inference/http/http-provider.factory';
 import type { GenerateRequest, LlmProvider } from '../../src/inference/provider.interface';
@@ -7,6 +6,7 @@ import { ModelRegistry } from '../../src/inference/registry/model-registry';
 import { ModelRouter } from '../../src/inference/registry/model-router';
 import { ModelsConfigError } from '../../src/inference/registry/models-config';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
+import { makeTempDir } from '../helpers/temp-dir';
 
 const req: GenerateRequest = {
   prompt: 'hello',
@@ -46,7 +46,7 @@ describe(`${ModelRegistry.name} reload with requests in flight`, () => {
   beforeEach(async () => {
     a = await FakeOpenAIUpstream.start({ deltas: ['from ', 'A'] });
     b = await FakeOpenAIUpstream.start({ deltas: ['from ', 'B'] });
-    file = join(mkdtempSync(join(tmpdir(), 'reload-remote-')), 'models.yaml');
+    file = join(makeTempDir('reload-remote'), 'models.yaml');
     writeFileSync(file, config(a.baseUrl, a.baseUrl));
     registry = await ModelRegistry.load(file, { http: createHttpProviderFactory({ env: {} }), onnx: () => Promise.reject(new Error('unused')) });
     router = new ModelRouter(registry);

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrowserContext, chromium, Page } from 'playwright-core';
 import { projectRoot } from '../../src/inference/bundled-model';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir';
 import { StackApp, startStackApp } from '../stack/stack-fixture';
 import { chromiumBinary, ensurePlaygroundBuilt } from '../stack/tools';
 
@@ -19,7 +19,7 @@ export interface Browser {
 
 /** Debian's Chromium, headless, with a new empty profile and no background traffic. */
 export async function launchBrowser(executablePath: string): Promise<Browser> {
-  const profile = mkdtempSync(join(tmpdir(), 'llm-ui-profile-'));
+  const profile = makeTempDir('ui-profile');
   mkdirSync(SCREENSHOTS, { recursive: true });
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
@@ -45,7 +45,7 @@ export async function launchBrowser(executablePath: string): Promise<Browser> {
     async close() {
       // A browser that does not close in time must not hold the test run open.
       await Promise.race([context.close(), new Promise((r) => setTimeout(r, 10_000).unref())]);
-      rmSync(profile, { recursive: true, force: true });
+      removeTempDir(profile);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiError } from '../../common/errors/api-error';
@@ -22,7 +22,7 @@ describe(ModelRegistry.name, () => {
   const write = (text: string): void => writeFileSync(file, text);
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'model-registry-'));
+    dir = mkdtempSync(join(tmpdir(), 'llm-server-model-registry-'));
     file = join(dir, 'models.yaml');
     built = [];
     factories = {
@@ -39,6 +39,7 @@ describe(ModelRegistry.name, () => {
       },
     };
   });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('resolves ids, aliases and the default model; unknown models are model_not_found', async () => {
     write(yaml(TINY + big()));

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '../../common/errors/error-code';
@@ -56,10 +56,14 @@ describe('models.yaml', () => {
   });
 
   it('resolves relative paths against the folder of the file it read', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'models-config-'));
-    writeFileSync(join(dir, 'models.yaml'), valid);
-    const cfg = await loadModelsConfig(join(dir, 'models.yaml'));
-    expect(cfg.models[0]).toMatchObject({ path: join(dir, 'models/tiny') });
+    const dir = mkdtempSync(join(tmpdir(), 'llm-server-models-config-'));
+    try {
+      writeFileSync(join(dir, 'models.yaml'), valid);
+      const cfg = await loadModelsConfig(join(dir, 'models.yaml'));
+      expect(cfg.models[0]).toMatchObject({ path: join(dir, 'models/tiny') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a missing file, naming it', async () => {
