@@ -64,8 +64,9 @@ export class InferenceService {
     const wanted = this.maxTokens(call, model, promptTokens);
     const tpm = await this.limiter.reserveTokens(call.key, promptTokens + wanted);
     const headers = { ...requestHeaders, ...tpm.headers };
-    // A remote model's upstream counts the prompt itself: our count is an estimate (docs/limits.md).
-    const estimated = model.config.provider !== 'onnx';
+    // Exact only when this local model alone can answer: a remote upstream, or a fallback with
+    // its own tokenizer, counts the prompt its own way, so ours is an estimate (docs/limits.md).
+    const estimated = model.config.provider !== 'onnx' || model.config.fallbacks.length > 0;
     const quota = await this.quota.reserve(call.key, promptTokens, wanted, { estimated }).catch(async (err) => {
       await this.limiter.settleTokens(tpm, 0);
       throw withHeaders(err, headers);

@@ -40,9 +40,10 @@ async function chat(app: TestApp, key: string, model: string, stream: boolean): 
   return { status: 200, told };
 }
 
-function yamlFor(upstreams: Record<string, FakeOpenAIUpstream>, local?: string): string {
+function yamlFor(upstreams: Record<string, FakeOpenAIUpstream>, local?: string, fallbackTo?: string): string {
   let y = `default_model: ${local ? 'tiny' : Object.keys(upstreams)[0]}\nmodels:\n`;
   if (local) y += `  - id: tiny\n    provider: onnx\n    path: ${local}\n`;
+  if (local && fallbackTo) y += `  - id: tiny-fb\n    provider: onnx\n    path: ${local}\n    fallbacks: [${fallbackTo}]\n`;
   for (const [id, u] of Object.entries(upstreams)) y += `  - id: ${id}\n    provider: http\n    base_url: ${u.baseUrl}\n    max_retries: 0\n    timeout_ms: 30000\n`;
   return writeModelsYaml(y);
 }
@@ -57,7 +58,7 @@ describe('every token is charged', () => {
       // Reports a prompt a thousand times larger than anything we could estimate.
       greedy = await FakeOpenAIUpstream.start({ promptTokens: 27_000, honourMaxTokens: true });
       honest = await FakeOpenAIUpstream.start({ honourMaxTokens: true });
-      yaml = yamlFor({ greedy, honest });
+      yaml = yamlFor({ greedy, honest }, await tinyModelDir(), 'honest');
       t = await startTestApp({ MODELS_CONFIG: yaml, QUOTA_FLUSH_MS: '60000' });
     });
     afterAll(async () => {
@@ -90,6 +91,35 @@ describe('every token is charged', () => {
         }
       }
       expect(await readBooks([t], id)).toEqual({ ledger: told, reserved: 0, usageDaily: told, logs: told });
+    });
+
+    it('holds exactly what a local model will charge, an empty prompt included: its quota is never exceeded', async () => {
+      const { key, id } = await createKey(t, { quota_tokens: 12 });
+      let told = 0;
+      for (let i = 0; i < 20; i++) {
+        const r = await call(t.baseUrl, 'POST', '/v1/generate', {
+          key, body: { model: 'tiny', prompt: '', max_tokens: 50, temperature: 0.9 }, headers: { 'cache-control': 'no-store' },
+        });
+        if (r.status === 402) break;
+        expect(r.status).toBe(200);
+        told += r.body.usage.total_tokens;
+      }
+      expect(told).toBeGreaterThan(0);
+      expect(told).toBeLessThanOrEqual(12);
+      expect(await readBooks([t], id)).toEqual({ ledger: told, reserved: 0, usageDaily: told, logs: told });
+    });
+
+    it('holds the margin for a local model that may fall back to another (its count is then an estimate)', async () => {
+      const { key } = await createKey(t, { quota_tokens: 1 });
+      const needed = async (model: string) => {
+        const r = await call(t.baseUrl, 'POST', '/v1/generate', { key, body: { model, prompt: 'a prompt of some forty characters or so', max_tokens: 5 } });
+        expect(r.status).toBe(402);
+        return Number(/needs at least (\d+)/.exec(r.body.error.message)![1]);
+      };
+      const exact = await needed('tiny'); // prompt + 1 completion token
+      const margin = t.running.app.get(AppConfig).quota.remoteMargin;
+      expect(await needed('tiny-fb')).toBe(withMargin(exact - 1, margin) + 1);
+      expect(await needed('honest')).toBeGreaterThan(1);
     });
 
     it('charges nothing for a failure before any output, and its row says so', async () => {

@@ -141,7 +141,10 @@ export class OnnxProvider implements LlmProvider {
   }
 
   async countTokens(input: string | ChatMessage[]): Promise<number> {
-    return typeof input === 'string' ? this.tokenizer.countTokens(input) : this.encodeChat(input).length;
+    if (typeof input !== 'string') return this.encodeChat(input).length;
+    // start() feeds an empty prompt one start token and the usage counts it: so does the quota
+    // reservation, which must be exact for local models (docs/limits.md).
+    return Math.max(1, this.tokenizer.countTokens(input));
   }
 
   async health(): Promise<ProviderHealth> {
