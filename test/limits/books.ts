@@ -32,10 +32,24 @@ export async function readBooks(apps: TestApp[], keyId: string): Promise<Books> 
   return { ledger: q.used, reserved: q.reserved, usageDaily: u.n, logs: l.n };
 }
 
+export interface LogRow {
+  status: number;
+  error_code: string | null;
+  key_id: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
 /** The inference_logs row of one request, once the writer has flushed it. */
-export async function logRow(apps: TestApp[], requestId: string): Promise<Record<string, any> | undefined> {
+export async function logRow(apps: TestApp[], requestId: string): Promise<LogRow | undefined> {
   for (const a of apps) await a.running.app.get(InferenceLogWriter).flush();
-  return (await queryDb(apps[0].dbUrl, `SELECT * FROM inference_logs WHERE request_id = $1`, [requestId]))[0];
+  return (
+    await queryDb<LogRow>(
+      apps[0].dbUrl,
+      `SELECT status, error_code, key_id, prompt_tokens, completion_tokens FROM inference_logs WHERE request_id = $1`,
+      [requestId],
+    )
+  )[0];
 }
 
 /** Creates a key through the admin API; returns its secret and id. */

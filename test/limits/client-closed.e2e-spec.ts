@@ -2,8 +2,8 @@ import { request, type ClientRequest } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { tinyModelDir, writeModelsYaml } from '../helpers/model-fixtures';
-import { startTestApp, TestApp } from '../helpers/test-app';
-import { createKey, logRow, metricValue, readBooks, removeModelsYaml, until } from './books';
+import { startTestApp, type TestApp } from '../helpers/test-app';
+import { createKey, logRow, type LogRow, metricValue, readBooks, removeModelsYaml, until } from './books';
 
 /** A request on its own socket that the test can hang up at any moment. */
 function open(app: TestApp, path: string, key: string, requestId: string, body: Record<string, unknown>): { req: ClientRequest; firstChunk: Promise<void> } {
@@ -44,7 +44,7 @@ describe('a client that hangs up', () => {
 
   /** The row says 499 client_closed; the ledger, usage_daily and inference_logs agree and charge what it says. */
   async function expectClientClosed(keyId: string, requestId: string, minCompletion: number): Promise<void> {
-    let row: Record<string, any> | undefined;
+    let row: LogRow | undefined;
     await until(async () => (row = await logRow([t], requestId)) !== undefined, `the inference_logs row of ${requestId}`);
     expect(row).toMatchObject({ status: 499, error_code: 'client_closed', key_id: keyId });
     expect(row!.prompt_tokens).toBeGreaterThan(0);

@@ -3,7 +3,7 @@ import { ModelsService } from '../../src/inference/models.service';
 import { withMargin } from '../../src/quota/quota.service';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { tinyModelDir, writeModelsYaml } from '../helpers/model-fixtures';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 import { cleanRedis, REDIS_URL } from './limits-fixtures';
 import { createKey, readBooks, removeModelsYaml } from './books';
 

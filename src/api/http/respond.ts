@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { StreamEvent } from '../../inference/provider.interface';
-import { Completed, InferenceRun, collect } from '../inference-call';
+import { type Completed, type InferenceRun, collect } from '../inference-call';
 import { isClientClosed, SseWriter } from './sse';
 import { toApiError } from '../../common/errors/all-exceptions.filter';
 
