@@ -11,7 +11,7 @@ import { requestIdFor } from './common/http/request-id';
 import { setupOpenApi } from './common/openapi/openapi.setup';
 import { AppConfig } from './config/app-config';
 import { ResolvedDatabase } from './database/resolved-database';
-import { BootstrapKeyState, startBanner } from './start-banner';
+import { type BootstrapKeyState, startBanner } from './start-banner';
 import { uiDistDir } from './ui/ui.module';
 
 export interface RunningApp {
@@ -80,7 +80,11 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     })());
   const banner = () => {
     // Deliberately not through the logger: the key is shown once, to the operator, and never logged.
-    const text = startBanner({ address: app.getHttpServer().address(), adminKey, playground: existsSync(join(uiDistDir(), 'index.html')) });
+    const text = startBanner({
+      address: app.getHttpServer().address(),
+      adminKey,
+      playground: existsSync(join(uiDistDir(), 'index.html')),
+    });
     if (adminKey.kind === 'generated') adminKey = { kind: 'existing' };
     return text;
   };

@@ -53,6 +53,10 @@ export function startBanner(input: StartBannerInput): string {
 export function baseUrl(address: AddressInfo | string | null): string {
   if (!address || typeof address === 'string') return 'http://127.0.0.1:8000';
   const wildcard = address.address === '0.0.0.0' || address.address === '::';
-  const host = wildcard ? '127.0.0.1' : address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
+  const host = wildcard
+    ? '127.0.0.1'
+    : address.family === 'IPv6' || address.address.includes(':')
+      ? `[${address.address}]`
+      : address.address;
   return `http://${host}:${address.port}`;
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Logger } from '@nestjs/common';
-import { createApp, RunningApp } from '../../src/app.factory';
+import { createApp, type RunningApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { writeModelsYaml } from '../helpers/model-fixtures';
@@ -11,8 +11,18 @@ import { createTestDatabase, queryDb } from '../helpers/test-database';
 const run = promisify(execFile);
 
 /** The production app as main.ts builds it (no announceKey: the key goes into the banner). */
-async function boot(dbUrl: string, models: string, env: Record<string, string> = {}): Promise<{ running: RunningApp; base: string }> {
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: dbUrl, MODELS_CONFIG: models, ...env });
+async function boot(
+  dbUrl: string,
+  models: string,
+  env: Record<string, string> = {},
+): Promise<{ running: RunningApp; base: string }> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: dbUrl,
+    MODELS_CONFIG: models,
+    ...env,
+  });
   const running = await createApp(config);
   await running.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = running.app.getHttpServer().address() as { port: number };
@@ -29,7 +39,9 @@ describe('first screen', () => {
   beforeAll(async () => {
     upstream = await FakeOpenAIUpstream.start({ deltas: ['Hi', ' there'] });
     db = await createTestDatabase();
-    models = writeModelsYaml(`default_model: remote\nmodels:\n  - id: remote\n    provider: http\n    base_url: ${upstream.baseUrl}\n    max_retries: 0\n`);
+    models = writeModelsYaml(
+      `default_model: remote\nmodels:\n  - id: remote\n    provider: http\n    base_url: ${upstream.baseUrl}\n    max_retries: 0\n`,
+    );
   });
   afterEach(async () => {
     await running?.shutdown();
@@ -50,7 +62,10 @@ describe('first screen', () => {
     expect(banner).toMatch(new RegExp(`API docs +http://127\\.0\\.0\\.1:${port}/docs\\n`));
     const key = /Admin key +(sk-[A-Za-z0-9_-]{40,}) +\(shown this once/.exec(banner)?.[1];
     expect(key).toBeDefined();
-    const [{ n }] = await queryDb<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin'`);
+    const [{ n }] = await queryDb<{ n: number }>(
+      db.url,
+      `SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin'`,
+    );
     expect(n).toBe(1);
 
     // The curl line, run as printed: a chat completion with the new key.
@@ -86,13 +101,26 @@ describe('first screen', () => {
   });
 
   it('does log one shutdown line with the rows each buffer flushed', async () => {
-    const slow = { LOG_FLUSH_MS: '60000', LOG_FLUSH_ROWS: '1000', QUOTA_FLUSH_MS: '60000', LAST_USED_FLUSH_MS: '3600000' };
+    const slow = {
+      LOG_FLUSH_MS: '60000',
+      LOG_FLUSH_ROWS: '1000',
+      QUOTA_FLUSH_MS: '60000',
+      LAST_USED_FLUSH_MS: '3600000',
+    };
     const app = await boot(db.url, models, { ...slow, BOOTSTRAP_API_KEY: 'sk-first-screen-shutdown-0123456789abcdef' });
     running = app.running;
-    const key = (await call(app.base, 'POST', '/admin/keys', { key: 'sk-first-screen-shutdown-0123456789abcdef', body: { label: 'flush' } })).body.key;
+    const key = (
+      await call(app.base, 'POST', '/admin/keys', {
+        key: 'sk-first-screen-shutdown-0123456789abcdef',
+        body: { label: 'flush' },
+      })
+    ).body.key;
     const n = 3;
     for (let i = 0; i < n; i++) {
-      const r = await call(app.base, 'POST', '/v1/chat/completions', { key, body: { messages: [{ role: 'user', content: `hello ${i}` }] } });
+      const r = await call(app.base, 'POST', '/v1/chat/completions', {
+        key,
+        body: { messages: [{ role: 'user', content: `hello ${i}` }] },
+      });
       expect(r.status).toBe(200);
     }
     const before = await queryDb<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM inference_logs`);

@@ -16,10 +16,21 @@ describe('temp folders of a test run', () => {
     const tmp = makeTempDir('nested-run');
     // jest's own cache stays where the outer run keeps it (it would land in TMPDIR otherwise).
     const cache = join(tmpdir(), `jest_${process.getuid ? process.getuid().toString(36) : 'x'}`);
-    const args = [join(ROOT, 'node_modules/.bin/jest'), '--runInBand', '--ci', `--cacheDirectory=${cache}`, '--testMatch', '**/test/e2e/fixtures/leaves-nothing.fixture.ts'];
+    const args = [
+      join(ROOT, 'node_modules/.bin/jest'),
+      '--runInBand',
+      '--ci',
+      `--cacheDirectory=${cache}`,
+      '--testMatch',
+      '**/test/e2e/fixtures/leaves-nothing.fixture.ts',
+    ];
     const result = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile(process.execPath, args, { cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, timeout: 120_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }),
+      execFile(
+        process.execPath,
+        args,
+        { cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, timeout: 120_000 },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` }),
       );
     });
     expect(result.output).toContain('deliberate failure');

@@ -18,8 +18,11 @@ function openSessionInChild(modelFile: string): Promise<number> {
     .createSession(process.argv[1], process.argv[1], { device: 'cpu' })
     .then(() => process.stdout.write(String(process.pid)));`;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-r', join(ROOT, 'scripts/swc-register.js'), '-e', script, modelFile], { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(Number(stdout)),
+    execFile(
+      process.execPath,
+      ['-r', join(ROOT, 'scripts/swc-register.js'), '-e', script, modelFile],
+      { cwd: ROOT, env, timeout: 30_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(Number(stdout))),
     );
   });
 }

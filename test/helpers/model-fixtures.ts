@@ -10,7 +10,17 @@ export function tinyModelDir(arch: 'llama' | 'gpt2' = 'llama'): Promise<string> 
   let p = built.get(arch);
   if (!p) {
     const dir = makeTempDir(`test-model-${arch}`);
-    p = buildModel({ outDir: dir, arch, vocab: 'byte', layers: 2, hidden: 64, heads: 4, kvHeads: arch === 'llama' ? 2 : 4, seed: 7, maxPositions: 512 }).then(() => dir);
+    p = buildModel({
+      outDir: dir,
+      arch,
+      vocab: 'byte',
+      layers: 2,
+      hidden: 64,
+      heads: 4,
+      kvHeads: arch === 'llama' ? 2 : 4,
+      seed: 7,
+      maxPositions: 512,
+    }).then(() => dir);
     built.set(arch, p);
   }
   return p;

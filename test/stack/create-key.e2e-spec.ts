@@ -4,12 +4,16 @@ import { join } from 'node:path';
 import { freePort } from '../../src/database/embedded-postgres.launcher';
 import { projectRoot } from '../../src/inference/bundled-model';
 import { makeTempDir } from '../helpers/temp-dir';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 
 const ROOT = projectRoot();
 
 /** Runs `make key` (or the script) as a user would, with a clean environment of our choosing. */
-function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
   return new Promise((resolve) => {
     execFile(cmd, args, { cwd: ROOT, env: { ...base, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
@@ -54,7 +58,11 @@ describe('make key', () => {
   it('does read the port and BOOTSTRAP_API_KEY from the env file', async () => {
     const envFile = join(makeTempDir('create-key'), '.env');
     writeFileSync(envFile, `PORT=${port}\nBOOTSTRAP_API_KEY="${t.adminKey}"\n`, { mode: 0o600 });
-    const r = await run('bash', ['scripts/stack/create-key.sh'], { LABEL: 'from-env-file', NGINX_PORT: closedPort, ENV_FILE: envFile });
+    const r = await run('bash', ['scripts/stack/create-key.sh'], {
+      LABEL: 'from-env-file',
+      NGINX_PORT: closedPort,
+      ENV_FILE: envFile,
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ label: 'from-env-file' });
   });
@@ -67,7 +75,12 @@ describe('make key', () => {
   });
 
   it('does name both places it looked when no server answers', async () => {
-    const r = await run('bash', ['scripts/stack/create-key.sh'], { ADMIN_KEY: t.adminKey, PORT: closedPort, NGINX_PORT: closedPort, ENV_FILE: noEnvFile });
+    const r = await run('bash', ['scripts/stack/create-key.sh'], {
+      ADMIN_KEY: t.adminKey,
+      PORT: closedPort,
+      NGINX_PORT: closedPort,
+      ENV_FILE: noEnvFile,
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`http://127.0.0.1:${closedPort} (npm start)`);
     expect(r.stderr).toContain(`http://localhost:${closedPort} (make up)`);
