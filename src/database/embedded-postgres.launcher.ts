@@ -85,9 +85,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 async function initialise(place: Placement, password: string, log: (l: string) => void): Promise<void> {
   const parent = dirname(place.pgDir);
   for (const entry of await fs.readdir(parent)) {
-    if (entry.startsWith('.initdb-')) await fs.rm(join(parent, entry), { recursive: true, force: true });
+    const owner = /^\.initdb-(\d+)-/.exec(entry);
+    if (owner && !isAlive(Number(owner[1]))) await fs.rm(join(parent, entry), { recursive: true, force: true });
   }
-  const dir = await fs.mkdtemp(join(parent, '.initdb-'));
+  const dir = await fs.mkdtemp(join(parent, `.initdb-${process.pid}-`));
   try {
     const pwFile = join(dir, 'pw');
     await fs.writeFile(pwFile, `${password}\n`, { mode: 0o600 });
@@ -134,6 +135,9 @@ async function stopOrphanPostmaster(pgDir: string, log: (l: string) => void): Pr
   const pidFile = join(pgDir, 'postmaster.pid');
   const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
   if (!pid || !isAlive(pid)) return;
+  // After a reboot the pid may belong to something else: only a postgres is ours to stop.
+  const cmd = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  if (cmd !== undefined && !cmd.includes('postgres')) return;
   log(`stopping orphaned embedded PostgreSQL (pid ${pid}) left by a previous run`);
   process.kill(pid, 'SIGINT');
   for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));

