@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
-import { createApp, RunningApp } from './app.factory';
+import { createApp, type RunningApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/app-config';
 
 async function main(): Promise<void> {
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   // flush, then stop it. A signal during boot exits at once (exit hooks stop what was started).
   // Repeats are ignored: npm forwards the signal its group already got, and systemd signals every
   // process of the unit, so one stop request often arrives twice. See docs/embedded-database.md.
-  let running: RunningApp | undefined;
+  let running: RunningApp | undefined = undefined;
   let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { Placement, placeCluster } from './embedded-postgres.placement';
+import { type Placement, placeCluster } from './embedded-postgres.placement';
 import { PostgresProcess, runInitdb } from './embedded-postgres.process';
 
 export interface EmbeddedPostgresOptions {
@@ -35,7 +35,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const releaseLock = await acquireLock(join(dataDir, 'server.lock'));
   const link = join(dataDir, 'postgres');
   const credentialsFile = join(dataDir, 'postgres.credentials.json');
-  const hadCluster = await fs.lstat(link).then(() => true, () => false);
+  const hadCluster = await fs.lstat(link).then(
+    () => true,
+    () => false,
+  );
   const hadCredentials = existsSync(credentialsFile);
   let place: Placement | undefined;
   let initialised = false;
@@ -122,6 +125,7 @@ async function acquireLock(path: string): Promise<() => Promise<void>> {
         throw new Error(
           `another LLM server (pid ${pid}) is already using DATA_DIR ${resolve(path, '..')}; ` +
             'stop it first or start this one with another DATA_DIR',
+          { cause: err },
         );
       }
       await fs.rm(path, { force: true }); // stale lock from a crashed server

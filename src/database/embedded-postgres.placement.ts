@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { PostgresBinaries, RunAs } from './embedded-postgres.process';
+import { type PostgresBinaries, type RunAs } from './embedded-postgres.process';
 
 const run = promisify(execFile);
 
@@ -23,7 +23,12 @@ export async function packagedBinaries(): Promise<PostgresBinaries> {
   try {
     mod = (await import(name)) as { postgres: string; initdb: string };
   } catch (err) {
-    throw new Error(`no embedded PostgreSQL for ${platform()}-${arch()} (${name}: ${(err as Error).message}); set DATABASE_URL`);
+    throw new Error(
+      `no embedded PostgreSQL for ${platform()}-${arch()} (${name}: ${(err as Error).message}); set DATABASE_URL`,
+      {
+        cause: err,
+      },
+    );
   }
   const root = resolve(dirname(mod.postgres), '..');
   const pkg = JSON.parse(await fs.readFile(join(root, '..', 'package.json'), 'utf8')) as { version: string };
@@ -71,7 +76,9 @@ export async function placeCluster(dataDir: string, sharedDir: string, log: (l: 
   const cluster = join(clusters, createHash('sha256').update(dataDir).digest('hex').slice(0, 16));
   await ownedCluster(cluster, user);
   await fs.symlink(cluster, pgDir);
-  log(`embedded PostgreSQL: the postgres user cannot reach ${dataDir}, so the database lives in ${cluster} (linked from ${pgDir})`);
+  log(
+    `embedded PostgreSQL: the postgres user cannot reach ${dataDir}, so the database lives in ${cluster} (linked from ${pgDir})`,
+  );
   return { bin, runAs: user, pgDir: cluster };
 }
 
@@ -91,7 +98,12 @@ async function postgresUser(): Promise<{ uid: number; gid: number }> {
       await run('groupadd', ['--system', 'postgres']).catch(() => undefined);
       await run('useradd', ['--system', '--no-create-home', '-g', 'postgres', 'postgres']);
     } catch (err) {
-      throw new Error(`running as root, the embedded PostgreSQL needs a "postgres" user and could not create one: ${(err as Error).message}`);
+      throw new Error(
+        `running as root, the embedded PostgreSQL needs a "postgres" user and could not create one: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
     return ids();
   }
@@ -123,8 +135,17 @@ export async function reachable(path: string, user: { uid: number; gid: number }
 }
 
 /** Copies the distribution once (atomically: a temp folder renamed in) to a root-owned 0755 folder. */
-async function copyBinaries(bin: PostgresBinaries, target: string, log: (l: string) => void): Promise<PostgresBinaries> {
-  const copied = { root: target, postgres: join(target, 'bin', 'postgres'), initdb: join(target, 'bin', 'initdb'), version: bin.version };
+async function copyBinaries(
+  bin: PostgresBinaries,
+  target: string,
+  log: (l: string) => void,
+): Promise<PostgresBinaries> {
+  const copied = {
+    root: target,
+    postgres: join(target, 'bin', 'postgres'),
+    initdb: join(target, 'bin', 'initdb'),
+    version: bin.version,
+  };
   if (await fs.stat(copied.postgres).catch(() => undefined)) return copied;
   await mkdirOpen(dirname(target));
   const tmp = `${target}.${process.pid}.tmp`;

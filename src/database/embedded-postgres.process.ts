@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 /** Who runs PostgreSQL: ourselves, or (when we are root) the `postgres` user. */
 export interface RunAs {
@@ -33,7 +33,13 @@ const pgEnv = () => ({ ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C' });
  * Runs initdb in its own session (a Ctrl+C in the terminal must not reach it) and resolves when it
  * succeeds; rejects with what it printed.
  */
-export function runInitdb(bin: PostgresBinaries, pgDir: string, pwFile: string, runAs: RunAs, log: (l: string) => void): Promise<void> {
+export function runInitdb(
+  bin: PostgresBinaries,
+  pgDir: string,
+  pwFile: string,
+  runAs: RunAs,
+  log: (l: string) => void,
+): Promise<void> {
   const args = [
     `--pgdata=${pgDir}`,
     '--auth=scram-sha-256',
@@ -44,7 +50,12 @@ export function runInitdb(bin: PostgresBinaries, pgDir: string, pwFile: string, 
   ];
   return new Promise((resolve, reject) => {
     let output = '';
-    const child = spawn(bin.initdb, args, { ...runAs, env: pgEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin.initdb, args, {
+      ...runAs,
+      env: pgEnv(),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const collect = (d: Buffer) => {
       output += d.toString('utf8');
       for (const line of d.toString('utf8').split('\n')) if (line.trim()) log(line.trim());
@@ -88,11 +99,31 @@ export class PostgresProcess {
   }
 
   /** Starts postgres and resolves once it accepts connections; rejects with what it printed. */
-  static start(bin: PostgresBinaries, pgDir: string, port: number, runAs: RunAs, log: (l: string) => void): Promise<PostgresProcess> {
-    const args = ['-D', pgDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+  static start(
+    bin: PostgresBinaries,
+    pgDir: string,
+    port: number,
+    runAs: RunAs,
+    log: (l: string) => void,
+  ): Promise<PostgresProcess> {
+    const args = [
+      '-D',
+      pgDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+    ];
     // detached: its own session and process group, so a terminal's SIGINT/SIGHUP reaches only us;
     // we stop it after flushing.
-    const child = spawn(bin.postgres, args, { ...runAs, env: pgEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin.postgres, args, {
+      ...runAs,
+      env: pgEnv(),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const proc = new PostgresProcess(child);
     return new Promise((resolve, reject) => {
       let output = '';
@@ -102,7 +133,11 @@ export class PostgresProcess {
         settled = true;
         clearTimeout(timer);
         proc.killNow();
-        reject(new Error(`embedded PostgreSQL in ${pgDir} failed to start on port ${port}: ${why}${output ? `\n${output.trim().slice(-2000)}` : ''}`));
+        reject(
+          new Error(
+            `embedded PostgreSQL in ${pgDir} failed to start on port ${port}: ${why}${output ? `\n${output.trim().slice(-2000)}` : ''}`,
+          ),
+        );
       };
       const timer = setTimeout(() => fail(`not ready after ${READY_TIMEOUT_MS / 1000} s`), READY_TIMEOUT_MS);
       const onData = (d: Buffer) => {
@@ -125,7 +160,11 @@ export class PostgresProcess {
 
   /** Smart shutdown, escalating to fast then immediate if sessions linger; resolves once it exited. */
   async stop(): Promise<void> {
-    for (const [signal, graceMs] of [['SIGTERM', SMART_GRACE_MS], ['SIGINT', FAST_GRACE_MS], ['SIGQUIT', 0]] as const) {
+    for (const [signal, graceMs] of [
+      ['SIGTERM', SMART_GRACE_MS],
+      ['SIGINT', FAST_GRACE_MS],
+      ['SIGQUIT', 0],
+    ] as const) {
       if (!this.running) break;
       this.child.kill(signal);
       if (graceMs && (await this.exitedWithin(graceMs))) break;

@@ -1,5 +1,5 @@
-import { AppConfig } from '../config/app-config';
-import { RunningEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.launcher';
+import { type AppConfig } from '../config/app-config';
+import { type RunningEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.launcher';
 
 /** Where the database is: DATABASE_URL, or the embedded server this process started. */
 export class ResolvedDatabase {

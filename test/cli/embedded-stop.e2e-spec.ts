@@ -39,7 +39,10 @@ describe('stopping the embedded PostgreSQL right after the pool closed', () => {
       })().catch((e) => { console.error(e); process.exit(1); });
       `,
     );
-    const child = spawnInOwnSession('start/stop rounds', process.execPath, [script], { cwd: dir, env: { ...process.env } });
+    const child = spawnInOwnSession('start/stop rounds', process.execPath, [script], {
+      cwd: dir,
+      env: { ...process.env },
+    });
     const { code } = await child.waitExit(75_000);
     expect({ code, stderr: child.stderr }).toEqual({ code: 0, stderr: '' });
     expect(JSON.parse(child.stdout)).toEqual([]);

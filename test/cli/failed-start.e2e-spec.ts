@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../src/database/embedded-postgres.launcher';
 import { serverEnv, startBuiltServer } from '../helpers/cli-server';
-import { cleanupSpawned, Spawned, tempDir, waitGroupGone } from '../helpers/spawned-process';
+import { cleanupSpawned, type Spawned, tempDir, waitGroupGone } from '../helpers/spawned-process';
 
 /** Live processes whose command line names `path` (a postgres started on that data folder). */
 function processesNaming(path: string): number[] {

@@ -2,7 +2,14 @@ import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, st
 import { dirname, join } from 'node:path';
 import { freePort } from '../../src/database/embedded-postgres.launcher';
 import { bootstrapKey, listening, REPO, serverEnv } from '../helpers/cli-server';
-import { cleanupSpawned, isAlive, postmasterPid, spawnInOwnSession, tempDir, waitGroupGone } from '../helpers/spawned-process';
+import {
+  cleanupSpawned,
+  isAlive,
+  postmasterPid,
+  spawnInOwnSession,
+  tempDir,
+  waitGroupGone,
+} from '../helpers/spawned-process';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -43,7 +50,8 @@ const asRoot = process.getuid?.() === 0;
     const env = serverEnv(dataDir, port);
     delete env.DATA_DIR; // the default, ./data
     const shared = env.EMBEDDED_PG_SHARED_DIR!;
-    const start = (name: string) => spawnInOwnSession(name, process.execPath, [join(clone, 'dist/src/main.js')], { cwd: clone, env });
+    const start = (name: string) =>
+      spawnInOwnSession(name, process.execPath, [join(clone, 'dist/src/main.js')], { cwd: clone, env });
 
     const first = start('server in a 0700 home (first)');
     await first.waitFor('the server to answer /healthz', listening(port), 60_000);
@@ -61,7 +69,9 @@ const asRoot = process.getuid?.() === 0;
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readlinkSync(link).startsWith(join(shared, 'clusters'))).toBe(true);
     expect(statSync(readlinkSync(link)).mode & 0o777).toBe(0o700);
-    expect(readdirSync(shared).some((e) => /^postgres-.+/.test(e) && existsSync(join(shared, e, 'bin/postgres')))).toBe(true);
+    expect(readdirSync(shared).some((e) => /^postgres-.+/.test(e) && existsSync(join(shared, e, 'bin/postgres')))).toBe(
+      true,
+    );
     expect(first.stderr).toMatch(/postgres user cannot reach/);
     // Secrets: the credentials file is the owner's only; no password file anywhere else.
     expect(statSync(join(dataDir, 'postgres.credentials.json')).mode & 0o077).toBe(0);

@@ -16,7 +16,11 @@ describe('npm start (scripts/start.js)', () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     writeFileSync(
       join(app, 'package.json'),
-      JSON.stringify({ name: 'stand-in', private: true, scripts: { build: 'node build.js', start: pkg.scripts.start } }),
+      JSON.stringify({
+        name: 'stand-in',
+        private: true,
+        scripts: { build: 'node build.js', start: pkg.scripts.start },
+      }),
     );
     mkdirSync(join(app, 'scripts'));
     copyFileSync(join(REPO, 'scripts/start.js'), join(app, 'scripts/start.js'));
@@ -35,7 +39,10 @@ describe('npm start (scripts/start.js)', () => {
   });
 
   async function npmStart(): Promise<{ code: number | null; out: string; npmPid: number }> {
-    const s = spawnInOwnSession('npm start (stand-in)', 'npm', ['start'], { cwd: app, env: { ...process.env, npm_config_loglevel: 'warn' } });
+    const s = spawnInOwnSession('npm start (stand-in)', 'npm', ['start'], {
+      cwd: app,
+      env: { ...process.env, npm_config_loglevel: 'warn' },
+    });
     const { code } = await s.waitExit(30_000);
     return { code, out: s.stdout + s.stderr, npmPid: s.pid };
   }

@@ -4,7 +4,7 @@ import { freePort } from '../../src/database/embedded-postgres.launcher';
 import {
   bootstrapKey,
   chat,
-  ChatResult,
+  type ChatResult,
   embeddedDbUrl,
   listening,
   npmStartFolder,
@@ -13,7 +13,15 @@ import {
   startBuiltServer,
   startNpm,
 } from '../helpers/cli-server';
-import { cleanupSpawned, isAlive, postmasterPid, processesInGroup, Spawned, tempDir, waitGroupGone } from '../helpers/spawned-process';
+import {
+  cleanupSpawned,
+  isAlive,
+  postmasterPid,
+  processesInGroup,
+  type Spawned,
+  tempDir,
+  waitGroupGone,
+} from '../helpers/spawned-process';
 
 /**
  * A terminal's Ctrl+C signals the whole foreground process group; a supervisor signals the
@@ -65,18 +73,25 @@ describe('stopping `npm start`', () => {
   async function expectEverythingOnTheBooks(): Promise<void> {
     const ok = answered.filter((r) => r.status === 200);
     expect(ok.length).toBeGreaterThanOrEqual(4);
-    const usage = (await (await fetch(`http://127.0.0.1:${port}/v1/usage`, { headers: { 'x-api-key': key } })).json()) as {
+    const usage = (await (
+      await fetch(`http://127.0.0.1:${port}/v1/usage`, { headers: { 'x-api-key': key } })
+    ).json()) as {
       used_tokens: number;
       by_model: { requests: number }[];
     };
     const tokens = ok.reduce((n, r) => n + r.totalTokens, 0);
     expect(usage.used_tokens).toBe(tokens);
     const url = embeddedDbUrl(dataDir);
-    const rows = await query<{ n: string }>(url, 'SELECT count(*) AS n FROM inference_logs WHERE request_id = ANY($1) AND status = 200', [
-      ok.map((r) => r.requestId),
-    ]);
+    const rows = await query<{ n: string }>(
+      url,
+      'SELECT count(*) AS n FROM inference_logs WHERE request_id = ANY($1) AND status = 200',
+      [ok.map((r) => r.requestId)],
+    );
     expect(Number(rows[0].n)).toBe(ok.length);
-    const logged = await query<{ t: string }>(url, 'SELECT coalesce(sum(prompt_tokens + completion_tokens), 0) AS t FROM inference_logs');
+    const logged = await query<{ t: string }>(
+      url,
+      'SELECT coalesce(sum(prompt_tokens + completion_tokens), 0) AS t FROM inference_logs',
+    );
     expect(Number(logged[0].t)).toBe(tokens);
     const keys = await query<{ last_used_at: Date | null }>(url, 'SELECT last_used_at FROM api_keys');
     expect(keys.every((k) => k.last_used_at !== null)).toBe(true);

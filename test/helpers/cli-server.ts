@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { Spawned, spawnInOwnSession, tempDir, watchDataDir } from './spawned-process';
+import { type Spawned, spawnInOwnSession, tempDir, watchDataDir } from './spawned-process';
 
 export const REPO = join(__dirname, '../..');
 export const MAIN = join(REPO, 'dist/src/main.js');
@@ -26,7 +26,14 @@ export function serverEnv(dataDir: string, port: number, extra: NodeJS.ProcessEn
     EMBEDDED_PG_SHARED_DIR: tempDir('llm-server-cli-shared-', 0o755),
     ...extra,
   };
-  for (const name of ['MODELS_CONFIG', 'DATABASE_URL', 'REDIS_URL', 'BOOTSTRAP_API_KEY', 'JEST_WORKER_ID', 'npm_lifecycle_event']) {
+  for (const name of [
+    'MODELS_CONFIG',
+    'DATABASE_URL',
+    'REDIS_URL',
+    'BOOTSTRAP_API_KEY',
+    'JEST_WORKER_ID',
+    'npm_lifecycle_event',
+  ]) {
     if (!(name in extra)) delete env[name];
   }
   return env;
@@ -80,8 +87,12 @@ export function bootstrapKey(s: Spawned): string | undefined {
 
 /** The embedded database of a running server: port from postmaster.pid, password from DATA_DIR. */
 export function embeddedDbUrl(dataDir: string): string {
-  const port = readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[3]?.trim();
-  const { password } = JSON.parse(readFileSync(join(dataDir, 'postgres.credentials.json'), 'utf8')) as { password: string };
+  const port = readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')
+    .split('\n')[3]
+    ?.trim();
+  const { password } = JSON.parse(readFileSync(join(dataDir, 'postgres.credentials.json'), 'utf8')) as {
+    password: string;
+  };
   return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
 }
 
@@ -107,10 +118,17 @@ export async function chat(port: number, key: string, i: number, maxTokens = 12)
     const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'x-api-key': key, 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: [{ role: 'user', content: `request ${i}: say something` }], max_tokens: maxTokens }),
+      body: JSON.stringify({
+        messages: [{ role: 'user', content: `request ${i}: say something` }],
+        max_tokens: maxTokens,
+      }),
     });
     const body = (await res.json()) as { usage?: { total_tokens: number } };
-    return { status: res.status, requestId: res.headers.get('x-request-id'), totalTokens: body.usage?.total_tokens ?? 0 };
+    return {
+      status: res.status,
+      requestId: res.headers.get('x-request-id'),
+      totalTokens: body.usage?.total_tokens ?? 0,
+    };
   } catch {
     return { status: 0, requestId: null, totalTokens: 0 };
   }

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +49,10 @@ export class Spawned {
     const end = Date.now() + ms;
     while (Date.now() < end) {
       if (await check(this)) return;
-      if (!this.running) throw new Error(`${this.name} exited (${this.proc.exitCode ?? this.proc.signalCode}) before ${what}\n${this.transcript()}`);
+      if (!this.running)
+        throw new Error(
+          `${this.name} exited (${this.proc.exitCode ?? this.proc.signalCode}) before ${what}\n${this.transcript()}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`timed out after ${ms} ms waiting for ${what}\n${this.transcript()}`);
@@ -78,8 +81,18 @@ const spawned: Spawned[] = [];
 const dataDirs: string[] = [];
 const tempDirs: string[] = [];
 
-export function spawnInOwnSession(name: string, command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Spawned {
-  const proc = spawn(command, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnInOwnSession(
+  name: string,
+  command: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Spawned {
+  const proc = spawn(command, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const s = new Spawned(name, proc);
   spawned.push(s);
   return s;
