@@ -117,6 +117,8 @@ export async function chat(port: number, key: string, i: number, maxTokens = 12)
   try {
     const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
       method: 'POST',
+      // Bounded, so a hung request fails the test with its own message, not jest's timeout.
+      signal: AbortSignal.timeout(20_000),
       headers: { 'x-api-key': key, 'content-type': 'application/json' },
       body: JSON.stringify({
         messages: [{ role: 'user', content: `request ${i}: say something` }],
