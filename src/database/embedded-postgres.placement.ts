@@ -74,6 +74,14 @@ export async function placeCluster(dataDir: string, sharedDir: string, log: (l: 
   const clusters = join(sharedDir, 'clusters');
   await mkdirOpen(clusters);
   const cluster = join(clusters, createHash('sha256').update(dataDir).digest('hex').slice(0, 16));
+  const credentials = join(dataDir, 'postgres.credentials.json');
+  if ((await fs.stat(cluster).catch(() => undefined)) && !(await fs.stat(credentials).catch(() => undefined))) {
+    // DATA_DIR was deleted (link and credentials) but its cluster outlived it here: start afresh,
+    // and keep the old one aside rather than delete a database.
+    const aside = `${cluster}.old-${Date.now()}`;
+    await fs.rename(cluster, aside);
+    log(`embedded PostgreSQL: ${dataDir} was emptied; its previous database was kept in ${aside}`);
+  }
   await ownedCluster(cluster, user);
   await fs.symlink(cluster, pgDir);
   log(

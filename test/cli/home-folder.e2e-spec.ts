@@ -1,5 +1,15 @@
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { freePort } from '../../src/database/embedded-postgres.launcher';
 import { bootstrapKey, listening, REPO, serverEnv } from '../helpers/cli-server';
 import {
@@ -42,7 +52,7 @@ const asRoot = process.getuid?.() === 0;
     return clone;
   }
 
-  it('starts with no variable set, keeps its data across a restart, and writes no secret readable by others', async () => {
+  it('starts with no variable set, keeps its data across a restart, writes no secret readable by others, and starts afresh once ./data is deleted', async () => {
     const home = tempDir('llm-server-cli-home-', 0o700);
     const clone = cloneUnder(home);
     const dataDir = join(clone, 'data');
@@ -92,5 +102,17 @@ const asRoot = process.getuid?.() === 0;
     process.kill(again.pid, 'SIGTERM');
     expect((await again.waitExit(30_000)).code).toBe(0);
     expect(existsSync(join(dataDir, 'server.lock'))).toBe(false);
+
+    // `rm -rf data` starts afresh (a new first start) instead of meeting a cluster whose password
+    // went with the data folder; the old cluster is kept aside, not deleted.
+    const cluster = readlinkSync(link);
+    rmSync(dataDir, { recursive: true });
+    const fresh = start('server in a 0700 home (data folder deleted)');
+    await fresh.waitFor('the server to answer /healthz on an emptied data folder', listening(port), 60_000);
+    await fresh.waitFor('a new admin key in the start banner', (s) => bootstrapKey(s) !== undefined, 10_000);
+    expect(bootstrapKey(fresh)).not.toBe(key);
+    expect(readdirSync(dirname(cluster)).some((e) => e.startsWith(`${basename(cluster)}.old-`))).toBe(true);
+    process.kill(fresh.pid, 'SIGTERM');
+    expect((await fresh.waitExit(30_000)).code).toBe(0);
   }, 110_000);
 });
