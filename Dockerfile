@@ -8,8 +8,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # ---- build: every dependency, compile the server and the playground, generate the model ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# npm 11 honours package.json's allowScripts (the image ships npm 10).
-RUN npm install -g npm@11 --no-audit --no-fund
+# .npmrc runs no dependency install scripts, with the image's own npm.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json models.yaml ./
@@ -24,7 +23,6 @@ RUN node dist/src/model-tools/cli/build.js --out models/tiny
 # ---- prod-deps: production dependencies only ----
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
-RUN npm install -g npm@11 --no-audit --no-fund
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { arch, platform } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { type PostgresBinaries, type RunAs } from './embedded-postgres.process';
 
@@ -32,7 +32,25 @@ export async function packagedBinaries(): Promise<PostgresBinaries> {
   }
   const root = resolve(dirname(mod.postgres), '..');
   const pkg = JSON.parse(await fs.readFile(join(root, '..', 'package.json'), 'utf8')) as { version: string };
+  await linkLibraries(root);
   return { root, postgres: mod.postgres, initdb: mod.initdb, version: pkg.version };
+}
+
+/**
+ * The platform package lists its library symlinks (libicuuc.so.60 -> ...) in pg-symlinks.json and
+ * creates them in an install script; installs here run no scripts (.npmrc `ignore-scripts`, so
+ * that onnxruntime-node's script never downloads CUDA files), so we create the missing ones.
+ */
+async function linkLibraries(root: string): Promise<void> {
+  const list = await fs.readFile(join(root, 'pg-symlinks.json'), 'utf8').catch(() => '[]');
+  for (const { source, target } of JSON.parse(list) as { source: string; target: string }[]) {
+    // Paths are from the package's own folder (`native/lib/x`); links are made relative.
+    const at = resolve(root, '..', target);
+    if (await fs.lstat(at).catch(() => undefined)) continue;
+    await fs.symlink(relative(dirname(at), resolve(root, '..', source)), at).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
 }
 
 /**
