@@ -1,4 +1,5 @@
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { type Spawned, spawnInOwnSession, tempDir, watchDataDir } from './spawned-process';
@@ -85,15 +86,17 @@ export function bootstrapKey(s: Spawned): string | undefined {
   return /(sk-[A-Za-z0-9_-]{40,})/.exec(`${s.stderr}\n${s.stdout}`)?.[1];
 }
 
-/** The embedded database of a running server: port from postmaster.pid, password from DATA_DIR. */
+/**
+ * The embedded database of a running server, from `npm run db:url` (scripts/db-url.js: port from
+ * postmaster.pid, password from DATA_DIR), so the tests read the database the way the README's
+ * backup notes do.
+ */
 export function embeddedDbUrl(dataDir: string): string {
-  const port = readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')
-    .split('\n')[3]
-    ?.trim();
-  const { password } = JSON.parse(readFileSync(join(dataDir, 'postgres.credentials.json'), 'utf8')) as {
-    password: string;
-  };
-  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  return execFileSync(process.execPath, [join(REPO, 'scripts/db-url.js')], {
+    cwd: REPO,
+    env: { ...process.env, DATA_DIR: dataDir },
+    encoding: 'utf8',
+  }).trim();
 }
 
 export async function query<T = Record<string, unknown>>(url: string, sql: string, args: unknown[] = []): Promise<T[]> {
