@@ -7,7 +7,8 @@ cd "$(dirname "$0")/../.."
 ENV_FILE=${1:-.env}
 
 if [[ ! -f $ENV_FILE ]]; then
-  cp .env.example "$ENV_FILE"
+  # Created private: it will hold passwords (never readable by others, not even for a moment).
+  (umask 077 && cp .env.example "$ENV_FILE")
   chmod 600 "$ENV_FILE"
   echo "created $ENV_FILE from .env.example"
 fi
