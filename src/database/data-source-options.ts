@@ -1,5 +1,6 @@
 import { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
+import { SqlLogger } from './sql-logger';
 
 /** The one DataSource definition, shared by the app and the migration command. */
 export function buildDataSourceOptions(url: string, poolSize: number): DataSourceOptions {
@@ -12,6 +13,7 @@ export function buildDataSourceOptions(url: string, poolSize: number): DataSourc
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: ['error', 'migration'],
+    logger: new SqlLogger(),
     extra: { max: poolSize, application_name: 'llm-server' },
   };
 }

@@ -49,7 +49,15 @@ export interface InferenceLogRow {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INT4_MAX = 2_147_483_647;
 
-const text = (v: unknown, max: number): string => (typeof v === 'string' ? v : String(v ?? '')).slice(0, max);
+/**
+ * PostgreSQL refuses U+0000 in text, and a request's own model name can carry one: replaced, not
+ * dropped, so the row is still written (docs/observability.md). Cut by code point, never inside
+ * a surrogate pair.
+ */
+const text = (v: unknown, max: number): string => {
+  const s = (typeof v === 'string' ? v : String(v ?? '')).replace(/\u0000/g, '\uFFFD');
+  return s.length <= max ? s : s.slice(0, max).replace(/[\uD800-\uDBFF]$/, '');
+};
 const optText = (v: unknown, max: number): string | null => (v === null || v === undefined || v === '' ? null : text(v, max));
 const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.min(Math.round(v), INT4_MAX) : 0);
 const millis = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.min(v, 1e9) : null);
@@ -79,6 +87,24 @@ export function toRow(e: InferenceLogEntry, now = new Date()): InferenceLogRow {
     finishReason: optText(e.finishReason, 32),
     latencyMs: millis(e.latencyMs) ?? 0,
     ttftMs: millis(e.timeToFirstTokenMs),
+  };
+}
+
+/**
+ * The last resort for a row the database still refused: every text field reduced to printable
+ * ASCII (other characters as \\uXXXX), so the audit row is written whatever its content.
+ */
+export function asciiRow(row: InferenceLogRow): InferenceLogRow {
+  const ascii = (s: string, max: number) =>
+    s.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).slice(0, max);
+  return {
+    ...row,
+    requestId: ascii(row.requestId, 128),
+    model: ascii(row.model, 200),
+    provider: row.provider === null ? null : ascii(row.provider, 32),
+    endpoint: ascii(row.endpoint, 100),
+    errorCode: row.errorCode === null ? null : ascii(row.errorCode, 64),
+    finishReason: row.finishReason === null ? null : ascii(row.finishReason, 32),
   };
 }
 

@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { LogDropReason, MetricsService } from '../metrics/metrics.service';
 import { BoundedBuffer } from './inference-log.buffer';
 import { InferenceLogRepository } from './inference-log.repository';
-import { InferenceLogEntry, InferenceLogRow, toRow } from './inference-log.row';
+import { asciiRow, InferenceLogEntry, InferenceLogRow, toRow } from './inference-log.row';
 
 const MAX_BACKOFF_MS = 5_000;
 const WARN_EVERY_MS = 10_000;
@@ -133,14 +133,27 @@ export class InferenceLogWriter implements OnModuleInit, OnModuleDestroy {
             this.written(1);
           } catch (rowErr) {
             if (!isRowError(rowErr)) return this.failed(batch.slice(i), rowErr);
+            if (await this.writeAscii(batch[i])) continue;
             this.drop('invalid', 1);
-            this.logger.error(`inference_logs row for request ${batch[i].requestId} refused: ${(rowErr as Error).message}`);
+            // The message only: the driver's error also carries the parameters (docs/observability.md).
+            this.logger.error(`inference_logs row for request ${asciiRow(batch[i]).requestId} refused: ${(rowErr as Error).message}`);
           }
         }
       }
     }
     this.metrics.setInferenceLogsBuffered(0);
     return true;
+  }
+
+  /** An audit row is never dropped for its content: retried once with its text reduced to ASCII. */
+  private async writeAscii(row: InferenceLogRow): Promise<boolean> {
+    try {
+      await this.repo.insertMany([asciiRow(row)]);
+      this.written(1);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private written(n: number): void {

@@ -1,12 +1,7 @@
 import { z } from 'zod';
+import { calendarDay } from '../common/validation/sql-safe';
 
-const day = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
-  .refine((s) => {
-    const d = new Date(`${s}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-  }, 'is not a calendar date');
+const day = calendarDay;
 
 export const MAX_RANGE_DAYS = 366;
 

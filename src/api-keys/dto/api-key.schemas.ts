@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { modelIdText, sqlText } from '../../common/validation/sql-safe';
 
 const MAX_QUOTA = 1e15;
-const modelId = z.string().min(1).max(200).regex(/^[\w.:\/@-]+$/, 'model ids use letters, digits and . _ - : / @');
+const modelId = modelIdText;
 
 export const keyLimitsShape = {
   quota_tokens: z.number().int().min(0).max(MAX_QUOTA).nullable().optional(),
@@ -15,7 +16,7 @@ export const keyLimitsShape = {
     .optional(),
 };
 
-const label = z.string().trim().min(1).max(200);
+const label = sqlText(200).trim().min(1);
 const role = z.enum(['admin', 'user']);
 
 export const createKeySchema = z.strictObject({ label, role: role.default('user'), ...keyLimitsShape });
@@ -26,10 +27,10 @@ export const updateKeySchema = z
 
 export const listKeysQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).optional(),
+  cursor: sqlText(200).optional(),
   active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
   role: role.optional(),
-  label: z.string().max(200).optional(),
+  label: sqlText(200).optional(),
 });
 
 export const keyIdParamSchema = z.strictObject({ id: z.uuid({ message: 'must be a key id (a UUID)' }) });

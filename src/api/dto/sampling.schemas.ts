@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sqlText } from '../../common/validation/sql-safe';
 
 /** Sampling fields shared by /v1/generate, /v1/completions and /v1/chat/completions. */
 export const stopSchema = z
@@ -7,7 +8,7 @@ export const stopSchema = z
   .optional();
 
 export const samplingShape = {
-  model: z.string().min(1).max(200).optional(),
+  model: sqlText(200).min(1).optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
   top_p: z.number().gt(0).max(1).nullable().optional(),
   /** Extension (vLLM-style): 0 = off. */

@@ -1,11 +1,8 @@
 import { z } from 'zod';
+import { modelIdText } from '../../common/validation/sql-safe';
 
 export const purgeCacheQuerySchema = z.strictObject({
-  model: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[\w.:\/@-]+$/, 'model ids use letters, digits and . _ - : / @')
+  model: modelIdText
     .optional()
     .describe('Purge only this model (the resolved id); all models when absent'),
 });
