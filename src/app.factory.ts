@@ -8,6 +8,7 @@ import { AppModule } from './app.module';
 import { PinoNestLogger } from './common/logging/pino-nest.logger';
 import { FlushRegistry, shutdownSummary } from './common/lifecycle/flush.registry';
 import { requestIdFor } from './common/http/request-id';
+import { clientErrorHandler, frameworkErrors } from './common/http/wire-errors';
 import { setupOpenApi } from './common/openapi/openapi.setup';
 import { AppConfig } from './config/app-config';
 import { ResolvedDatabase } from './database/resolved-database';
@@ -44,6 +45,9 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       // Idle keep-alive sockets close at shutdown; busy ones finish their request first.
       forceCloseConnections: 'idle',
       return503OnClosing: true,
+      // Parser and router errors in the OpenAI error shape too (docs/api.md).
+      clientErrorHandler,
+      frameworkErrors,
     });
     app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, db), adapter, {
       bufferLogs: true,
