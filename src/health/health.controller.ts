@@ -1,14 +1,20 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Logger, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../common/decorators/public.decorator';
 import { ReadinessRegistry } from './readiness.registry';
 
+/**
+ * /readyz is public: a dependency that is down is reported as `down` only, and the reason (which
+ * names hosts and ports) goes to the log (docs/observability.md, "Health").
+ */
 @ApiTags('health')
 @Public()
 @Controller()
 export class HealthController {
+  private readonly logger = new Logger('Health');
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
@@ -29,14 +35,24 @@ export class HealthController {
   @ApiResponse({ status: 503, description: 'a dependency is down, with details' })
   async readyz(@Res() reply: FastifyReply) {
     const checks = [
-      () => this.db.pingCheck('database', { timeout: 2000 }),
+      async () => {
+        try {
+          const result = await this.db.pingCheck('database', { timeout: 2000 });
+          if (result.database?.status === 'up') return result;
+          this.logDown('database', result.database?.message);
+        } catch (err) {
+          this.logDown('database', err);
+        }
+        return this.indicators.check('database').down();
+      },
       ...[...this.readiness.checks].map(([name, check]) => async () => {
         const ind = this.indicators.check(name);
         try {
           const { up, ...details } = await check();
           return up ? ind.up(details) : ind.down(details);
         } catch (err) {
-          return ind.down({ message: (err as Error).message });
+          this.logDown(name, err);
+          return ind.down();
         }
       }),
     ];
@@ -46,5 +62,10 @@ export class HealthController {
       if (!(err instanceof ServiceUnavailableException)) throw err;
       reply.status(503).send(err.getResponse());
     }
+  }
+
+  private logDown(name: string, reason: unknown): void {
+    const detail = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'no answer';
+    this.logger.warn(`readiness: ${name} is down: ${detail}`);
   }
 }

@@ -40,7 +40,8 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
     readiness.register('models', async () => {
       if (!this.registry) return { up: true, models: 0, note: 'no models.yaml' };
       const models = await this.registry.list();
-      const notReady = models.filter((m) => m.status !== 'ready').map((m) => `${m.id}: ${m.status}${m.error ? ` (${m.error})` : ''}`);
+      // The status only: a model's error can name its upstream's address, and /readyz is public.
+      const notReady = models.filter((m) => m.status !== 'ready').map((m) => `${m.id}: ${m.status}`);
       return { up: notReady.length === 0, models: models.length, ...(notReady.length ? { not_ready: notReady } : {}) };
     });
   }
