@@ -10,16 +10,19 @@ import { AuthenticatedKey } from './authenticated-key';
 
 export type KeyedRequest = FastifyRequest & { apiKey?: AuthenticatedKey };
 
-/** `X-API-Key: <key>` or `Authorization: Bearer <key>`. */
+/**
+ * `X-API-Key: <key>` or `Authorization: Bearer <key>`. Both with different keys is refused
+ * rather than one silently chosen: a proxy may have added one of them (docs/api.md).
+ */
 export function presentedKey(req: FastifyRequest): string | undefined {
   const header = req.headers['x-api-key'];
-  if (typeof header === 'string' && header.trim()) return header.trim();
+  const apiKey = typeof header === 'string' && header.trim() ? header.trim() : undefined;
   const auth = req.headers.authorization;
-  if (typeof auth === 'string') {
-    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    if (m) return m[1].trim();
+  const bearer = typeof auth === 'string' ? /^Bearer\s+(.+)$/i.exec(auth.trim())?.[1].trim() : undefined;
+  if (apiKey && bearer && apiKey !== bearer) {
+    throw new ApiError(ErrorCode.InvalidApiKey, 'X-API-Key and Authorization: Bearer carry different keys: send one key');
   }
-  return undefined;
+  return apiKey ?? bearer;
 }
 
 /** Global guard: deny by default, authenticate the key, then check the route's roles. */

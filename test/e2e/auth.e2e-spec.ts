@@ -30,6 +30,21 @@ describe('API key authentication', () => {
     expect(bearer.status).toBe(200);
   });
 
+  it('refuses X-API-Key and a bearer token that carry different keys, whichever is the admin', async () => {
+    for (const [xApiKey, bearer] of [[t.adminKey, userKey], [userKey, t.adminKey], [t.adminKey, 'sk-not-a-real-key-00000000000000000']]) {
+      for (const path of ['/admin/keys', '/v1/usage', '/v1/models']) {
+        const r = await call(t.baseUrl, 'GET', path, { key: xApiKey, headers: { authorization: `Bearer ${bearer}` } });
+        expect(r.status).toBe(401);
+        expect(r.body.error).toEqual(expect.objectContaining({ code: 'invalid_api_key', type: 'authentication_error' }));
+      }
+    }
+  });
+
+  it('accepts the same key sent both ways', async () => {
+    const r = await call(t.baseUrl, 'GET', '/admin/keys', { key: t.adminKey, headers: { authorization: `bearer  ${t.adminKey} ` } });
+    expect(r.status).toBe(200);
+  });
+
   it('refuses non-admin keys on admin routes with forbidden', async () => {
     const r = await call(t.baseUrl, 'GET', '/admin/keys', { key: userKey });
     expect(r.status).toBe(403);
