@@ -23,6 +23,19 @@ export class MemoryWindowStore {
     this.keys.clear();
   }
 
+  /** Every key's non-zero buckets, for carrying them into Redis. */
+  entries(): [string, [number, number][]][] {
+    return [...this.keys].map(([id, b]) => [id, [...b].filter(([, n]) => n > 0)]);
+  }
+
+  has(id: string): boolean {
+    return this.keys.has(id);
+  }
+
+  delete(id: string): void {
+    this.keys.delete(id);
+  }
+
   get size(): number {
     return this.keys.size;
   }

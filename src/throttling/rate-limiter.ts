@@ -47,6 +47,8 @@ export class RateLimiter {
   private readonly clock?: Clock;
   private readonly rejectionListeners: ((kind: LimitKind) => void)[] = [];
   private warnedAt = 0;
+  /** While set, decisions wait for the outage's local counts to reach Redis. */
+  private carrying?: Promise<void>;
 
   constructor(
     private readonly config: AppConfig,
@@ -63,9 +65,10 @@ export class RateLimiter {
     this.local = new MemoryWindowStore(this.geometry);
     if (redis.client) {
       this.shared = new RedisWindowStore(redis.client, this.geometry);
-      // Back on Redis: the outage's local counts are not carried over (Redis still has its own).
+      // Back on Redis: the counts made locally during the outage are added to the shared window
+      // first, so a key cannot get a fresh window from an outage (docs/limits.md).
       redis.onAvailabilityChange((up) => {
-        if (up) this.local.clear();
+        if (up) void this.carryIntoRedis();
       });
     }
     readiness.register('limits', async () => ({ up: true, mode: this.mode }));
@@ -121,7 +124,11 @@ export class RateLimiter {
     r.settled = true;
     const delta = Math.max(0, Math.ceil(actualTokens)) - r.tokens;
     if (delta === 0) return;
-    if (r.slot.store === 'local') return this.local.adjust(r.slot.id, r.slot.bucket, delta, this.now());
+    if (this.carrying) await this.carrying;
+    // A local reservation whose key was carried into Redis meanwhile is settled there.
+    if (r.slot.store === 'local' && (this.mode === 'local' || this.local.has(r.slot.id))) {
+      return this.local.adjust(r.slot.id, r.slot.bucket, delta, this.now());
+    }
     try {
       await this.shared!.adjust(r.slot.id, r.slot.bucket, delta, this.clock?.());
     } catch (err) {
@@ -130,8 +137,29 @@ export class RateLimiter {
     }
   }
 
+  /**
+   * Adds every local count into Redis, one atomic script per limit, and forgets each once it is
+   * there. Keys that fail (Redis gone again) stay local and go on the next recovery.
+   */
+  carryIntoRedis(): Promise<void> {
+    return (this.carrying ??= (async () => {
+      let carried = 0;
+      for (const [id, buckets] of this.local.entries()) {
+        try {
+          carried += await this.shared!.merge(id, buckets, this.clock?.());
+          this.local.delete(id);
+        } catch (err) {
+          this.warn(err);
+          return;
+        }
+      }
+      if (carried) this.logger.log(`rate limits back on Redis: ${carried} requests and tokens counted during the outage carried over`);
+    })().finally(() => (this.carrying = undefined)));
+  }
+
   private async consume(keyId: string, checks: KindCheck[]): Promise<{ decision: Decision; store: LimiterMode }> {
     const ids = checks.map((c) => this.storeKey(keyId, c.kind));
+    if (this.carrying) await this.carrying;
     if (this.mode === 'redis') {
       try {
         return { decision: await this.shared!.consume(ids, checks, this.clock?.()), store: 'redis' };

@@ -71,7 +71,27 @@ if next <= 0 then redis.call('HDEL', KEYS[1], bucket) end
 redis.call('PEXPIRE', KEYS[1], (B + 2) * g)
 return 1`;
 
+/**
+ * Carries counts made on in-process counters during an outage into the shared window, so a key
+ * does not get a fresh window when Redis returns (docs/limits.md). KEYS[1];
+ * ARGV: now ('' = server time), bucketMs, buckets, then bucket and count pairs. Buckets already
+ * out of the window are skipped.
+ */
+const MERGE = `
+local now = tonumber(ARGV[1])
+if not now then local t = redis.call('TIME'); now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+local g = tonumber(ARGV[2]); local B = tonumber(ARGV[3])
+local oldest = math.floor(now / g) - B
+local added = 0
+for i = 4, #ARGV, 2 do
+  local bucket = tonumber(ARGV[i]); local n = tonumber(ARGV[i + 1])
+  if bucket >= oldest and n > 0 then redis.call('HINCRBY', KEYS[1], bucket, n); added = added + n end
+end
+if added > 0 then redis.call('PEXPIRE', KEYS[1], (B + 2) * g) end
+return added`;
+
 type WindowCommands = {
+  llmWindowMerge(...args: (string | number)[]): Promise<number>;
   llmWindowConsume(...args: (string | number)[]): Promise<number[]>;
   llmWindowAdjust(...args: (string | number)[]): Promise<number>;
 };
@@ -86,6 +106,7 @@ export class RedisWindowStore {
     const c = client as Redis & Partial<WindowCommands>;
     if (!c.llmWindowConsume) client.defineCommand('llmWindowConsume', { lua: CONSUME });
     if (!c.llmWindowAdjust) client.defineCommand('llmWindowAdjust', { lua: ADJUST });
+    if (!c.llmWindowMerge) client.defineCommand('llmWindowMerge', { lua: MERGE });
   }
 
   /** `now` undefined: Redis's own clock, the same for every replica. */
@@ -106,6 +127,12 @@ export class RedisWindowStore {
 
   async adjust(id: string, bucket: number, delta: number, now?: number): Promise<void> {
     await this.commands.llmWindowAdjust(1, id, now ?? '', this.geometry.bucketMs, this.geometry.buckets, bucket, delta);
+  }
+
+  /** Adds local bucket counts to the shared window in one atomic step; returns what was added. */
+  async merge(id: string, buckets: [number, number][], now?: number): Promise<number> {
+    if (!buckets.length) return 0;
+    return Number(await this.commands.llmWindowMerge(1, id, now ?? '', this.geometry.bucketMs, this.geometry.buckets, ...buckets.flat()));
   }
 
   private get commands(): WindowCommands {
