@@ -8,7 +8,7 @@ import { AppModule } from './app.module';
 import { PinoNestLogger } from './common/logging/pino-nest.logger';
 import { FlushRegistry, shutdownSummary } from './common/lifecycle/flush.registry';
 import { requestIdFor } from './common/http/request-id';
-import { clientErrorHandler, frameworkErrors } from './common/http/wire-errors';
+import { answerWhileClosing, clientErrorHandler, frameworkErrors } from './common/http/wire-errors';
 import { setupOpenApi } from './common/openapi/openapi.setup';
 import { AppConfig } from './config/app-config';
 import { ResolvedDatabase } from './database/resolved-database';
@@ -44,7 +44,8 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       requestIdHeader: false,
       // Idle keep-alive sockets close at shutdown; busy ones finish their request first.
       forceCloseConnections: 'idle',
-      return503OnClosing: true,
+      // Requests arriving while closing get a 503 from answerWhileClosing instead (OpenAI shape).
+      return503OnClosing: false,
       // Parser and router errors in the OpenAI error shape too (docs/api.md).
       clientErrorHandler,
       frameworkErrors,
@@ -58,6 +59,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     fastify.addHook('onRequest', async (req, reply) => {
       reply.header('x-request-id', req.id);
     });
+    answerWhileClosing(fastify);
     setupOpenApi(app);
     await app.init();
     await app.get(ApiKeysService).bootstrap(config.auth.bootstrapKey, (key) => {

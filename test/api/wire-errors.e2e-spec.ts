@@ -71,3 +71,34 @@ describe('framework errors on the wire', () => {
     expect((await call(t.baseUrl, 'GET', '/healthz')).status).toBe(200);
   });
 });
+
+describe('a request that arrives while the server shuts down', () => {
+  it('gets 503 service_unavailable in the OpenAI shape', async () => {
+    const t = await startTestApp();
+    const { hostname, port } = new URL(t.baseUrl);
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    try {
+      await new Promise<void>((r) => socket.once('connect', () => r()));
+      // The request has begun (its connection is not idle), so closing waits for it.
+      socket.write('GET /v1/models HTTP/1.1\r\nHost: x\r\n');
+      const server = t.running.app.getHttpServer();
+      // Node's own list of connections with a request under way (no public API for it).
+      const list = server[Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections')!];
+      while (list.active().length === 0) await new Promise((r) => setImmediate(r));
+      const stopping = t.close();
+      while (server.listening) await new Promise((r) => setImmediate(r));
+      socket.end('\r\n');
+      await closed;
+      await stopping;
+      const [head, body] = Buffer.concat(chunks).toString().split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 503 /);
+      expectOpenAiError(body, 503, 'service_unavailable');
+    } finally {
+      socket.destroy();
+    }
+  });
+});

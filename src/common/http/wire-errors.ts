@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors/api-error';
 import { sendError } from '../errors/all-exceptions.filter';
 import { ErrorCode, errorType } from '../errors/error-code';
@@ -49,4 +49,20 @@ export function clientErrorHandler(err: ParserError, socket: Socket): void {
 export function frameworkErrors(err: Error & { code?: string }, _req: FastifyRequest, reply: FastifyReply): void {
   const message = err.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (a % escape does not decode)' : 'invalid request';
   sendError(reply, ApiError.invalid(message));
+}
+
+/**
+ * Fastify's `return503OnClosing` answers requests that arrive on open connections during
+ * shutdown with its own fixed JSON; this hook gives them `503 service_unavailable` in the OpenAI
+ * shape instead (the adapter is created with `return503OnClosing: false`).
+ */
+export function answerWhileClosing(fastify: FastifyInstance): void {
+  let listened = false;
+  fastify.server.once('listening', () => (listened = true));
+  fastify.addHook('onRequest', async (_req, reply) => {
+    if (!listened || fastify.server.listening) return;
+    reply.header('connection', 'close');
+    sendError(reply, new ApiError(ErrorCode.ServiceUnavailable, 'the server is shutting down: retry the request', null, { 'retry-after': '1' }));
+    return reply;
+  });
 }
