@@ -5,10 +5,14 @@ import { SqlLogger, withoutSqlParameters } from './sql-logger';
 
 const SECRET = 'hash-0f9e8d7c6b5a';
 const failed = () =>
-  new QueryFailedError('INSERT INTO api_keys (key_hash, label) VALUES ($1, $2)', [SECRET, 'a\u0000b'], Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
-    code: '22021',
-    detail: `Key (key_hash)=(${SECRET}) already exists.`,
-  }));
+  new QueryFailedError(
+    'INSERT INTO api_keys (key_hash, label) VALUES ($1, $2)',
+    [SECRET, 'a\u0000b'],
+    Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
+      code: '22021',
+      detail: `Key (key_hash)=(${SECRET}) already exists.`,
+    }),
+  );
 
 describe(SqlLogger.name, () => {
   afterEach(() => jest.restoreAllMocks());

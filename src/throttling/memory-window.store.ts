@@ -1,4 +1,4 @@
-import { adjust, Buckets, decide, Decision, LimitCheck, WindowGeometry, windowMs } from './sliding-window';
+import { adjust, type Buckets, decide, type Decision, type LimitCheck, type WindowGeometry, windowMs } from './sliding-window';
 
 /**
  * In-process counters: the store without REDIS_URL, and the fallback while Redis is down. Idle

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { Decision, LimitCheck, WindowGeometry } from './sliding-window';
+import type { Decision, LimitCheck, WindowGeometry } from './sliding-window';
 
 /**
  * `decide()` of sliding-window.ts as one Lua script: one atomic decision per request for all of

@@ -55,7 +55,7 @@ const INT4_MAX = 2_147_483_647;
  * a surrogate pair.
  */
 const text = (v: unknown, max: number): string => {
-  const s = (typeof v === 'string' ? v : String(v ?? '')).replace(/\u0000/g, '\uFFFD');
+  const s = (typeof v === 'string' ? v : String(v ?? '')).replaceAll('\u0000', '\uFFFD');
   return s.length <= max ? s : s.slice(0, max).replace(/[\uD800-\uDBFF]$/, '');
 };
 const optText = (v: unknown, max: number): string | null => (v === null || v === undefined || v === '' ? null : text(v, max));

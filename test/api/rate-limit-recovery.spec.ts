@@ -24,7 +24,10 @@ describe('rate limits across a Redis outage', () => {
 
   it('does carry the outage’s requests and token settlements into Redis, for every replica', async () => {
     const prefix = uniquePrefix();
-    const [a, b] = await Promise.all([Replica.start({ REDIS_URL: own.url }, { limiter: { prefix } }), Replica.start({ REDIS_URL: own.url }, { limiter: { prefix } })]);
+    const [a, b] = await Promise.all([
+      Replica.start({ REDIS_URL: own.url }, { limiter: { prefix } }),
+      Replica.start({ REDIS_URL: own.url }, { limiter: { prefix } }),
+    ]);
     replicas.push(a, b);
     const key = testKey({ rpm: 4, tpm: 1000 });
     await a.limiter.checkRequest(key);

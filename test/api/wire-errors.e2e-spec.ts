@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 
 /** Sends raw bytes on a fresh socket and returns the status and body of the answer. */
 function raw(baseUrl: string, request: string): Promise<{ status: number; headers: string; body: string }> {
@@ -26,7 +26,9 @@ function expectOpenAiError(body: string, status: number, code: string): void {
   expect(Object.keys(parsed.error).sort()).toEqual(['code', 'message', 'param', 'type']);
   expect(parsed.error.code).toBe(code);
   expect(typeof parsed.error.message).toBe('string');
-  expect(parsed.error.type).toBe(status >= 500 ? 'server_error' : status === 404 ? 'not_found_error' : 'invalid_request_error');
+  expect(parsed.error.type).toBe(
+    status >= 500 ? 'server_error' : status === 404 ? 'not_found_error' : 'invalid_request_error',
+  );
 }
 
 /** Errors the framework or Node's HTTP parser produce come out in the OpenAI error shape (docs/api.md). */
@@ -38,7 +40,10 @@ describe('framework errors on the wire', () => {
   afterAll(() => t.close());
 
   it('answers 431 request_too_large to headers over the limit', async () => {
-    const r = await raw(t.baseUrl, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
+    const r = await raw(
+      t.baseUrl,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`,
+    );
     expect(r.status).toBe(431);
     expect(r.headers).toMatch(/content-type: application\/json/i);
     expectOpenAiError(r.body, 431, 'request_too_large');
@@ -52,13 +57,43 @@ describe('framework errors on the wire', () => {
 
   const key = 'sk-test-admin-0123456789abcdefghijklmnop';
   const cases: [string, string, number, string][] = [
-    ['body too large', `POST /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\nConnection: close\r\n\r\n{"prompt":"${'a'.repeat(3986)}"}`, 413, 'request_too_large'],
-    ['unsupported media type', `POST /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/xml\r\nContent-Length: 7\r\nConnection: close\r\n\r\n<a></a>`, 400, 'invalid_request'],
-    ['malformed JSON', `POST /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{"prompt"`, 400, 'invalid_request'],
-    ['empty JSON body', `POST /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, 400, 'invalid_request'],
+    [
+      'body too large',
+      `POST /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\nConnection: close\r\n\r\n{"prompt":"${'a'.repeat(3986)}"}`,
+      413,
+      'request_too_large',
+    ],
+    [
+      'unsupported media type',
+      `POST /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/xml\r\nContent-Length: 7\r\nConnection: close\r\n\r\n<a></a>`,
+      400,
+      'invalid_request',
+    ],
+    [
+      'malformed JSON',
+      `POST /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{"prompt"`,
+      400,
+      'invalid_request',
+    ],
+    [
+      'empty JSON body',
+      `POST /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      400,
+      'invalid_request',
+    ],
     ['unknown route', `GET /no/such/route HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 404, 'not_found'],
-    ['unsupported method on a route', `PUT /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, 404, 'not_found'],
-    ['a malformed URL', `GET /v1/models/%E0%A4%A HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nConnection: close\r\n\r\n`, 400, 'invalid_request'],
+    [
+      'unsupported method on a route',
+      `PUT /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      404,
+      'not_found',
+    ],
+    [
+      'a malformed URL',
+      `GET /v1/models/%E0%A4%A HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nConnection: close\r\n\r\n`,
+      400,
+      'invalid_request',
+    ],
   ];
 
   it.each(cases)('answers a %s in the OpenAI shape', async (_name, request, status, code) => {
@@ -87,7 +122,8 @@ describe('a request that arrives while the server shuts down', () => {
       socket.write('GET /v1/models HTTP/1.1\r\nHost: x\r\n');
       const server = t.running.app.getHttpServer();
       // Node's own list of connections with a request under way (no public API for it).
-      const list = server[Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections')!];
+      const list =
+        server[Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections')!];
       while (list.active().length === 0) await new Promise((r) => setImmediate(r));
       const stopping = t.close();
       while (server.listening) await new Promise((r) => setImmediate(r));

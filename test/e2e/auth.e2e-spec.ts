@@ -1,4 +1,5 @@
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { LastUsedTracker } from '../../src/api-keys/last-used.tracker';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 import { queryDb } from '../helpers/test-database';
 
 describe('API key authentication', () => {
@@ -81,7 +82,7 @@ describe('API key authentication', () => {
     await call(t.baseUrl, 'GET', '/no/such/route', { key: userKey });
     const before = await queryDb(t.dbUrl, 'SELECT last_used_at FROM api_keys WHERE id = $1', [userId]);
     expect(before[0].last_used_at).toBeNull();
-    await t.running.app.get(require('../../src/api-keys/last-used.tracker').LastUsedTracker).flush();
+    await t.running.app.get(LastUsedTracker).flush();
     const after = await queryDb(t.dbUrl, 'SELECT last_used_at FROM api_keys WHERE id = $1', [userId]);
     expect(after[0].last_used_at).toBeInstanceOf(Date);
   });

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 import { createTestDatabase } from '../helpers/test-database';
 
 /** A relay to PostgreSQL that stops listening (connections refused) and listens again on the same port. */
@@ -62,7 +62,9 @@ describe('/readyz with the database down', () => {
       const text = JSON.stringify(r.body);
       expect(text).not.toContain('127.0.0.1');
       expect(text).not.toContain(String(proxy.port));
-      expect(warn.mock.calls.map((c) => String(c[0])).some((m) => m.startsWith('readiness: database is down'))).toBe(true);
+      expect(warn.mock.calls.map((c) => String(c[0])).some((m) => m.startsWith('readiness: database is down'))).toBe(
+        true,
+      );
     } finally {
       warn.mockRestore();
       await proxy.listen();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InferenceLogWriter } from '../../src/usage/inference-log.writer';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 import { queryDb } from '../helpers/test-database';
 
 /** Input that reaches PostgreSQL: a NUL byte or an out-of-range date is a 400, never a 500 (docs/api.md). */
@@ -48,11 +48,23 @@ describe('text and dates bound for SQL', () => {
     const writer = t.running.app.get(InferenceLogWriter);
     const requestId = `raw-${randomUUID()}`;
     writer.record({
-      requestId, keyId: null, model: 'm\u0000\uD800odel', provider: 'onnx\u0000', endpoint: '/v1/\u0000generate',
-      promptTokens: 1, completionTokens: 2, cached: false, status: 200, errorCode: 'x\u0000', finishReason: 'stop\u0000', latencyMs: 3,
+      requestId,
+      keyId: null,
+      model: 'm\u0000\uD800odel',
+      provider: 'onnx\u0000',
+      endpoint: '/v1/\u0000generate',
+      promptTokens: 1,
+      completionTokens: 2,
+      cached: false,
+      status: 200,
+      errorCode: 'x\u0000',
+      finishReason: 'stop\u0000',
+      latencyMs: 3,
     });
     expect(await writer.flush()).toBe(true);
-    const rows = await queryDb<{ model: string }>(t.dbUrl, 'SELECT model FROM inference_logs WHERE request_id = $1', [requestId]);
+    const rows = await queryDb<{ model: string }>(t.dbUrl, 'SELECT model FROM inference_logs WHERE request_id = $1', [
+      requestId,
+    ]);
     expect(rows).toHaveLength(1);
     expect(rows[0].model).toMatch(/^m\uFFFD/);
   });

@@ -29,7 +29,12 @@ function clientErrorAnswer(err: ParserError): { status: number; code: ErrorCode;
   }
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+};
 
 /** Fastify's `clientErrorHandler`: the raw socket is all there is, so the answer is written by hand. */
 export function clientErrorHandler(err: ParserError, socket: Socket): void {
@@ -47,7 +52,8 @@ export function clientErrorHandler(err: ParserError, socket: Socket): void {
 
 /** Fastify's `frameworkErrors`: router errors (a URL that does not decode) before any route runs. */
 export function frameworkErrors(err: Error & { code?: string }, _req: FastifyRequest, reply: FastifyReply): void {
-  const message = err.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (a % escape does not decode)' : 'invalid request';
+  const message =
+    err.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (a % escape does not decode)' : 'invalid request';
   sendError(reply, ApiError.invalid(message));
 }
 
@@ -62,7 +68,12 @@ export function answerWhileClosing(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', async (_req, reply) => {
     if (!listened || fastify.server.listening) return;
     reply.header('connection', 'close');
-    sendError(reply, new ApiError(ErrorCode.ServiceUnavailable, 'the server is shutting down: retry the request', null, { 'retry-after': '1' }));
+    sendError(
+      reply,
+      new ApiError(ErrorCode.ServiceUnavailable, 'the server is shutting down: retry the request', null, {
+        'retry-after': '1',
+      }),
+    );
     return reply;
   });
 }

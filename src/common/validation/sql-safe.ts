@@ -15,7 +15,10 @@ export function hasNul(s: string): boolean {
 
 /** A string bound for a SQL parameter: no NUL byte, at most `max` characters. */
 export function sqlText(max = 200) {
-  return z.string().max(max).refine((s) => !hasNul(s), 'must not contain a NUL byte (U+0000)');
+  return z
+    .string()
+    .max(max)
+    .refine((s) => !hasNul(s), 'must not contain a NUL byte (U+0000)');
 }
 
 /** The date range both PostgreSQL `date` and JS `Date` handle without surprise. */
@@ -40,4 +43,4 @@ export const modelIdText = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[\w.:\/@-]+$/, 'model ids use letters, digits and . _ - : / @');
+  .regex(/^[\w.:/@-]+$/, 'model ids use letters, digits and . _ - : / @');
