@@ -37,6 +37,13 @@ export function toApiError(err: unknown, logger?: Logger, requestId?: string): A
     return ApiError.invalid(e.message ?? 'invalid request');
   }
   if (isDatabaseDown(err)) return new ApiError(ErrorCode.ServiceUnavailable, 'the database is unavailable; try again shortly', null, { 'retry-after': '1' });
+  // Safety net behind the DTOs' checks (docs/api.md): PostgreSQL refused a value for what it is
+  // (SQLSTATE class 22, data exception), so the input was at fault, not the server.
+  const sqlState = sqlStateOf(err);
+  if (sqlState?.startsWith('22')) {
+    logger?.warn(`request ${requestId ?? 'unknown'}: a value was refused by the database (SQLSTATE ${sqlState})`);
+    return ApiError.invalid('a value in the request cannot be stored (out of range or not valid text)');
+  }
   logger?.error({ err, request_id: requestId }, 'unhandled error');
   return new ApiError(ErrorCode.InternalError, `internal error (request id ${requestId ?? 'unknown'})`);
 }
@@ -44,6 +51,13 @@ export function toApiError(err: unknown, logger?: Logger, requestId?: string): A
 function notFoundMessage(err: HttpException): string {
   const m = err.message;
   return m.startsWith('Cannot ') ? `no such route: ${m.replace(/^Cannot /, '')}` : m;
+}
+
+function sqlStateOf(err: unknown): string | undefined {
+  // TypeORM's QueryFailedError wraps pg's DatabaseError (which has a severity); both carry the SQLSTATE.
+  const e = err as { code?: unknown; severity?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.driverError?.code ?? (typeof e?.severity === 'string' ? e.code : undefined);
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 function isDatabaseDown(err: unknown): boolean {
