@@ -21,6 +21,18 @@ describe('text and dates bound for SQL', () => {
     ['POST', '/admin/keys', { label: 'x', allowed_models: ['tiny\u0000'] }, 'allowed_models.0'],
     ['GET', '/admin/keys?label=a%00b', undefined, 'label'],
     ['GET', '/admin/keys?cursor=%00', undefined, 'cursor'],
+    [
+      'GET',
+      `/admin/keys?cursor=${Buffer.from(`2025-01-01T00:00:00.000Z|${'-'.repeat(36)}`).toString('base64url')}`,
+      undefined,
+      'cursor',
+    ],
+    [
+      'GET',
+      `/admin/keys?cursor=${Buffer.from('-271821-04-20T00:00:00.000Z|00000000-0000-4000-8000-000000000000').toString('base64url')}`,
+      undefined,
+      'cursor',
+    ],
     ['GET', '/admin/keys/ID/usage?from=0000-01-01', undefined, 'from'],
     ['GET', '/admin/keys/ID/usage?to=1969-12-31', undefined, 'to'],
     ['GET', '/admin/usage?from=0000-01-01', undefined, 'from'],

@@ -1,6 +1,9 @@
 import { ApiError } from '../../common/errors/api-error';
-import { ApiKeyRecord, statusOf } from '../api-key.record';
-import { ApiKeyDto } from './api-key.schemas';
+import { type ApiKeyRecord, statusOf } from '../api-key.record';
+import { MAX_YEAR, MIN_YEAR } from '../../common/validation/sql-safe';
+import type { ApiKeyDto } from './api-key.schemas';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -32,7 +35,9 @@ export function encodeCursor(r: ApiKeyRecord): string {
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at);
-  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) {
+  // Both go to SQL: a real UUID and a time PostgreSQL can compare (docs/api.md).
+  const year = createdAt.getUTCFullYear();
+  if (!id || Number.isNaN(createdAt.getTime()) || year < MIN_YEAR || year > MAX_YEAR || !UUID.test(id)) {
     throw ApiError.invalid('cursor: not a cursor this server issued', 'cursor');
   }
   return { createdAt, id };
