@@ -122,8 +122,8 @@ describe('a request that arrives while the server shuts down', () => {
       socket.write('GET /v1/models HTTP/1.1\r\nHost: x\r\n');
       const server = t.running.app.getHttpServer();
       // Node's own list of connections with a request under way (no public API for it).
-      const list =
-        server[Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections')!];
+      const symbol = Object.getOwnPropertySymbols(server).find((s) => s.description === 'http.server.connections')!;
+      const list = (server as unknown as Record<symbol, { active(): unknown[] }>)[symbol];
       while (list.active().length === 0) await new Promise((r) => setImmediate(r));
       const stopping = t.close();
       while (server.listening) await new Promise((r) => setImmediate(r));
