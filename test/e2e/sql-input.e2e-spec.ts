@@ -51,6 +51,12 @@ describe('text and dates bound for SQL', () => {
     expect(await snapshot()).toBe(before);
   });
 
+  it('still trims a label before measuring it', async () => {
+    const r = await call(t.baseUrl, 'POST', '/admin/keys', { key: t.adminKey, body: { label: `  ${'a'.repeat(200)}  ` } });
+    expect(r.status).toBe(201);
+    expect(r.body.label).toBe('a'.repeat(200));
+  });
+
   it('still accepts the first and last days of the supported range', async () => {
     const r = await call(t.baseUrl, 'GET', '/admin/usage?from=1970-01-01&to=1970-12-31', { key: t.adminKey });
     expect(r.status).toBe(200);

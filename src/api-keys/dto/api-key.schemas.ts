@@ -16,7 +16,7 @@ export const keyLimitsShape = {
     .optional(),
 };
 
-const label = sqlText(200).trim().min(1);
+const label = sqlText(200, { trim: true, min: 1 });
 const role = z.enum(['admin', 'user']);
 
 export const createKeySchema = z.strictObject({ label, role: role.default('user'), ...keyLimitsShape });

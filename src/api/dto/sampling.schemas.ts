@@ -8,7 +8,7 @@ export const stopSchema = z
   .optional();
 
 export const samplingShape = {
-  model: sqlText(200).min(1).optional(),
+  model: sqlText(200, { min: 1 }).optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
   top_p: z.number().gt(0).max(1).nullable().optional(),
   /** Extension (vLLM-style): 0 = off. */

@@ -14,11 +14,11 @@ export function hasNul(s: string): boolean {
 }
 
 /** A string bound for a SQL parameter: no NUL byte, at most `max` characters. */
-export function sqlText(max = 200) {
-  return z
-    .string()
-    .max(max)
-    .refine((s) => !hasNul(s), 'must not contain a NUL byte (U+0000)');
+export function sqlText(max = 200, opts: { trim?: boolean; min?: number } = {}) {
+  let s = z.string();
+  if (opts.trim) s = s.trim();
+  if (opts.min !== undefined) s = s.min(opts.min);
+  return s.max(max).refine((v) => !hasNul(v), 'must not contain a NUL byte (U+0000)');
 }
 
 /** The date range both PostgreSQL `date` and JS `Date` handle without surprise. */
