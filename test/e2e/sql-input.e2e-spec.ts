@@ -52,7 +52,10 @@ describe('text and dates bound for SQL', () => {
   });
 
   it('still trims a label before measuring it', async () => {
-    const r = await call(t.baseUrl, 'POST', '/admin/keys', { key: t.adminKey, body: { label: `  ${'a'.repeat(200)}  ` } });
+    const r = await call(t.baseUrl, 'POST', '/admin/keys', {
+      key: t.adminKey,
+      body: { label: `  ${'a'.repeat(200)}  ` },
+    });
     expect(r.status).toBe(201);
     expect(r.body.label).toBe('a'.repeat(200));
   });
