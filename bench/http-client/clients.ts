@@ -27,7 +27,13 @@ const messages = [
 ];
 const bodies: Record<Mode, string> = {
   json: JSON.stringify({ model: 'bench', messages, max_tokens: 64, stream: false }),
-  sse: JSON.stringify({ model: 'bench', messages, max_tokens: 64, stream: true, stream_options: { include_usage: true } }),
+  sse: JSON.stringify({
+    model: 'bench',
+    messages,
+    max_tokens: 64,
+    stream: true,
+    stream_options: { include_usage: true },
+  }),
 };
 const headers = (mode: Mode): Record<string, string> => ({
   'content-type': 'application/json',
@@ -64,7 +70,13 @@ export function undiciContender(origin: string): Contender {
     name: 'undici',
     async call(mode) {
       const signal = new AbortController().signal; // the gateway passes the client's signal
-      const res = await pool.request({ method: 'POST', path: PATH, headers: headers(mode), body: bodies[mode], signal });
+      const res = await pool.request({
+        method: 'POST',
+        path: PATH,
+        headers: headers(mode),
+        body: bodies[mode],
+        signal,
+      });
       if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
       if (mode === 'sse') return readStream(res.body);
       const parsed = parseCompletion(await res.body.json());
@@ -81,13 +93,23 @@ export function undiciContender(origin: string): Contender {
  */
 export function axiosContender(origin: string): Contender {
   const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: Infinity });
-  const client: AxiosInstance = axios.create({ baseURL: origin, httpAgent: agent, timeout: 60_000, proxy: false, maxRedirects: 0 });
+  const client: AxiosInstance = axios.create({
+    baseURL: origin,
+    httpAgent: agent,
+    timeout: 60_000,
+    proxy: false,
+    maxRedirects: 0,
+  });
   return {
     name: 'axios',
     async call(mode) {
       const signal = new AbortController().signal;
       if (mode === 'sse') {
-        const res = await client.post<Readable>(PATH, bodies.sse, { headers: headers('sse'), responseType: 'stream', signal });
+        const res = await client.post<Readable>(PATH, bodies.sse, {
+          headers: headers('sse'),
+          responseType: 'stream',
+          signal,
+        });
         if (res.status !== 200) throw new Error(`status ${res.status}`);
         return readStream(res.data);
       }

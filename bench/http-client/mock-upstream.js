@@ -5,19 +5,34 @@
 const http = require('node:http');
 
 const CREATED = 1700000000;
-const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: CREATED, model: 'bench', system_fingerprint: 'fp_bench' };
+const base = {
+  id: 'chatcmpl-bench',
+  object: 'chat.completion.chunk',
+  created: CREATED,
+  model: 'bench',
+  system_fingerprint: 'fp_bench',
+};
 const PIECES = ['Hello', ' from', ' the', ' mock', ' upstream', '.'];
 const chunks = [
   { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] },
-  ...PIECES.map((p) => ({ ...base, choices: [{ index: 0, delta: { content: p }, logprobs: null, finish_reason: null }] })),
-  { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 } },
+  ...PIECES.map((p) => ({
+    ...base,
+    choices: [{ index: 0, delta: { content: p }, logprobs: null, finish_reason: null }],
+  })),
+  {
+    ...base,
+    choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
+  },
 ].map((c) => `data: ${JSON.stringify(c)}\n\n`);
 const json = JSON.stringify({
   id: 'chatcmpl-bench',
   object: 'chat.completion',
   created: CREATED,
   model: 'bench',
-  choices: [{ index: 0, message: { role: 'assistant', content: PIECES.join('') }, logprobs: null, finish_reason: 'stop' }],
+  choices: [
+    { index: 0, message: { role: 'assistant', content: PIECES.join('') }, logprobs: null, finish_reason: 'stop' },
+  ],
   usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 },
 });
 
@@ -29,7 +44,7 @@ const server = http.createServer((req, res) => {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
       return;
     }
-    let stream = false;
+    let stream;
     try {
       stream = JSON.parse(Buffer.concat(bufs).toString('utf8')).stream === true;
     } catch {

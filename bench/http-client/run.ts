@@ -37,7 +37,9 @@ interface Round {
 }
 
 async function startUpstream(): Promise<{ origin: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(__dirname, 'mock-upstream.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(__dirname, 'mock-upstream.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`mock upstream exited with ${code}`)));
     child.stdout!.once('data', (d) => resolve(String(d).trim()));
@@ -46,7 +48,12 @@ async function startUpstream(): Promise<{ origin: string; child: ChildProcess }>
 }
 
 /** `concurrency` workers call back to back until the round's time (or request count) is spent. */
-async function round(c: Contender, mode: Mode, concurrency: number, budget: { seconds: number } | { requests: number }): Promise<Round> {
+async function round(
+  c: Contender,
+  mode: Mode,
+  concurrency: number,
+  budget: { seconds: number } | { requests: number },
+): Promise<Round> {
   const latencies: number[] = [];
   let started = 0;
   const cpu0 = process.cpuUsage();
@@ -86,7 +93,9 @@ async function main(): Promise<void> {
   const contenders = [undiciContender(origin), axiosContender(origin)];
   const budget = requests ? { requests } : { seconds };
   try {
-    console.log(`node ${process.version}, ${rounds} interleaved rounds of ${requests ? `${requests} requests` : `${seconds} s`} per contender and case`);
+    console.log(
+      `node ${process.version}, ${rounds} interleaved rounds of ${requests ? `${requests} requests` : `${seconds} s`} per contender and case`,
+    );
     for (const c of contenders) for (const mode of modes) await round(c, mode, 32, { requests: 500 }); // warm-up (JIT, sockets)
     const lines: string[] = [];
     for (const mode of modes) {
