@@ -4,7 +4,7 @@ const esmPackages = [
   '@borewit', 'uint8array-extras', '@standard-schema',
 ];
 // onnxruntime's telemetry would leave /tmp/mat-debug-<pid>.log behind for every test process
-// that opens a session (src/inference/onnx/ort-telemetry.ts). Test code sees a copy of the
+// that opens a session (src/models/onnx/ort-telemetry.ts). Test code sees a copy of the
 // environment, which the native library does not read: set it here, for jest and its children.
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
 

@@ -63,6 +63,31 @@ function build() {
   });
 }
 
+/**
+ * The bundled default model (models/tiny) is generated here on the first start, never by the
+ * server (which holds no build tooling). A cheap look first; the generator itself runs in a
+ * child process, so the server process does not keep its modules loaded.
+ */
+function ensureBundledModel() {
+  const dir = join(root, 'models', 'tiny');
+  const onnx = join(dir, 'onnx', 'model.onnx');
+  if (existsSync(join(dir, 'config.json')) && existsSync(onnx) && statSync(onnx).size > 0) return Promise.resolve(0);
+  const tool = join(root, 'dist', 'src', 'model-tools', 'default-model.js');
+  const script =
+    `require(${JSON.stringify(tool)}).ensureDefaultModel(${JSON.stringify(dir)})` +
+    `.then((made) => made && process.stderr.write('llm-server: generated the bundled model in ' + ${JSON.stringify(dir)} + '\\n'))` +
+    `.catch((err) => { process.stderr.write('llm-server: cannot generate the bundled model: ' + err.message + '\\n'); process.exit(1); })`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { cwd: root, stdio: 'inherit' });
+    const forward = (signal) => child.kill(signal);
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, forward);
+    child.on('exit', (code, signal) => {
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.removeListener(s, forward);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}
+
 async function run() {
   if (needsBuild()) {
     const code = await build();
@@ -71,6 +96,8 @@ async function run() {
       process.exit(code);
     }
   }
+  const model = await ensureBundledModel();
+  if (model !== 0) process.exit(model);
   require(main);
 }
 

@@ -13,8 +13,8 @@ import { UsageModule } from './usage/usage.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { InferenceLogModule } from './usage/inference-log.module';
 import { CacheModule } from './cache/cache.module';
-import { InferenceModule } from './inference/inference.module';
-import { ApiModule } from './api/api.module';
+import { ModelsModule } from './models/models.module';
+import { GatewayModule } from './gateway/gateway.module';
 import { UiModule } from './ui/ui.module';
 
 @Global()
@@ -51,8 +51,8 @@ export class AppModule {
         MetricsModule,
         InferenceLogModule,
         CacheModule,
-        InferenceModule,
-        ApiModule,
+        ModelsModule,
+        GatewayModule,
         UiModule,
       ],
     };

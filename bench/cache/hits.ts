@@ -19,8 +19,8 @@ import { RedisFlightLock } from '../../src/cache/l1/redis-flight-lock';
 import { RedisL1Store } from '../../src/cache/l1/redis-l1.store';
 import { FlushRegistry } from '../../src/common/lifecycle/flush.registry';
 import { loadConfig } from '../../src/config/app-config';
-import { ReadinessRegistry } from '../../src/health/readiness.registry';
-import type { StreamEvent } from '../../src/inference/provider.interface';
+import { ReadinessRegistry } from '../../src/common/lifecycle/readiness.registry';
+import type { StreamEvent } from '../../src/models/provider.interface';
 import { RedisService } from '../../src/redis/redis.service';
 
 const argv = process.argv.slice(2);

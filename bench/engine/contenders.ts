@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { createOnnxProvider, type OnnxProvider } from '../../src/inference/onnx';
-import { readModelFolder } from '../../src/inference/onnx/model-folder';
-import { argmax } from '../../src/inference/onnx/sampler';
-import { ModelTokenizer } from '../../src/inference/onnx/tokenizer';
-import type { GenerationParams } from '../../src/inference/provider.interface';
+import { createOnnxProvider, type OnnxProvider } from '../../src/models/onnx';
+import { readModelFolder } from '../../src/models/onnx/model-folder';
+import { argmax } from '../../src/models/onnx/sampler';
+import { ModelTokenizer } from '../../src/models/onnx/tokenizer';
+import type { GenerationParams } from '../../src/models/provider.interface';
 import { cpuMsSince, decodeRate } from './stats';
 
 export interface SingleRun {

@@ -13,7 +13,7 @@ import { DataSource } from 'typeorm';
 import { FlushRegistry } from '../../src/common/lifecycle/flush.registry';
 import { loadConfig } from '../../src/config/app-config';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
-import { ReadinessRegistry } from '../../src/health/readiness.registry';
+import { ReadinessRegistry } from '../../src/common/lifecycle/readiness.registry';
 import { QuotaRepository } from '../../src/quota/quota.repository';
 import { QuotaService } from '../../src/quota/quota.service';
 import { RedisService } from '../../src/redis/redis.service';

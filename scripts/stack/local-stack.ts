@@ -1,10 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { ensureDefaultModel } from '../../src/model-tools/default-model';
+import { BUNDLED_MODEL_DIR } from '../../src/models/bundled-model';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { freePort } from '../../src/database/embedded-postgres.launcher';
-import { projectRoot } from '../../src/inference/bundled-model';
+import { projectRoot } from '../../src/common/project-root';
 import { RunningNginx, startLocalNginx } from './nginx-local';
 
 /**
@@ -40,6 +42,8 @@ const MAIN = () => join(projectRoot(), 'dist', 'src', 'main.js');
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   if (!existsSync(MAIN())) throw new Error(`${MAIN()} is missing: run npm run build first`);
+  // What `npm start` does before the server: the bundled default model (docs/architecture.md).
+  await ensureDefaultModel(BUNDLED_MODEL_DIR());
   await ensureDatabase(opts.databaseUrl);
   const apis: ChildProcess[] = [];
   const apiPorts: number[] = [];

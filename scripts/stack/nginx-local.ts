@@ -3,7 +3,7 @@ import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmSync, symli
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { projectRoot } from '../../src/inference/bundled-model';
+import { projectRoot } from '../../src/common/project-root';
 
 /** The repository's nginx folder: nginx.conf (compose), llm/*.conf (shared), ui.conf. */
 export const nginxDir = () => join(projectRoot(), 'nginx');

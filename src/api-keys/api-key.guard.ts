@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { IS_PUBLIC } from '../common/decorators/public.decorator';
-import { ROLES, Role } from '../common/decorators/roles.decorator';
+import { IS_PUBLIC } from './decorators/public.decorator';
+import { ROLES, Role } from './decorators/roles.decorator';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code';
 import { ApiKeysService } from './api-keys.service';

@@ -1,4 +1,4 @@
-import type { Role } from '../common/decorators/roles.decorator';
+import type { Role } from './decorators/roles.decorator';
 
 /** A row of `api_keys` as the service sees it (the hash never leaves the repository). */
 export interface ApiKeyRecord {

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiSecurity, ApiTags, ApiOperation, ApiBearerAuth } from '@nestjs/swagger';
-import { Roles } from '../common/decorators/roles.decorator';
+import { Roles } from './decorators/roles.decorator';
 import { ErrorCode } from '../common/errors/error-code';
 import { ApiErrors, ApiZodBody, ApiZodQuery, ApiZodResponse, AUTH_ERRORS } from '../common/openapi/openapi.decorators';
 import { ZodPipe } from '../common/validation/zod.pipe';

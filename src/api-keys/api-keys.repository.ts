@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { Role } from '../common/decorators/roles.decorator';
+import type { Role } from './decorators/roles.decorator';
 import { ApiKeyRecord } from './api-key.record';
 
 export const KEY_CHANGED_CHANNEL = 'api_key_changed';

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code';
-import type { Role } from '../common/decorators/roles.decorator';
+import type { Role } from './decorators/roles.decorator';
 import { ApiKeyCache, KeyLookup } from './api-key.cache';
 import { ApiKeyRecord } from './api-key.record';
 import { ApiKeyPatch, ApiKeysRepository, ListFilter } from './api-keys.repository';
@@ -23,7 +23,7 @@ export class ApiKeysService {
     private readonly lastUsed: LastUsedTracker,
   ) {}
 
-  /** Resolves a presented key; throws the SPEC's auth errors. */
+  /** Resolves a presented key; throws the auth errors of docs/api.md. */
   async authenticate(presented: string): Promise<AuthenticatedKey> {
     if (!looksLikeApiKey(presented)) throw new ApiError(ErrorCode.InvalidApiKey, 'invalid API key');
     const hash = hashApiKey(presented);

@@ -1,4 +1,4 @@
-import type { Role } from '../common/decorators/roles.decorator';
+import type { Role } from './decorators/roles.decorator';
 
 /** What the auth guard attaches to a request: the key's rules, never its secret. */
 export interface AuthenticatedKey {

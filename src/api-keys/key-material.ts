@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** `sk-` + 256 random bits, URL-safe: well over the SPEC's 128 bits. */
+/** `sk-` + 256 random bits, URL-safe: well over the 128 bits a key needs. */
 export function generateApiKey(): string {
   return `sk-${randomBytes(32).toString('base64url')}`;
 }

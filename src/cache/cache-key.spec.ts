@@ -1,4 +1,4 @@
-import type { GenerationParams } from '../inference/provider.interface';
+import type { GenerationParams } from '../models/provider.interface';
 import { cacheKey, canonicalJson, keyMaterial, outputParams } from './cache-key';
 
 const params: GenerationParams = { maxTokens: 16, temperature: 0.7, topP: 0.9, topK: 40, repetitionPenalty: 1, stop: [], seed: 3 };

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { ChatMessage, GenerationParams } from '../inference/provider.interface';
+import type { ChatMessage, GenerationParams } from '../models/provider.interface';
 
 /** Bump to invalidate every stored entry when the key's material changes meaning. */
 const KEY_SCHEMA = 1;

@@ -1,4 +1,4 @@
-import type { GenerationParams } from '../inference/provider.interface';
+import type { GenerationParams } from '../models/provider.interface';
 import { cachePolicy, isDeterministic, parseCacheControl } from './cache-policy';
 
 const greedy: GenerationParams = { maxTokens: 8, temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, stop: [] };

@@ -1,4 +1,4 @@
-import type { GenerationParams } from '../inference/provider.interface';
+import type { GenerationParams } from '../models/provider.interface';
 
 export type CacheMode = 'deterministic' | 'all' | 'off';
 

@@ -1,4 +1,4 @@
-import type { ChatMessage, GenerationParams, StreamEvent } from '../inference/provider.interface';
+import type { ChatMessage, GenerationParams, StreamEvent } from '../models/provider.interface';
 import type { CacheTier } from './cache-stats';
 
 /** The public contract of CompletionCache.run (see docs/cache.md). */

@@ -1,6 +1,6 @@
 import { Controller, Delete, HttpCode, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../common/decorators/roles.decorator';
+import { Roles } from '../api-keys/decorators/roles.decorator';
 import { ErrorCode } from '../common/errors/error-code';
 import { ApiErrors, ApiZodQuery, ApiZodResponse, AUTH_ERRORS } from '../common/openapi/openapi.decorators';
 import { ZodPipe } from '../common/validation/zod.pipe';

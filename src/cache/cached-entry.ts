@@ -1,4 +1,4 @@
-import type { FinishReason, StreamEvent, TokenUsage } from '../inference/provider.interface';
+import type { FinishReason, StreamEvent, TokenUsage } from '../models/provider.interface';
 
 /** A complete, successful answer: what the cache stores. */
 export interface CachedAnswer {

@@ -4,7 +4,7 @@ import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code';
 import { FlushRegistry } from '../common/lifecycle/flush.registry';
 import { AppConfig } from '../config/app-config';
-import type { StreamEvent } from '../inference/provider.interface';
+import type { StreamEvent } from '../models/provider.interface';
 import { CacheEvictor } from './cache-evictor';
 import type { CacheRequest, CacheRunResult, ComputeContext, ComputeFn } from './cache-request';
 import { cacheKey, type CacheKey } from './cache-key';

@@ -1,4 +1,4 @@
-import type { StreamEvent } from '../inference/provider.interface';
+import type { StreamEvent } from '../models/provider.interface';
 import { Flight } from './flight';
 
 const delta = (text: string): StreamEvent => ({ type: 'delta', text });

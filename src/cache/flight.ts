@@ -1,4 +1,4 @@
-import type { StreamEvent } from '../inference/provider.interface';
+import type { StreamEvent } from '../models/provider.interface';
 import type { CacheTier } from './cache-stats';
 
 export type FlightStatus = 'open' | 'done' | 'failed' | 'ended';

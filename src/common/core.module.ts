@@ -1,22 +1,17 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { ApiKeyGuard } from '../api-keys/api-key.guard';
-import { ApiKeysModule } from '../api-keys/api-keys.module';
+import { APP_FILTER } from '@nestjs/core';
 import { AllExceptionsFilter } from './errors/all-exceptions.filter';
 import { FlushRegistry } from './lifecycle/flush.registry';
+import { ReadinessRegistry } from './lifecycle/readiness.registry';
 
 /**
- * The request pipeline's cross-cutting pieces, registered once here so that tests building the
- * app get exactly the production pipeline.
+ * Shared primitives every module may use: the error filter (one shape for every error), the
+ * registries that shutdown and /readyz walk. Registered once here so that tests building the app
+ * get exactly the production pipeline. The auth guard is registered by ApiKeysModule.
  */
 @Global()
 @Module({
-  imports: [ApiKeysModule],
-  providers: [
-    FlushRegistry,
-    { provide: APP_FILTER, useClass: AllExceptionsFilter },
-    { provide: APP_GUARD, useClass: ApiKeyGuard },
-  ],
-  exports: [FlushRegistry],
+  providers: [FlushRegistry, ReadinessRegistry, { provide: APP_FILTER, useClass: AllExceptionsFilter }],
+  exports: [FlushRegistry, ReadinessRegistry],
 })
 export class CoreModule {}

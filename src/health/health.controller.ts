@@ -2,8 +2,8 @@ import { Controller, Get, Logger, Res, ServiceUnavailableException } from '@nest
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../common/decorators/public.decorator';
-import { ReadinessRegistry } from './readiness.registry';
+import { Public } from '../api-keys/decorators/public.decorator';
+import { ReadinessRegistry } from '../common/lifecycle/readiness.registry';
 
 /**
  * /readyz is public: a dependency that is down is reported as `down` only, and the reason (which

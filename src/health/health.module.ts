@@ -1,13 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
-import { ReadinessRegistry } from './readiness.registry';
 
-@Global()
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
-  providers: [ReadinessRegistry],
-  exports: [ReadinessRegistry],
 })
 export class HealthModule {}

@@ -1,7 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { CacheModule } from '../cache/cache.module';
+import { ModelsModule } from '../models/models.module';
+import { QuotaModule } from '../quota/quota.module';
+import { ThrottlingModule } from '../throttling/throttling.module';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
+import { ObservabilityWiring } from './observability.wiring';
 import { METRICS_PATH, RequestObserver } from './request-observer';
 
 /**
@@ -11,8 +16,15 @@ import { METRICS_PATH, RequestObserver } from './request-observer';
  */
 @Global()
 @Module({
-  imports: [PrometheusModule.register({ controller: MetricsController, path: METRICS_PATH, defaultMetrics: { enabled: false } })],
-  providers: [MetricsService, RequestObserver],
+  imports: [
+    PrometheusModule.register({ controller: MetricsController, path: METRICS_PATH, defaultMetrics: { enabled: false } }),
+    // What ObservabilityWiring connects to the metrics.
+    ModelsModule,
+    CacheModule,
+    ThrottlingModule,
+    QuotaModule,
+  ],
+  providers: [MetricsService, RequestObserver, ObservabilityWiring],
   exports: [MetricsService],
 })
 export class MetricsModule {}

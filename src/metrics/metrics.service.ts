@@ -122,7 +122,7 @@ export class MetricsService {
     return c;
   }
 
-  /** One error response, by the SPEC's code (the request hook calls this for every 4xx/5xx). */
+  /** One error response, by its error code (the request hook calls this for every 4xx/5xx). */
   countError(code: string | undefined): void {
     const child = this.errorChildren.get(code && KNOWN_ERROR_CODES.has(code) ? code : UNKNOWN_ERROR_CODE)!;
     child.inc();

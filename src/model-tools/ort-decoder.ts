@@ -23,7 +23,7 @@ export class OrtDecoder {
   ) {}
 
   static async load(modelPath: string, threads = 1): Promise<OrtDecoder> {
-    // No onnxruntime telemetry (and no /tmp/mat-debug-<pid>.log): see src/inference/onnx/ort-telemetry.ts.
+    // No onnxruntime telemetry (and no /tmp/mat-debug-<pid>.log): see src/models/onnx/ort-telemetry.ts.
     process.env.ORT_DISABLE_TELEMETRY ??= '1';
     const session = await ort.InferenceSession.create(modelPath, {
       intraOpNumThreads: threads,

@@ -1,4 +1,4 @@
-import type { Clock } from '../throttling/clock';
+import type { Clock } from '../common/clock';
 
 export const QUOTA_OPTIONS = Symbol('QUOTA_OPTIONS');
 

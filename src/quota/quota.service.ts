@@ -4,15 +4,15 @@ import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code';
 import { FlushRegistry } from '../common/lifecycle/flush.registry';
 import { AppConfig } from '../config/app-config';
-import { ReadinessRegistry } from '../health/readiness.registry';
+import { ReadinessRegistry } from '../common/lifecycle/readiness.registry';
 import { RedisService } from '../redis/redis.service';
-import { Clock, systemClock } from '../throttling/clock';
+import { Clock, systemClock } from '../common/clock';
 import { ENTRY_GRACE_MS, QuotaLedgers } from './quota-ledgers';
 import { periodAt, QuotaPeriod } from './quota-period';
 import { QuotaMode, QuotaReservation } from './quota-reservation';
 import { QuotaWriteBehind } from './quota-write-behind';
 import { QUOTA_OPTIONS, QuotaOptions } from './quota.options';
-import { QuotaRepository } from './quota.repository';
+import { type PeriodRow, QuotaRepository } from './quota.repository';
 
 export interface QuotaSnapshot {
   periodStart: Date;
@@ -39,7 +39,7 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly config: AppConfig,
-    repo: QuotaRepository,
+    private readonly repo: QuotaRepository,
     redis: RedisService,
     readiness: ReadinessRegistry,
     flushes: FlushRegistry,
@@ -144,6 +144,11 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
   /** A cache hit costs nothing unless CACHE_HITS_COUNT_TOKENS. */
   settleCacheHit(r: QuotaReservation, usage: { promptTokens: number; completionTokens: number }): Promise<void> {
     return this.cacheHitsCount ? this.settle(r, usage) : this.release(r);
+  }
+
+  /** The key's recorded periods that start in [from, to) (admin usage history). */
+  periods(keyId: string, from: Date, to: Date): Promise<PeriodRow[]> {
+    return this.repo.periods(keyId, from, to);
   }
 
   /** The key's current period as GET /v1/usage shows it. */

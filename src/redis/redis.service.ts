@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
-import { ReadinessRegistry } from '../health/readiness.registry';
+import { ReadinessRegistry } from '../common/lifecycle/readiness.registry';
 
 /**
  * The one shared Redis connection (when REDIS_URL is set). Commands fail fast while it is down

@@ -1,4 +1,4 @@
-import type { Clock } from './clock';
+import type { Clock } from '../common/clock';
 
 export const RATE_LIMITER_OPTIONS = Symbol('RATE_LIMITER_OPTIONS');
 

@@ -5,8 +5,8 @@ import { Controller, Get, Injectable, Logger, Module, OnModuleInit, Redirect } f
 import { HttpAdapterHost } from '@nestjs/core';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { Public } from '../common/decorators/public.decorator';
-import { projectRoot } from '../inference/bundled-model';
+import { Public } from '../api-keys/decorators/public.decorator';
+import { projectRoot } from '../common/project-root';
 
 /** The playground only talks to its own origin; no inline script or style anywhere. */
 export const UI_CONTENT_SECURITY_POLICY = [

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ApiKeysModule } from '../api-keys/api-keys.module';
 import { QuotaModule } from '../quota/quota.module';
-import { UsageRecorder } from './usage-rollup.recorder';
+import { UsageRecorder } from './usage.recorder';
 import { AdminUsageController, OwnUsageController } from './usage.controller';
 import { UsageRepository } from './usage.repository';
 import { UsageService } from './usage.service';

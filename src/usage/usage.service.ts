@@ -2,10 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { ApiKeysService } from '../api-keys/api-keys.service';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
 import { ApiError } from '../common/errors/api-error';
-import { QuotaRepository } from '../quota/quota.repository';
 import { QuotaService } from '../quota/quota.service';
 import { MAX_RANGE_DAYS } from './usage-rollup.dto';
-import { UsageRecorder } from './usage-rollup.recorder';
+import { UsageRecorder } from './usage.recorder';
 import { DailyUsage, UsageGroup, UsageRepository, UsageTotals } from './usage.repository';
 
 const DAY_MS = 86_400_000;
@@ -17,7 +16,6 @@ const dateOf = (day: string) => new Date(`${day}T00:00:00Z`);
 export class UsageService {
   constructor(
     private readonly repo: UsageRepository,
-    private readonly quotaRepo: QuotaRepository,
     private readonly quota: QuotaService,
     private readonly recorder: UsageRecorder,
     private readonly keys: ApiKeysService,
@@ -52,7 +50,7 @@ export class UsageService {
     const snap = await this.quota.snapshot(record);
     const { from, to } = range(q.from ?? dayOf(snap.periodStart), q.to ?? dayOf(this.now()));
     const [periods, byModel, byDay] = await Promise.all([
-      this.quotaRepo.periods(id, dateOf(from), new Date(dateOf(to).getTime() + DAY_MS)),
+      this.quota.periods(id, dateOf(from), new Date(dateOf(to).getTime() + DAY_MS)),
       this.repo.keyByModel(id, from, to),
       this.repo.keyByDay(id, from, to),
     ]);

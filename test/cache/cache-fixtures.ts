@@ -4,7 +4,7 @@ import { CacheStats } from '../../src/cache/cache-stats';
 import { CompletionCache, type CacheRequest, type ComputeFn } from '../../src/cache/completion-cache.service';
 import { HitRecorder } from '../../src/cache/hit-recorder';
 import { CacheEvictor } from '../../src/cache/cache-evictor';
-import type { GenerationParams, StreamEvent } from '../../src/inference/provider.interface';
+import type { GenerationParams, StreamEvent } from '../../src/models/provider.interface';
 import { RedisService } from '../../src/redis/redis.service';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 

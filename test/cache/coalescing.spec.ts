@@ -1,5 +1,5 @@
 import { CompletionCache } from '../../src/cache/completion-cache.service';
-import type { StreamEvent } from '../../src/inference/provider.interface';
+import type { StreamEvent } from '../../src/models/provider.interface';
 import { queryDb } from '../helpers/test-database';
 import { bootCache, drain, expectValidStream, request, scripted, textOf, uniqueModel, type CacheHarness } from './cache-fixtures';
 

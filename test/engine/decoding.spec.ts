@@ -1,8 +1,8 @@
-import { createOnnxProvider, type OnnxProvider } from '../../src/inference/onnx';
-import { parseModelConfig } from '../../src/inference/onnx/model-config';
-import { readModelFolder } from '../../src/inference/onnx/model-folder';
-import { ModelRunner } from '../../src/inference/onnx/model-runner';
-import { argmax } from '../../src/inference/onnx/sampler';
+import { createOnnxProvider, type OnnxProvider } from '../../src/models/onnx';
+import { parseModelConfig } from '../../src/models/onnx/model-config';
+import { readModelFolder } from '../../src/models/onnx/model-folder';
+import { ModelRunner } from '../../src/models/onnx/model-runner';
+import { argmax } from '../../src/models/onnx/sampler';
 import { modelRoot, request, type TestModel } from './engine-fixtures';
 
 const models = modelRoot('decoding');

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { GenerateRequest, GenerationParams } from '../../src/inference/provider.interface';
+import type { GenerateRequest, GenerationParams } from '../../src/models/provider.interface';
 import { buildModel, type BuildModelOptions } from '../../src/model-tools/build-model';
 import { quantizeModelFolder } from '../../src/model-tools/quantize';
 import { makeTempDir } from '../helpers/temp-dir';

@@ -2,9 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../../src/common/errors/api-error';
 import { ErrorCode } from '../../src/common/errors/error-code';
-import { createOnnxProvider, type OnnxProvider } from '../../src/inference/onnx';
-import { ModelTokenizer } from '../../src/inference/onnx/tokenizer';
-import type { GenerateRequest, StreamEvent } from '../../src/inference/provider.interface';
+import { createOnnxProvider, type OnnxProvider } from '../../src/models/onnx';
+import { ModelTokenizer } from '../../src/models/onnx/tokenizer';
+import type { GenerateRequest, StreamEvent } from '../../src/models/provider.interface';
 import { modelRoot, request } from './engine-fixtures';
 
 /** Sampling, stopping, streaming and limits, on a model with the real GPT-2 vocabulary. */

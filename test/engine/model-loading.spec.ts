@@ -1,8 +1,8 @@
 import { cpSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { createOnnxProvider, ModelLoadError } from '../../src/inference/onnx';
-import { resetFallbackWarnings } from '../../src/inference/onnx/session';
+import { createOnnxProvider, ModelLoadError } from '../../src/models/onnx';
+import { resetFallbackWarnings } from '../../src/models/onnx/session';
 import { modelRoot, request } from './engine-fixtures';
 
 const models = modelRoot('loading');

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/inference/bundled-model';
+import { projectRoot } from '../../src/common/project-root';
 import { modelRoot } from './engine-fixtures';
 
 const models = modelRoot('telemetry');
@@ -14,7 +14,7 @@ const ROOT = projectRoot();
 function openSessionInChild(modelFile: string): Promise<number> {
   const env = { ...process.env };
   delete env.ORT_DISABLE_TELEMETRY;
-  const script = `require(${JSON.stringify(join(ROOT, 'src/inference/onnx/session.ts'))})
+  const script = `require(${JSON.stringify(join(ROOT, 'src/models/onnx/session.ts'))})
     .createSession(process.argv[1], process.argv[1], { device: 'cpu' })
     .then(() => process.stdout.write(String(process.pid)));`;
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { ApiError } from '../../src/common/errors/api-error';
 import { ErrorCode } from '../../src/common/errors/error-code';
-import { createOnnxProvider, type OnnxProvider } from '../../src/inference/onnx';
+import { createOnnxProvider, type OnnxProvider } from '../../src/models/onnx';
 import { modelRoot, request } from './engine-fixtures';
 
 /** Bounded queues, cancellation and shutdown. */

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { createOnnxProvider } from '../../src/inference/onnx';
+import { createOnnxProvider } from '../../src/models/onnx';
 import { modelRoot, request, type TestModel } from './engine-fixtures';
 
 /**

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { QuotaService } from '../../src/quota/quota.service';
 import { InferenceLogWriter } from '../../src/usage/inference-log.writer';
-import { UsageRecorder } from '../../src/usage/usage-rollup.recorder';
+import { UsageRecorder } from '../../src/usage/usage.recorder';
 import type { TestApp } from '../helpers/test-app';
 import { queryDb } from '../helpers/test-database';
 

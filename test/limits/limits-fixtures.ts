@@ -12,7 +12,7 @@ import { ApiError } from '../../src/common/errors/api-error';
 import { FlushRegistry } from '../../src/common/lifecycle/flush.registry';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
-import { ReadinessRegistry } from '../../src/health/readiness.registry';
+import { ReadinessRegistry } from '../../src/common/lifecycle/readiness.registry';
 import { QuotaReservation } from '../../src/quota/quota-reservation';
 import { QuotaRepository } from '../../src/quota/quota.repository';
 import { QuotaService } from '../../src/quota/quota.service';

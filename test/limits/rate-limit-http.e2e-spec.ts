@@ -4,7 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { FastifyReply } from 'fastify';
 import { AllExceptionsFilter } from '../../src/common/errors/all-exceptions.filter';
 import { AppConfig } from '../../src/config/app-config';
-import { ReadinessRegistry } from '../../src/health/readiness.registry';
+import { ReadinessRegistry } from '../../src/common/lifecycle/readiness.registry';
 import { RedisModule } from '../../src/redis/redis.module';
 import { RateLimiter } from '../../src/throttling/rate-limiter';
 import { ThrottlingModule } from '../../src/throttling/throttling.module';

@@ -1,5 +1,5 @@
 import { AppConfig } from '../../src/config/app-config';
-import { ModelsService } from '../../src/inference/models.service';
+import { ModelsService } from '../../src/models/models.service';
 import { withMargin } from '../../src/quota/quota.service';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { tinyModelDir, writeModelsYaml } from '../helpers/model-fixtures';

@@ -1,5 +1,5 @@
 import { QuotaService } from '../../src/quota/quota.service';
-import { UsageRecorder } from '../../src/usage/usage-rollup.recorder';
+import { UsageRecorder } from '../../src/usage/usage.recorder';
 import { call, startTestApp, TestApp } from '../helpers/test-app';
 import { queryDb } from '../helpers/test-database';
 

@@ -148,7 +148,7 @@ describe('GET /metrics with METRICS_TOKEN and METRICS_PER_KEY', () => {
   });
   afterAll(() => t.close());
 
-  it('does refuse a scrape without the token (401, SPEC error body) and serve one with it', async () => {
+  it('does refuse a scrape without the token (401, OpenAI error body) and serve one with it', async () => {
     const none = await call(t.baseUrl, 'GET', '/metrics');
     expect(none.status).toBe(401);
     expect(none.body.error).toMatchObject({ code: 'missing_api_key', type: 'authentication_error' });

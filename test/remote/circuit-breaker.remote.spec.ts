@@ -1,7 +1,7 @@
 import { ErrorCode } from '../../src/common/errors/error-code';
-import { CircuitBreaker, CircuitOpenError } from '../../src/inference/http/circuit-breaker';
-import { HttpLLMClient } from '../../src/inference/http/http-llm-client';
-import type { GenerateRequest } from '../../src/inference/provider.interface';
+import { CircuitBreaker, CircuitOpenError } from '../../src/models/http/circuit-breaker';
+import { HttpLLMClient } from '../../src/models/http/http-llm-client';
+import type { GenerateRequest } from '../../src/models/provider.interface';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 
 const req: GenerateRequest = {

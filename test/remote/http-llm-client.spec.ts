@@ -1,8 +1,8 @@
 import { ApiError } from '../../src/common/errors/api-error';
 import { ErrorCode } from '../../src/common/errors/error-code';
-import { HttpLLMClient, type HttpLLMClientOptions } from '../../src/inference/http/http-llm-client';
-import { UpstreamStreamCutError } from '../../src/inference/http/upstream-errors';
-import type { GenerateRequest, StreamEvent } from '../../src/inference/provider.interface';
+import { HttpLLMClient, type HttpLLMClientOptions } from '../../src/models/http/http-llm-client';
+import { UpstreamStreamCutError } from '../../src/models/http/upstream-errors';
+import type { GenerateRequest, StreamEvent } from '../../src/models/provider.interface';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 
 const params = { maxTokens: 16, temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, stop: [] as string[] };

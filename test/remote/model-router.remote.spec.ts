@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode } from '../../src/common/errors/error-code';
-import { createHttpProviderFactory } from '../../src/inference/http/http-provider.factory';
-import { UpstreamStreamCutError } from '../../src/inference/http/upstream-errors';
-import type { GenerateRequest } from '../../src/inference/provider.interface';
-import { ModelRegistry } from '../../src/inference/registry/model-registry';
-import { ModelRouter, type UpstreamOutcome } from '../../src/inference/registry/model-router';
+import { createHttpProviderFactory } from '../../src/models/http/http-provider.factory';
+import { UpstreamStreamCutError } from '../../src/models/http/upstream-errors';
+import type { GenerateRequest } from '../../src/models/provider.interface';
+import { ModelRegistry } from '../../src/models/registry/model-registry';
+import { ModelRouter, type UpstreamOutcome } from '../../src/models/registry/model-router';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { makeTempDir } from '../helpers/temp-dir';
 

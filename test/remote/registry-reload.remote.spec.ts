@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHttpProviderFactory } from '../../src/inference/http/http-provider.factory';
-import type { GenerateRequest, LlmProvider } from '../../src/inference/provider.interface';
-import { ModelRegistry } from '../../src/inference/registry/model-registry';
-import { ModelRouter } from '../../src/inference/registry/model-router';
-import { ModelsConfigError } from '../../src/inference/registry/models-config';
+import { createHttpProviderFactory } from '../../src/models/http/http-provider.factory';
+import type { GenerateRequest, LlmProvider } from '../../src/models/provider.interface';
+import { ModelRegistry } from '../../src/models/registry/model-registry';
+import { ModelRouter } from '../../src/models/registry/model-router';
+import { ModelsConfigError } from '../../src/models/registry/models-config';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { makeTempDir } from '../helpers/temp-dir';
 

@@ -2,6 +2,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres.launcher';
+import { BUNDLED_MODEL_DIR } from '../../src/models/bundled-model';
+import { ensureDefaultModel } from '../../src/model-tools/default-model';
 
 /**
  * Tests run against a real PostgreSQL: the one in DATABASE_URL, or else an embedded one started
@@ -9,6 +11,9 @@ import { startEmbeddedPostgres } from '../../src/database/embedded-postgres.laun
  * it writes stays in one temp folder, removed by the teardown (or here, if the start fails).
  */
 export default async function globalSetup(): Promise<void> {
+  // Tests that run the built server (test/cli, test/stack) serve the bundled model, which
+  // `npm start` would have generated first.
+  await ensureDefaultModel(BUNDLED_MODEL_DIR());
   if (process.env.DATABASE_URL) return;
   const root = mkdtempSync(join(tmpdir(), 'llm-server-test-pg-'));
   // Run as root, PostgreSQL runs as `postgres`, which must pass through this folder; anything it

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2019 from 'ajv/dist/2019';
 import { parse } from 'yaml';
-import { projectRoot } from '../../src/inference/bundled-model';
+import { projectRoot } from '../../src/common/project-root';
 
 const root = projectRoot();
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));

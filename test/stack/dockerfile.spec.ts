@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/inference/bundled-model';
+import { projectRoot } from '../../src/common/project-root';
 
 const root = projectRoot();
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalStack, startLocalStack } from '../../scripts/stack/local-stack';
 import { freePort } from '../../src/database/embedded-postgres.launcher';
-import { projectRoot } from '../../src/inference/bundled-model';
+import { projectRoot } from '../../src/common/project-root';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { writeModelsYaml } from '../helpers/model-fixtures';
 import { call, TEST_ADMIN_KEY } from '../helpers/test-app';

@@ -1,4 +1,4 @@
-import { BUNDLED_MODEL_DIR } from '../../src/inference/bundled-model';
+import { BUNDLED_MODEL_DIR } from '../../src/models/bundled-model';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { writeModelsYaml } from '../helpers/model-fixtures';
 import { startTestApp, TestApp } from '../helpers/test-app';

@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, stat
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { findNginx } from '../../scripts/stack/nginx-local';
-import { projectRoot } from '../../src/inference/bundled-model';
+import { projectRoot } from '../../src/common/project-root';
 
 /** In CI a missing tool is a failure (CI installs nginx and chromium); on a laptop, a skip. */
 export const IN_CI = process.env.CI === 'true';

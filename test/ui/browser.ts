@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrowserContext, chromium, Page } from 'playwright-core';
-import { projectRoot } from '../../src/inference/bundled-model';
+import { projectRoot } from '../../src/common/project-root';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir';
 import { StackApp, startStackApp } from '../stack/stack-fixture';
 import { chromiumBinary, ensurePlaygroundBuilt } from '../stack/tools';

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error';
 import { ErrorCode } from './error-code';
 
-/** Fastify's own errors (body parsing, limits) carry a code we translate to the SPEC's codes. */
+/** Fastify's own errors (body parsing, limits) carry a code we translate to our error codes (docs/api.md). */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.RequestTooLarge,
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCode.InvalidRequest,
@@ -12,7 +12,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.InvalidRequest,
 };
 
-/** Maps anything thrown to the SPEC's OpenAI-shaped error body; unknown errors become a 500. */
+/** Maps anything thrown to the OpenAI-shaped error body (docs/api.md); unknown errors become a 500. */
 export function toApiError(err: unknown, logger?: Logger, requestId?: string): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof HttpException) {

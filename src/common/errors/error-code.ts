@@ -1,4 +1,4 @@
-/** Stable error codes of the SPEC's error table, with their HTTP status. */
+/** Stable error codes (the README's error table), with their HTTP status. */
 export enum ErrorCode {
   InvalidRequest = 'invalid_request',
   MissingApiKey = 'missing_api_key',

@@ -15,7 +15,7 @@ interface ParserError extends Error {
   code?: string;
 }
 
-/** Status and SPEC code for each parser error Node reports on 'clientError'. */
+/** Status and error code for each parser error Node reports on 'clientError'. */
 function clientErrorAnswer(err: ParserError): { status: number; code: ErrorCode; message: string } {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':

@@ -2,7 +2,7 @@ import { PipeTransform } from '@nestjs/common';
 import { z } from 'zod';
 import { ApiError } from '../errors/api-error';
 
-/** Turns the first zod issue into the SPEC's `invalid_request` with `param` naming the field. */
+/** Turns the first zod issue into `invalid_request` with `param` naming the field. */
 export function zodToApiError(error: z.ZodError, prefix?: string): ApiError {
   const issue = error.issues[0];
   let path = issue.path.map(String);

@@ -1,7 +1,0 @@
-import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import type { AuthenticatedKey } from '../../api-keys/authenticated-key';
-
-/** The API key the auth guard attached to the request. */
-export const CurrentKey = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthenticatedKey => {
-  return ctx.switchToHttp().getRequest().apiKey;
-});

@@ -1,0 +1,27 @@
+import type { Formatter } from '../http/respond';
+import type { InferenceRun } from '../inference-call';
+import type { StreamEvent } from '../../models/provider.interface';
+import { usageBody } from './usage';
+
+/** OpenAI `text_completion` objects (streamed chunks have the same object type). */
+export function completionsFormat(includeUsage: boolean): Formatter {
+  const base = (run: InferenceRun) => ({ id: `cmpl-${run.id}`, object: 'text_completion', created: run.created, model: run.model, system_fingerprint: null });
+  return {
+    complete: (run, r) => ({
+      ...base(run),
+      choices: [{ text: r.text, index: 0, logprobs: null, finish_reason: r.finishReason }],
+      usage: usageBody(r.usage),
+    }),
+    chunks(run: InferenceRun, e: StreamEvent) {
+      const chunk = (text: string, finish: string | null) => ({
+        ...base(run),
+        choices: [{ text, index: 0, logprobs: null, finish_reason: finish }],
+        ...(includeUsage ? { usage: null } : {}),
+      });
+      if (e.type === 'delta') return e.text ? [chunk(e.text, null)] : [];
+      const out: unknown[] = [chunk('', e.finishReason)];
+      if (includeUsage) out.push({ ...base(run), choices: [], usage: usageBody(e.usage) });
+      return out;
+    },
+  };
+}

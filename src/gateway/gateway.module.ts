@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { CacheModule } from '../cache/cache.module';
+import { ModelsModule } from '../models/models.module';
+import { QuotaModule } from '../quota/quota.module';
+import { ThrottlingModule } from '../throttling/throttling.module';
+import { UsageModule } from '../usage/usage.module';
+import { CompletionsController } from './completions.controller';
+import { CompletionPipeline } from './completion-pipeline';
+
+@Module({
+  imports: [ModelsModule, ThrottlingModule, QuotaModule, UsageModule, CacheModule],
+  controllers: [CompletionsController],
+  providers: [CompletionPipeline],
+})
+export class GatewayModule {}

@@ -1,0 +1,65 @@
+import type { AuthenticatedKey } from '../api-keys/authenticated-key';
+import type { ChatMessage, FinishReason, GenerationParams, StreamEvent, TokenUsage } from '../models/provider.interface';
+
+export type Endpoint = '/v1/generate' | '/v1/chat/completions' | '/v1/completions';
+
+/** One inference request, validated and normalised by its controller. */
+export interface InferenceCall {
+  key: AuthenticatedKey;
+  endpoint: Endpoint;
+  model?: string;
+  prompt?: string;
+  messages?: ChatMessage[];
+  maxTokens?: number;
+  /** Sampling and stopping, defaults applied; max_tokens is settled later (context, quota). */
+  sampling: Omit<GenerationParams, 'maxTokens'>;
+  user?: string;
+  /** The raw Cache-Control request header. */
+  cacheControl?: string;
+  requestId: string;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  /** Answered as server-sent events. */
+  stream: boolean;
+  /** Adds fields (model, provider, cached, prompt at debug) to the request's log line. */
+  annotate?(fields: { model?: string; provider?: string; cached?: boolean; prompt?: string }): void;
+}
+
+export type CacheStatus = 'hit' | 'miss' | 'bypass';
+
+/** Accepted and started: the first event is already in hand, so the HTTP status is 200. */
+export interface InferenceRun {
+  id: string;
+  created: number;
+  /** The model that answers (a fallback when the requested one failed). */
+  model: string;
+  cache: CacheStatus;
+  /** Rate-limit, quota and cache headers for the response. */
+  headers: Record<string, string>;
+  startedAt: number;
+  /** Deltas then one `done`. Must be consumed to the end or `return()`ed. */
+  events: AsyncIterableIterator<StreamEvent>;
+  /** Counts an error that had to be sent inside the stream (the filter never sees it). */
+  onStreamError?(code: string): void;
+}
+
+export interface Completed {
+  text: string;
+  finishReason: FinishReason;
+  usage: TokenUsage;
+}
+
+/** Drains a run (non-streaming responses). */
+export async function collect(run: InferenceRun): Promise<Completed> {
+  let text = '';
+  for await (const e of run.events) {
+    if (e.type === 'delta') text += e.text;
+    else return { text, finishReason: e.finishReason, usage: e.usage };
+  }
+  throw new Error('the model ended without a result');
+}
+
+export function messageText(content: string | { type: 'text'; text: string }[] | null | undefined): string {
+  if (content == null) return '';
+  return typeof content === 'string' ? content : content.map((p) => p.text).join('');
+}

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { CacheStats } from '../cache/cache-stats';
+import { ModelsService } from '../models/models.service';
+import type { UpstreamOutcome } from '../models/registry';
+import { MetricsService } from './metrics.service';
+import { QuotaService } from '../quota/quota.service';
+import { RateLimiter } from '../throttling/rate-limiter';
+
+/**
+ * Connects the capabilities' hooks to the metrics: engines (batch size, queue depth),
+ * upstream outcomes, model health, cache lookups, limit and quota rejections. Instantiated
+ * before any module initialises, so models loaded at start are observed too.
+ */
+@Injectable()
+export class ObservabilityWiring {
+  constructor(metrics: MetricsService, models: ModelsService, cache: CacheStats, limiter: RateLimiter, quota: QuotaService) {
+    models.setObservers({
+      engineHooks: (model) => ({
+        onBatch: (n) => metrics.batchSize(model, n),
+        onQueueDepth: (n) => metrics.queueDepth(model, n),
+      }),
+      onUpstreamOutcome: (model, o) => {
+        const outcome = upstreamOutcome(o);
+        if (outcome) metrics.upstreamOutcome(model, outcome);
+      },
+      onModelsChanged: (list) => {
+        metrics.setKnownModels(list.map((m) => m.id));
+        for (const m of list) metrics.setModelUp(m.id, m.status === 'ready');
+      },
+    });
+    cache.addHook({ onLookup: (tier, result) => metrics.cacheLookup(tier, result) });
+    limiter.onRejected((kind) => metrics.rateLimited(kind));
+    quota.onRejected(() => metrics.quotaExhausted());
+  }
+}
+
+function upstreamOutcome(o: UpstreamOutcome): 'success' | 'error' | 'timeout' | null {
+  if (o.status === 'ok') return 'success';
+  if (o.status === 'aborted') return null; // the client left: not the upstream's doing
+  return o.code === 'upstream_timeout' ? 'timeout' : 'error';
+}

@@ -1,0 +1,158 @@
+import { ApiError } from '../../common/errors/api-error';
+import { ErrorCode } from '../../common/errors/error-code';
+import type { TokenUsage } from '../provider.interface';
+import { parseRetryAfter } from './retry-policy';
+
+/**
+ * How upstream failures map onto our error table (docs/api.md) (and why):
+ * - nothing listening / DNS / unreachable host → 503 model_unavailable: the model is not there.
+ * - connection reset or closed mid-request, 5xx, unreadable body → 502 upstream_error.
+ * - connect / headers / body-idle timeout → 504 upstream_timeout.
+ * - 429 (after retries) → 503 model_unavailable with the upstream's Retry-After: it is overloaded.
+ * - other 4xx → 502 upstream_error carrying the upstream's message; never retried.
+ */
+export interface UpstreamFailure {
+  error: ApiError;
+  /** Worth another attempt (connect errors, 429, 5xx). */
+  retryable: boolean;
+  /** Says something bad about the upstream's health (the circuit breaker counts it). */
+  breakerFailure: boolean;
+  retryAfterMs?: number;
+}
+
+/** Thrown from a stream the upstream cut after it started: what arrived was already yielded. */
+export class UpstreamStreamCutError extends ApiError {
+  constructor(
+    message: string,
+    /** Tokens already produced (estimated), so the caller can still account them. */
+    readonly partialUsage: TokenUsage,
+    code: ErrorCode.UpstreamError | ErrorCode.UpstreamTimeout = ErrorCode.UpstreamError,
+  ) {
+    super(code, message);
+    this.name = 'UpstreamStreamCutError';
+  }
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+const BROKEN = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/** The error's code, looking through undici's `cause` wrapping. */
+export function errorCodeOf(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** A transport-level error (no HTTP response) → failure. */
+export function classifyTransportError(model: string, err: unknown): UpstreamFailure {
+  const code = errorCodeOf(err) ?? 'unknown';
+  const detail = err instanceof Error ? err.message : String(err);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return {
+      error: new ApiError(ErrorCode.UpstreamTimeout, `Upstream of model "${model}" did not accept a connection in time`),
+      retryable: true,
+      breakerFailure: true,
+    };
+  }
+  if (TIMEOUTS.has(code)) {
+    return {
+      error: new ApiError(ErrorCode.UpstreamTimeout, `Upstream of model "${model}" did not answer in time`),
+      retryable: false,
+      breakerFailure: true,
+    };
+  }
+  if (UNREACHABLE.has(code)) {
+    return {
+      error: new ApiError(ErrorCode.ModelUnavailable, `Upstream of model "${model}" is unreachable (${code})`),
+      retryable: true,
+      breakerFailure: true,
+    };
+  }
+  const retryable = BROKEN.has(code);
+  return {
+    error: new ApiError(ErrorCode.UpstreamError, `Upstream of model "${model}" failed: ${code} ${detail}`.trim()),
+    retryable,
+    breakerFailure: true,
+  };
+}
+
+/** Reading or parsing a 2xx body failed: a transport error, or a body that is not OpenAI's shape. */
+export function classifyReadError(model: string, err: unknown): UpstreamFailure {
+  if (errorCodeOf(err)) return classifyTransportError(model, err);
+  const detail = err instanceof Error ? err.message : String(err);
+  return {
+    error: new ApiError(ErrorCode.UpstreamError, `Upstream of model "${model}" sent an unreadable response: ${detail}`),
+    retryable: false,
+    breakerFailure: true,
+  };
+}
+
+/** A non-2xx HTTP response → failure (body already read, possibly truncated). */
+export function classifyStatus(
+  model: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+): UpstreamFailure {
+  const message = upstreamMessage(body);
+  const suffix = message ? `: ${message}` : '';
+  const retryAfterMs = parseRetryAfter(headers['retry-after']);
+  if (status === 429) {
+    const seconds = retryAfterMs === undefined ? undefined : Math.max(1, Math.ceil(retryAfterMs / 1000));
+    return {
+      error: new ApiError(
+        ErrorCode.ModelUnavailable,
+        `Upstream of model "${model}" is overloaded (HTTP 429)${suffix}`,
+        null,
+        seconds === undefined ? {} : { 'Retry-After': String(seconds) },
+      ),
+      retryable: true,
+      breakerFailure: true,
+      retryAfterMs,
+    };
+  }
+  if (status >= 500) {
+    return {
+      error: new ApiError(ErrorCode.UpstreamError, `Upstream of model "${model}" returned HTTP ${status}${suffix}`),
+      retryable: true,
+      breakerFailure: true,
+      retryAfterMs,
+    };
+  }
+  // A 4xx is about this request, not the upstream's health: neither retried nor counted.
+  return {
+    error: new ApiError(ErrorCode.UpstreamError, `Upstream of model "${model}" rejected the request (HTTP ${status})${suffix}`),
+    retryable: false,
+    breakerFailure: false,
+  };
+}
+
+/** OpenAI-style `{error: {message}}`, `{error: "..."}`, `{message}` or `{detail}`, else raw text. */
+export function upstreamMessage(body: string): string {
+  const text = body.trim();
+  if (text === '') return '';
+  try {
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    const err = parsed.error;
+    if (err && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') {
+      return (err as { message: string }).message.slice(0, 500);
+    }
+    for (const candidate of [err, parsed.message, parsed.detail]) {
+      if (typeof candidate === 'string') return candidate.slice(0, 500);
+    }
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return text.slice(0, 500);
+}
+
+export function isAbortError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { name?: unknown; code?: unknown };
+  return e.name === 'AbortError' || e.code === 'UND_ERR_ABORTED' || e.code === 'ABORT_ERR';
+}

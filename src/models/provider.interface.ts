@@ -1,0 +1,81 @@
+/**
+ * The one interface every model backend implements (docs/architecture.md, "Adding a provider"): the router
+ * never knows whether a model runs in-process (ONNX) or on another host (HTTP).
+ */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool' | 'developer';
+  content: string;
+  name?: string;
+}
+
+/** Sampling and stopping parameters, already validated and defaulted by the API layer. */
+export interface GenerationParams {
+  maxTokens: number;
+  /** 0 means greedy decoding. */
+  temperature: number;
+  /** 1 means off. */
+  topP: number;
+  /** 0 means off. */
+  topK: number;
+  /** 1 means off. */
+  repetitionPenalty: number;
+  /** Text stop sequences; generation ends before the first one and it is not returned. */
+  stop: string[];
+  /** Fixed seed for reproducible sampling. */
+  seed?: number;
+}
+
+export interface GenerateRequest {
+  /** Raw text prompt (`/v1/generate`, `/v1/completions`). Exactly one of prompt / messages. */
+  prompt?: string;
+  /** Chat messages: local models render them with the model's chat template. */
+  messages?: ChatMessage[];
+  params: GenerationParams;
+  /** Aborted when the client goes away: generation stops at the next step. */
+  signal?: AbortSignal;
+  requestId?: string;
+  /** Forwarded to remote upstreams as OpenAI's `user`. */
+  user?: string;
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** True when a remote upstream gave no usage and we counted with a tokenizer. */
+  estimated?: boolean;
+}
+
+export interface GenerateResult {
+  text: string;
+  finishReason: FinishReason;
+  usage: TokenUsage;
+}
+
+export type StreamEvent =
+  | { type: 'delta'; text: string }
+  | { type: 'done'; finishReason: FinishReason; usage: TokenUsage };
+
+export interface ProviderHealth {
+  up: boolean;
+  detail?: string;
+  /** Requests running / waiting right now (local models). */
+  inflight?: number;
+  queued?: number;
+}
+
+export interface LlmProvider {
+  readonly kind: 'onnx' | 'http';
+  /** Maximum prompt + completion tokens, when known. */
+  readonly contextLength?: number;
+  /** A string that changes whenever the model's files (or upstream model) change: cache keys use it. */
+  readonly version: string;
+  generate(req: GenerateRequest): Promise<GenerateResult>;
+  /** Yields text deltas then exactly one `done`; throws (ApiError) on failure. */
+  stream(req: GenerateRequest): AsyncIterable<StreamEvent>;
+  /** Prompt tokens the request will cost (chat template applied for messages). */
+  countTokens(input: string | ChatMessage[]): Promise<number>;
+  health(): Promise<ProviderHealth>;
+  close(): Promise<void>;
+}
