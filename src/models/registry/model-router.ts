@@ -38,6 +38,15 @@ export interface RoutedResult {
 /** Failures that say "this model cannot answer right now", where another model may. */
 const RETRYABLE = new Set<string>([ErrorCode.UpstreamError, ErrorCode.UpstreamTimeout, ErrorCode.ModelUnavailable]);
 
+/** One candidate being tried: its lease is held until the attempt resolves (or fails). */
+interface Attempt {
+  model: string;
+  requested: string;
+  fallback: boolean;
+  lease: ModelLease;
+  started: number;
+}
+
 /**
  * Sends a request to its model and, when that fails before any output, to the model's
  * `fallbacks` in order. Knows nothing of local vs remote: everything is an LlmProvider.
@@ -51,29 +60,12 @@ export class ModelRouter {
   ) {}
 
   async generate(req: GenerateRequest, model?: string): Promise<RoutedResult> {
-    const primary = this.models.resolve(model);
-    let firstError: unknown;
-    for (const [i, candidate] of this.candidates(primary).entries()) {
-      const lease = this.lease(candidate, i > 0);
-      if (!lease.ok) {
-        firstError ??= lease.error;
-        if (lease.skip) continue;
-        throw lease.error;
-      }
-      const started = performance.now();
-      try {
-        const result = await lease.lease.provider.generate(req);
-        lease.lease.release();
-        this.report(candidate, { status: 'ok', latencyMs: performance.now() - started, fallback: i > 0 });
-        return { model: candidate, requested: primary.id, fallback: i > 0, result };
-      } catch (err) {
-        lease.lease.release({ failed: true });
-        this.report(candidate, outcomeOf(err, req, performance.now() - started, i > 0));
-        firstError ??= err;
-        if (!this.mayFallBack(err, req)) throw err;
-      }
-    }
-    throw firstError;
+    return this.route(req, model, async (t) => {
+      const result = await t.lease.provider.generate(req);
+      t.lease.release();
+      this.report(t.model, { status: 'ok', latencyMs: performance.now() - t.started, fallback: t.fallback });
+      return { model: t.model, requested: t.requested, fallback: t.fallback, result };
+    });
   }
 
   /**
@@ -82,41 +74,51 @@ export class ModelRouter {
    * must be iterated to its end or `return()`ed: that releases the model.
    */
   async stream(req: GenerateRequest, model?: string): Promise<RoutedStream> {
+    return this.route(req, model, async (t) => {
+      const iterator = t.lease.provider.stream(req)[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      const attempt: StreamAttempt = {
+        model: t.model,
+        requested: t.requested,
+        fallback: t.fallback,
+        lease: t.lease,
+        iterator,
+        first,
+        finish: (err, cancelled) => {
+          const latencyMs = performance.now() - t.started;
+          this.report(t.model, cancelled ? { status: 'aborted', latencyMs, fallback: t.fallback } : outcomeOf(err, req, latencyMs, t.fallback));
+        },
+      };
+      return new RoutedStream(attempt);
+    });
+  }
+
+  /**
+   * The candidate loop both calls share: lease each candidate in turn and run `attempt` on it
+   * until one succeeds. `attempt` owns the lease once it resolves; when it throws before any
+   * output, the lease is released, the outcome reported, and the next candidate tried if the
+   * error allows a fallback.
+   */
+  private async route<T>(req: GenerateRequest, model: string | undefined, attempt: (t: Attempt) => Promise<T>): Promise<T> {
     const primary = this.models.resolve(model);
     let firstError: unknown;
     for (const [i, candidate] of this.candidates(primary).entries()) {
-      const lease = this.lease(candidate, i > 0);
+      const fallback = i > 0;
+      const lease = this.lease(candidate, fallback);
       if (!lease.ok) {
         firstError ??= lease.error;
         if (lease.skip) continue;
         throw lease.error;
       }
       const started = performance.now();
-      let iterator: AsyncIterator<StreamEvent>;
-      let first: IteratorResult<StreamEvent>;
       try {
-        iterator = lease.lease.provider.stream(req)[Symbol.asyncIterator]();
-        first = await iterator.next();
+        return await attempt({ model: candidate, requested: primary.id, fallback, lease: lease.lease, started });
       } catch (err) {
         lease.lease.release({ failed: true });
-        this.report(candidate, outcomeOf(err, req, performance.now() - started, i > 0));
+        this.report(candidate, outcomeOf(err, req, performance.now() - started, fallback));
         firstError ??= err;
         if (!this.mayFallBack(err, req)) throw err;
-        continue;
       }
-      const attempt: StreamAttempt = {
-        model: candidate,
-        requested: primary.id,
-        fallback: i > 0,
-        lease: lease.lease,
-        iterator,
-        first,
-        finish: (err, cancelled) => {
-          const latencyMs = performance.now() - started;
-          this.report(candidate, cancelled ? { status: 'aborted', latencyMs, fallback: i > 0 } : outcomeOf(err, req, latencyMs, i > 0));
-        },
-      };
-      return new RoutedStream(attempt);
     }
     throw firstError;
   }
