@@ -26,25 +26,14 @@ export interface InferenceLogEntry {
   createdAt?: Date;
 }
 
-/** A sanitized row, ready for the batch insert: nothing in it can make PostgreSQL refuse the batch. */
-export interface InferenceLogRow {
+/**
+ * A sanitized row, ready for the batch insert: nothing in it can make PostgreSQL refuse the batch.
+ * Every field of the entry, defaults applied (time to first token as `ttftMs`), plus its id.
+ */
+export type InferenceLogRow = Omit<Required<InferenceLogEntry>, 'timeToFirstTokenMs'> & {
   id: string;
-  createdAt: Date;
-  requestId: string;
-  keyId: string | null;
-  model: string;
-  provider: string | null;
-  endpoint: string;
-  promptTokens: number;
-  completionTokens: number;
-  estimatedTokens: boolean;
-  cached: boolean;
-  status: number;
-  errorCode: string | null;
-  finishReason: string | null;
-  latencyMs: number;
   ttftMs: number | null;
-}
+};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INT4_MAX = 2_147_483_647;
