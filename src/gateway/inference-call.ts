@@ -1,4 +1,5 @@
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
+import type { CacheSource } from '../cache/cache-request';
 import type { ChatMessage, FinishReason, GenerationParams, StreamEvent, TokenUsage } from '../models/provider.interface';
 
 export type Endpoint = '/v1/generate' | '/v1/chat/completions' | '/v1/completions';
@@ -25,15 +26,13 @@ export interface InferenceCall {
   annotate?(fields: { model?: string; provider?: string; cached?: boolean; prompt?: string }): void;
 }
 
-export type CacheStatus = 'hit' | 'miss' | 'bypass';
-
 /** Accepted and started: the first event is already in hand, so the HTTP status is 200. */
 export interface InferenceRun {
   id: string;
   created: number;
   /** The model that answers (a fallback when the requested one failed). */
   model: string;
-  cache: CacheStatus;
+  cache: CacheSource;
   /** Rate-limit, quota and cache headers for the response. */
   headers: Record<string, string>;
   startedAt: number;

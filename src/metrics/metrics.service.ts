@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { ErrorCode } from '../common/errors/error-code';
+import type { CacheTier, LookupResult } from '../cache/cache-stats';
 import { AppConfig } from '../config/app-config';
+import type { LimitKind } from '../throttling/rate-limit-headers';
 import { defineMetrics, Metrics } from './metric-definitions';
 import { ModelLabels, OTHER_MODEL } from './model-labels';
 
-export type CacheTier = 'l1' | 'l2';
-export type CacheResult = 'hit' | 'miss';
 export type UpstreamOutcome = 'success' | 'error' | 'timeout' | 'circuit_open' | 'retry';
-export type RateLimitKind = 'requests' | 'tokens';
 export type LogDropReason = 'buffer_full' | 'invalid' | 'shutdown';
 
 /** Error responses that carry no code of ours (e.g. Fastify's own 503 while closing). */
@@ -153,7 +152,7 @@ export class MetricsService {
     if (completion > 0) this.m.tokens.inc({ model: label, kind: 'completion' }, completion);
   }
 
-  cacheLookup(tier: CacheTier, result: CacheResult): void {
+  cacheLookup(tier: CacheTier, result: LookupResult): void {
     this.m.cacheRequests.inc({ tier, result });
   }
 
@@ -162,7 +161,7 @@ export class MetricsService {
     this.m.cacheRequests.inc({ tier: 'none', result: 'bypass' });
   }
 
-  rateLimited(limit: RateLimitKind = 'requests'): void {
+  rateLimited(limit: LimitKind = 'requests'): void {
     this.m.rateLimited.inc({ limit });
   }
 
