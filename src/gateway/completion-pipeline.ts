@@ -47,10 +47,10 @@ export class CompletionPipeline {
     try {
       return await this.run(call, startedAt);
     } catch (err) {
+      // Settled already (and logged): the client gets the error itself.
+      if (err instanceof SettledFailure) throw err.error;
       // Refused before any ledger was touched (limits, quota, model, prompt): its log row.
-      if (!(err as { settled?: boolean }).settled) {
-        recordRefusal(this.deps, { requestId: call.requestId, keyId: call.key.id, model: call.model, endpoint: call.endpoint, startedAt }, err);
-      }
+      recordRefusal(this.deps, { requestId: call.requestId, keyId: call.key.id, model: call.model, endpoint: call.endpoint, startedAt }, err);
       throw err;
     }
   }
@@ -107,7 +107,7 @@ export class CompletionPipeline {
       this.metrics.inflight(model.id, -1);
       await result.events.return?.();
       await settle(this.deps, ctx, endOf({ kind: 'error', error: err, text: '' }, call.signal));
-      throw settledError(withHeaders(err, headers));
+      throw new SettledFailure(withHeaders(err, headers));
     }
     ctx.model = served;
     ctx.committed = true;
@@ -208,10 +208,9 @@ function endOf(end: StreamEnd, signal: AbortSignal): StreamEnd {
   return { kind: 'cancelled', text: end.text, firstTokenMs: end.firstTokenMs };
 }
 
-/** Marks an error whose request was already settled (and logged), so it is not logged twice. */
-function settledError(err: unknown): unknown {
-  if (err && typeof err === 'object') Object.defineProperty(err, 'settled', { value: true });
-  return err;
+/** Carries, from run() to start(), an error whose request was already settled and logged, so it is not logged twice. */
+class SettledFailure {
+  constructor(readonly error: unknown) {}
 }
 
 /** Errors after the limiter answered still carry its x-ratelimit-* headers. */

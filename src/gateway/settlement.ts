@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
+import { PartialOutputError } from '../models/partial-output.error';
 import type { TokenUsage } from '../models/provider.interface';
 import type { QuotaReservation } from '../quota/quota-reservation';
 import type { QuotaService } from '../quota/quota.service';
@@ -9,7 +10,8 @@ import type { MetricsService } from '../metrics/metrics.service';
 import type { InferenceLogWriter } from '../usage/inference-log.writer';
 import { toApiError } from '../common/errors/all-exceptions.filter';
 import type { StreamEnd } from './accounted-stream';
-import type { CacheStatus, Endpoint } from './inference-call';
+import type { CacheSource } from '../cache/cache-request';
+import type { Endpoint } from './inference-call';
 
 export interface SettlementDeps {
   quota: QuotaService;
@@ -29,7 +31,7 @@ export interface SettlementContext {
   promptTokens: number;
   quota: QuotaReservation;
   tpm: TokenReservation;
-  cache: CacheStatus;
+  cache: CacheSource;
   /** onnx | http; null for cache hits (no provider was reached). */
   provider: 'onnx' | 'http' | null;
   /** performance.now() when the request entered the pipeline. */
@@ -133,8 +135,7 @@ export function recordRefusal(deps: SettlementDeps, call: { requestId: string; k
 
 async function actualUsage(deps: SettlementDeps, ctx: SettlementContext, end: StreamEnd): Promise<TokenUsage> {
   if (end.kind === 'done') return wholeUsage(end.usage);
-  const partial = end.kind === 'error' ? (end.error as { partialUsage?: TokenUsage }).partialUsage : undefined;
-  if (partial) return wholeUsage(partial);
+  if (end.kind === 'error' && end.error instanceof PartialOutputError) return wholeUsage(end.error.partialUsage);
   // Failed or cancelled mid-answer: what was generated before still counts. A recount of the
   // text can differ from the tokens the model produced, but never past what was asked for.
   let completionTokens = 0;

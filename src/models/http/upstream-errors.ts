@@ -1,5 +1,6 @@
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
+import { PartialOutputError } from '../partial-output.error';
 import type { TokenUsage } from '../provider.interface';
 import { parseRetryAfter } from './retry-policy';
 
@@ -21,14 +22,14 @@ export interface UpstreamFailure {
 }
 
 /** Thrown from a stream the upstream cut after it started: what arrived was already yielded. */
-export class UpstreamStreamCutError extends ApiError {
+export class UpstreamStreamCutError extends PartialOutputError {
   constructor(
     message: string,
     /** Tokens already produced (estimated), so the caller can still account them. */
-    readonly partialUsage: TokenUsage,
+    partialUsage: TokenUsage,
     code: ErrorCode.UpstreamError | ErrorCode.UpstreamTimeout = ErrorCode.UpstreamError,
   ) {
-    super(code, message);
+    super(code, message, partialUsage);
     this.name = 'UpstreamStreamCutError';
   }
 }
