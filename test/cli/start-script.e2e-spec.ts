@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../helpers/cli-server';
 import { cleanupSpawned, spawnInOwnSession, tempDir } from '../helpers/spawned-process';
@@ -34,6 +34,22 @@ describe('npm start (scripts/start.js)', () => {
         "fs.appendFileSync('builds.txt', 'x');",
         "fs.mkdirSync('dist/src', { recursive: true });",
         "fs.writeFileSync('dist/src/main.js', 'console.log(`served, parent ${process.ppid}`);');",
+        // The stand-in's model generator: counts its runs and writes a model folder.
+        "fs.mkdirSync('dist/src/model-tools', { recursive: true });",
+        "fs.writeFileSync('dist/src/model-tools/default-model.js', " +
+          JSON.stringify(
+            [
+              "const fs = require('fs'); const path = require('path');",
+              'exports.ensureDefaultModel = async (dir) => {',
+              "  fs.appendFileSync('generated.txt', 'x');",
+              "  fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });",
+              "  fs.writeFileSync(path.join(dir, 'config.json'), '{}');",
+              "  fs.writeFileSync(path.join(dir, 'onnx', 'model.onnx'), 'onnx');",
+              '  return true;',
+              '};',
+            ].join('\n'),
+          ) +
+          ');',
       ].join('\n'),
     );
   });
@@ -47,6 +63,7 @@ describe('npm start (scripts/start.js)', () => {
     return { code, out: s.stdout + s.stderr, npmPid: s.pid };
   }
   const builds = () => readFileSync(join(app, 'builds.txt'), 'utf8').length;
+  const generated = () => (existsSync(join(app, 'generated.txt')) ? readFileSync(join(app, 'generated.txt'), 'utf8').length : 0);
 
   it('builds on the first start, then not again until a source changes', async () => {
     const first = await npmStart();
@@ -55,11 +72,15 @@ describe('npm start (scripts/start.js)', () => {
     expect(builds()).toBe(1);
     // exec: the server is npm's own child, not a shell's.
     expect(first.out).toContain(`served, parent ${first.npmPid}`);
+    // The bundled model is generated before the server starts, once (the server never does).
+    expect(generated()).toBe(1);
+    expect(existsSync(join(app, 'models/tiny/onnx/model.onnx'))).toBe(true);
 
     const second = await npmStart();
     expect(second.out).toContain('served');
     expect(second.out).not.toMatch(/building/);
     expect(builds()).toBe(1);
+    expect(generated()).toBe(1);
 
     const later = new Date(Date.now() + 5_000);
     utimesSync(join(app, 'src/app.ts'), later, later);
