@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { InferenceLogRow } from './inference-log.row';
 
@@ -29,23 +28,26 @@ const INSERT_SQL = `INSERT INTO inference_logs (${COLUMNS.map((c) => c[1]).join(
   SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${c[2]}[]`).join(', ')})
   ON CONFLICT (id) DO NOTHING`;
 
+/** `count(*)::int AS n`: pg returns int4 as a number. */
+interface CountRow {
+  n: number;
+}
+
 /** SQL for inference_logs. */
 @Injectable()
 export class InferenceLogRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * One multi-row insert for the whole batch. It goes to the driver's pg pool, not
-   * DataSource.query: TypeORM logs every failed query with all its parameters, and during a
-   * database outage each retry would print the whole batch (the writer logs one line instead).
+   * One multi-row insert for the whole batch. A failure is logged by SqlLogger without its
+   * parameters (docs/observability.md); the writer retries the batch and logs one line itself.
    */
   async insertMany(rows: InferenceLogRow[]): Promise<void> {
     if (!rows.length) return;
-    await this.pool.query(INSERT_SQL, COLUMNS.map(([field]) => rows.map((r) => r[field])));
-  }
-
-  private get pool(): Pool {
-    return (this.db.driver as unknown as { master: Pool }).master;
+    await this.db.query(
+      INSERT_SQL,
+      COLUMNS.map(([field]) => rows.map((r) => r[field])),
+    );
   }
 
   /**
@@ -53,7 +55,7 @@ export class InferenceLogRepository {
    * replicas purging at the same moment take disjoint rows instead of queueing on each other.
    */
   async deleteOlderThan(cutoff: Date, limit: number): Promise<number> {
-    const rows: { n: number }[] = await this.db.query(
+    const rows: CountRow[] = await this.db.query(
       `WITH doomed AS (
          SELECT id FROM inference_logs WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED),
        gone AS (DELETE FROM inference_logs l USING doomed WHERE l.id = doomed.id RETURNING 1)
