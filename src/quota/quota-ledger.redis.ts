@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { LedgerRef, LedgerState, ReserveAsk, ReserveOutcome } from './quota-ledger.types';
+import { type LedgerRef, type LedgerState, type ReserveAsk, type ReserveOutcome } from './quota-ledger.types';
 
 /**
  * Reserve: one decision on `used` + `reserved` of one key and period. A missing entry (first use
@@ -55,12 +55,42 @@ export class RedisQuotaLedger {
     if (!c.llmQuotaSettle) client.defineCommand('llmQuotaSettle', { numberOfKeys: 1, lua: SETTLE });
   }
 
-  /** undefined: the entry is missing and no seed was given. */
-  async reserve(ref: LedgerRef, ask: ReserveAsk, ttlMs: number, seed?: number, force = false): Promise<ReserveOutcome | undefined> {
+  /** undefined: the entry is missing (reserveSeeded creates it). */
+  reserve(ref: LedgerRef, ask: ReserveAsk, ttlMs: number, force = false): Promise<ReserveOutcome | undefined> {
+    return this.run(ref, ask, ttlMs, undefined, force);
+  }
+
+  /** Creates a missing entry from `seed` (the database's figure), then reserves. */
+  async reserveSeeded(
+    ref: LedgerRef,
+    ask: ReserveAsk,
+    ttlMs: number,
+    seed: number,
+    force = false,
+  ): Promise<ReserveOutcome> {
+    const outcome = await this.run(ref, ask, ttlMs, seed, force);
+    // The script seeds a missing entry whenever a seed is given; this is not expected to happen.
+    if (!outcome) throw new Error(`quota entry ${this.key(ref)} missing after seeding`);
+    return outcome;
+  }
+
+  private async run(
+    ref: LedgerRef,
+    ask: ReserveAsk,
+    ttlMs: number,
+    seed: number | undefined,
+    force: boolean,
+  ): Promise<ReserveOutcome | undefined> {
     const [status, used, reserved, granted] = (
       await this.commands.llmQuotaReserve(
-        this.key(ref), ask.promptTokens, ask.maxTokens, ask.quota ?? -1, ask.minCompletion,
-        seed === undefined ? '' : seed, Math.max(60_000, Math.ceil(ttlMs)), force ? '1' : '0',
+        this.key(ref),
+        ask.promptTokens,
+        ask.maxTokens,
+        ask.quota ?? -1,
+        ask.minCompletion,
+        seed === undefined ? '' : seed,
+        Math.max(60_000, Math.ceil(ttlMs)),
+        force ? '1' : '0',
       )
     ).map(Number);
     if (status === -1) return undefined;

@@ -2,10 +2,10 @@ import { Logger } from '@nestjs/common';
 import type { RedisService } from '../redis/redis.service';
 import { LocalQuotaLedger } from './quota-ledger.local';
 import { RedisQuotaLedger } from './quota-ledger.redis';
-import { LedgerRef, LedgerState, refKey, ReserveAsk, ReserveOutcome } from './quota-ledger.types';
-import { QuotaMode, QuotaReservation } from './quota-reservation';
-import { QuotaRepository } from './quota.repository';
-import { QuotaWriteBehind } from './quota-write-behind';
+import { type LedgerRef, type LedgerState, refKey, type ReserveAsk, type ReserveOutcome } from './quota-ledger.types';
+import { type QuotaMode, type QuotaReservation } from './quota-reservation';
+import { type QuotaRepository } from './quota.repository';
+import { type QuotaWriteBehind } from './quota-write-behind';
 
 /** A Redis entry outlives its period by a day (late settles still find it). */
 export const ENTRY_GRACE_MS = 86_400_000;
@@ -23,8 +23,8 @@ export const ENTRY_GRACE_MS = 86_400_000;
 export class QuotaLedgers {
   private readonly logger = new Logger('QuotaLedgers');
   readonly local = new LocalQuotaLedger();
-  private readonly shared?: RedisQuotaLedger;
-  private state: QuotaMode;
+  /** Present exactly when Redis is configured; `state` says which store decides meanwhile. */
+  private readonly shared?: { ledger: RedisQuotaLedger; state: 'redis' | 'postgres' };
   private readonly open = new Set<QuotaReservation>();
   /** Changes the Redis ledger missed while it was unreachable, per key and period. */
   private readonly owed = new Map<string, { ref: LedgerRef; release: number; counted: number }>();
@@ -37,35 +37,37 @@ export class QuotaLedgers {
     private readonly redis: RedisService,
     prefix: string,
   ) {
-    if (!redis.client) {
-      this.state = 'local';
-      return;
-    }
-    this.shared = new RedisQuotaLedger(redis.client, prefix);
-    this.state = redis.available ? 'redis' : 'postgres';
+    if (!redis.client) return;
+    this.shared = { ledger: new RedisQuotaLedger(redis.client, prefix), state: redis.available ? 'redis' : 'postgres' };
     redis.onAvailabilityChange((up) => void (up ? this.enterRedis() : this.enterPostgres()));
   }
 
   get mode(): QuotaMode {
-    return this.state;
+    return this.shared?.state ?? 'local';
   }
 
   /** `ttlMs`: how long a new Redis entry lives (past the period's end). */
-  async reserve(ref: LedgerRef, ask: ReserveAsk, ttlMs: number): Promise<{ outcome: ReserveOutcome; store: QuotaMode }> {
+  async reserve(
+    ref: LedgerRef,
+    ask: ReserveAsk,
+    ttlMs: number,
+  ): Promise<{ outcome: ReserveOutcome; store: QuotaMode }> {
     await this.settledMode();
-    if (this.state === 'redis') {
+    const shared = this.shared;
+    if (!shared) {
+      const entry = await this.local.entry(ref, () => this.seed(ref));
+      return { outcome: this.local.reserve(entry, ask), store: 'local' };
+    }
+    if (shared.state === 'redis') {
       try {
         const outcome =
-          (await this.shared!.reserve(ref, ask, ttlMs)) ?? (await this.shared!.reserve(ref, ask, ttlMs, await this.seed(ref)));
-        return { outcome: outcome!, store: 'redis' };
+          (await shared.ledger.reserve(ref, ask, ttlMs)) ??
+          (await shared.ledger.reserveSeeded(ref, ask, ttlMs, await this.seed(ref)));
+        return { outcome, store: 'redis' };
       } catch (err) {
         this.logger.warn(`quota ledger falling back to PostgreSQL: ${(err as Error).message}`);
         await this.enterPostgres();
       }
-    }
-    if (this.state === 'local') {
-      await this.local.ensure(ref, () => this.seed(ref));
-      return { outcome: this.local.reserve(ref, ask), store: 'local' };
     }
     return { outcome: await this.repo.reserve(ref, ask), store: 'postgres' };
   }
@@ -75,14 +77,15 @@ export class QuotaLedgers {
     if (r.store === 'local') return;
     this.open.add(r);
     // Granted by Redis just as it went away: register it with PostgreSQL like the others.
-    if (r.store === 'redis' && this.state === 'postgres') await this.chain(() => this.moveToPostgres(r));
+    if (r.store === 'redis' && this.mode === 'postgres') await this.chain(() => this.moveToPostgres(r));
   }
 
   async settle(r: QuotaReservation, counted: number): Promise<void> {
     await this.chainTail;
     this.open.delete(r);
     const ref = r.ref;
-    if (r.store === 'local') {
+    // A reservation is `local` exactly when no Redis is configured.
+    if (r.store === 'local' || !this.shared) {
       this.local.settle(ref, r.reservedTokens, counted);
       this.writeBehind.add(ref, counted);
     } else if (r.store === 'postgres') {
@@ -91,7 +94,7 @@ export class QuotaLedgers {
     } else {
       this.writeBehind.add(ref, counted);
       try {
-        await this.shared!.settle(ref, r.reservedTokens, counted);
+        await this.shared.ledger.settle(ref, r.reservedTokens, counted);
       } catch {
         this.owe(ref, r.reservedTokens, counted);
         void this.enterPostgres();
@@ -102,13 +105,11 @@ export class QuotaLedgers {
   /** The live state of a key's period (nothing is written). */
   async read(ref: LedgerRef): Promise<LedgerState> {
     await this.settledMode();
-    if (this.state === 'local') {
-      await this.local.ensure(ref, () => this.seed(ref));
-      return this.local.read(ref)!;
-    }
-    if (this.state === 'redis') {
+    const shared = this.shared;
+    if (!shared) return LocalQuotaLedger.state(await this.local.entry(ref, () => this.seed(ref)));
+    if (shared.state === 'redis') {
       try {
-        return (await this.shared!.read(ref)) ?? { used: await this.seed(ref), reserved: 0 };
+        return (await shared.ledger.read(ref)) ?? { used: await this.seed(ref), reserved: 0 };
       } catch {
         /* fall through to the database */
       }
@@ -124,7 +125,8 @@ export class QuotaLedgers {
 
   private async settledMode(): Promise<void> {
     await this.chainTail;
-    if (this.state === 'postgres' && this.redis.available && Date.now() - this.lastReturnAttempt > 1_000) await this.enterRedis();
+    if (this.shared?.state === 'postgres' && this.redis.available && Date.now() - this.lastReturnAttempt > 1_000)
+      await this.enterRedis();
   }
 
   private chain(job: () => Promise<void>): Promise<void> {
@@ -134,8 +136,8 @@ export class QuotaLedgers {
   }
 
   enterPostgres(): Promise<void> {
-    if (this.state !== 'redis') return this.chainTail;
-    this.state = 'postgres';
+    if (this.shared?.state !== 'redis') return this.chainTail;
+    this.shared.state = 'postgres';
     return this.chain(async () => {
       await this.writeBehind.flush();
       for (const r of this.open) if (r.store === 'redis') await this.moveToPostgres(r);
@@ -151,24 +153,25 @@ export class QuotaLedgers {
   enterRedis(): Promise<void> {
     this.lastReturnAttempt = Date.now();
     return this.chain(async () => {
-      if (this.state !== 'postgres' || !this.redis.available) return;
+      const shared = this.shared;
+      if (shared?.state !== 'postgres' || !this.redis.available) return;
       await this.writeBehind.flush();
       for (const [k, o] of this.owed) {
         // A missing entry will be seeded from PostgreSQL, which already has all of it.
-        await this.shared!.settle(o.ref, o.release, o.counted);
+        await shared.ledger.settle(o.ref, o.release, o.counted);
         this.owed.delete(k);
       }
       for (const r of this.open) {
         if (r.store !== 'postgres') continue;
         const adopt: ReserveAsk = { promptTokens: r.reservedTokens, maxTokens: 0, quota: null, minCompletion: 0 };
         const ttl = r.resetAt.getTime() - Date.now() + ENTRY_GRACE_MS;
-        if (!(await this.shared!.reserve(r.ref, adopt, ttl, undefined, true))) {
-          await this.shared!.reserve(r.ref, adopt, ttl, await this.seed(r.ref), true);
+        if (!(await shared.ledger.reserve(r.ref, adopt, ttl, true))) {
+          await shared.ledger.reserveSeeded(r.ref, adopt, ttl, await this.seed(r.ref), true);
         }
         await this.repo.addReserved(r.ref, -r.reservedTokens);
         r.store = 'redis';
       }
-      this.state = 'redis';
+      shared.state = 'redis';
       this.logger.log('quota ledger back on Redis');
     });
   }
