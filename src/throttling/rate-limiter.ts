@@ -76,7 +76,12 @@ export class RateLimiter {
 
   /** Where decisions are made now; for the metrics gauge and readiness. */
   get mode(): LimiterMode {
-    return this.shared && this.redis.available ? 'redis' : 'local';
+    return this.sharedNow() ? 'redis' : 'local';
+  }
+
+  /** The Redis store while it decides: configured and reachable. */
+  private sharedNow(): RedisWindowStore | undefined {
+    return this.redis.available ? this.shared : undefined;
   }
 
   /** Metrics hook: called once per refused request. */
@@ -126,11 +131,12 @@ export class RateLimiter {
     if (delta === 0) return;
     if (this.carrying) await this.carrying;
     // A local reservation whose key was carried into Redis meanwhile is settled there.
-    if (r.slot.store === 'local' && (this.mode === 'local' || this.local.has(r.slot.id))) {
+    const shared = this.shared;
+    if (!shared || (r.slot.store === 'local' && (this.mode === 'local' || this.local.has(r.slot.id)))) {
       return this.local.adjust(r.slot.id, r.slot.bucket, delta, this.now());
     }
     try {
-      await this.shared!.adjust(r.slot.id, r.slot.bucket, delta, this.clock?.());
+      await shared.adjust(r.slot.id, r.slot.bucket, delta, this.clock?.());
     } catch (err) {
       // A refund lost to an outage only makes the window stricter for under a minute.
       this.warn(err);
@@ -142,11 +148,13 @@ export class RateLimiter {
    * there. Keys that fail (Redis gone again) stay local and go on the next recovery.
    */
   carryIntoRedis(): Promise<void> {
+    const shared = this.shared;
+    if (!shared) return Promise.resolve();
     return (this.carrying ??= (async () => {
       let carried = 0;
       for (const [id, buckets] of this.local.entries()) {
         try {
-          carried += await this.shared!.merge(id, buckets, this.clock?.());
+          carried += await shared.merge(id, buckets, this.clock?.());
           this.local.delete(id);
         } catch (err) {
           this.warn(err);
@@ -160,9 +168,10 @@ export class RateLimiter {
   private async consume(keyId: string, checks: KindCheck[]): Promise<{ decision: Decision; store: LimiterMode }> {
     const ids = checks.map((c) => this.storeKey(keyId, c.kind));
     if (this.carrying) await this.carrying;
-    if (this.mode === 'redis') {
+    const shared = this.sharedNow();
+    if (shared) {
       try {
-        return { decision: await this.shared!.consume(ids, checks, this.clock?.()), store: 'redis' };
+        return { decision: await shared.consume(ids, checks, this.clock?.()), store: 'redis' };
       } catch (err) {
         this.warn(err);
       }
@@ -171,8 +180,10 @@ export class RateLimiter {
   }
 
   private rejection(checks: KindCheck[], d: Decision, headers: Record<string, string>): ApiError {
-    const failing = checks.find((_, i) => d.states[i].retryAfterMs !== 0)!;
-    const state = d.states[checks.indexOf(failing)];
+    // A refused decision has at least one state with a wait.
+    const i = checks.findIndex((_, n) => d.states[n].retryAfterMs !== 0);
+    const failing = checks[i];
+    const state = d.states[i];
     const windowMs = this.geometry.bucketMs * this.geometry.buckets;
     const retryMs = d.retryAfterMs === -1 ? windowMs : d.retryAfterMs;
     const per = windowMs === 60_000 ? 'minute' : formatResetDuration(windowMs);
