@@ -24,7 +24,11 @@ export interface CacheHarness {
 }
 
 /** Boots the real app; with Redis, on a key prefix of its own so concurrent files never collide. */
-export async function bootCache(env: Record<string, string> = {}, dbUrl?: string, prefix?: string): Promise<CacheHarness> {
+export async function bootCache(
+  env: Record<string, string> = {},
+  dbUrl?: string,
+  prefix?: string,
+): Promise<CacheHarness> {
   const t = await startTestApp(env, dbUrl);
   const get = <T>(cls: new (...a: never[]) => T): T => t.running.app.get(cls as never, { strict: false }) as T;
   const h: CacheHarness = {
@@ -41,12 +45,6 @@ export async function bootCache(env: Record<string, string> = {}, dbUrl?: string
   return h;
 }
 
-export async function waitForRedis(redis: RedisService, ms = 3_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!redis.available && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  if (!redis.available) throw new Error('Redis did not become available');
-}
-
 /** Deletes every key under a test prefix. */
 export async function clearPrefix(redis: RedisService, prefix: string): Promise<void> {
   if (!redis.available) return;
@@ -54,7 +52,14 @@ export async function clearPrefix(redis: RedisService, prefix: string): Promise<
   if (keys.length) await redis.client!.del(...keys);
 }
 
-export const greedy: GenerationParams = { maxTokens: 32, temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, stop: [] };
+export const greedy: GenerationParams = {
+  maxTokens: 32,
+  temperature: 0,
+  topP: 1,
+  topK: 0,
+  repetitionPenalty: 1,
+  stop: [],
+};
 
 export function uniqueModel(): string {
   return `m-${randomBytes(5).toString('hex')}`;
@@ -100,7 +105,11 @@ export function scripted(script: Script = {}): { fn: ComputeFn; calls: number; a
       throw err;
     });
     state.completed++;
-    yield { type: 'done', finishReason: 'stop', usage: script.usage ?? { promptTokens: 3, completionTokens: pieces.length } };
+    yield {
+      type: 'done',
+      finishReason: 'stop',
+      usage: script.usage ?? { promptTokens: 3, completionTokens: pieces.length },
+    };
   };
   return state;
 }

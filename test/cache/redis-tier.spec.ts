@@ -1,8 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { RedisL1Store } from '../../src/cache/l1/redis-l1.store';
 import { queryDb } from '../helpers/test-database';
+import { waitFor } from '../helpers/wait-for';
 import {
-  bootCache, clearPrefix, drain, itRedis, redisUrl, request, scripted, textOf, uniqueModel, waitForRedis, type CacheHarness,
+  bootCache,
+  clearPrefix,
+  drain,
+  itRedis,
+  redisUrl,
+  request,
+  scripted,
+  textOf,
+  uniqueModel,
+  type CacheHarness,
 } from './cache-fixtures';
 
 /** Two replicas sharing PostgreSQL and Redis: Redis is L1 and carries the cross-replica single flight. */
@@ -14,7 +24,7 @@ describe(RedisL1Store.name, () => {
     if (!redisUrl) return;
     a = await bootCache({ REDIS_URL: redisUrl }, undefined, prefix);
     b = await bootCache({ REDIS_URL: redisUrl }, a.t.dbUrl, prefix);
-    await Promise.all([waitForRedis(a.redis), waitForRedis(b.redis)]);
+    await waitFor('both replicas to reach Redis', () => a.redis.available && b.redis.available, { timeoutMs: 3_000 });
   });
   afterAll(async () => {
     if (!redisUrl) return;
@@ -43,9 +53,7 @@ describe(RedisL1Store.name, () => {
   itRedis('computes identical concurrent requests on two replicas once', async () => {
     const req = request({ model: uniqueModel() });
     const compute = scripted({ text: 'computed once, fleet-wide', chunks: 4, delayMs: 40 });
-    const runs = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? b : a).cache.run(req, compute.fn)),
-    );
+    const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? b : a).cache.run(req, compute.fn)));
     const texts = await Promise.all(runs.map(async (r) => textOf(await drain(r.events))));
     expect(compute.calls).toBe(1);
     expect(new Set(texts)).toEqual(new Set(['computed once, fleet-wide']));
@@ -57,7 +65,7 @@ describe(RedisL1Store.name, () => {
     const failing = scripted({ chunks: 3, delayMs: 30, failAfter: 1 });
     const ok = scripted({ text: 'second replica did it' });
     const holder = await a.cache.run(req, failing.fn);
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor('the lock holder to start computing', () => failing.calls === 1);
     const waiterRun = b.cache.run(req, ok.fn);
     await expect(drain(holder.events)).rejects.toThrow('upstream broke');
     const waiter = await waiterRun;

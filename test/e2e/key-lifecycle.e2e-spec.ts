@@ -1,14 +1,6 @@
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 import { queryDb } from '../helpers/test-database';
-
-async function eventually(check: () => Promise<boolean>, withinMs: number): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < withinMs) {
-    if (await check()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`condition not met within ${withinMs} ms`);
-}
+import { waitFor } from '../helpers/wait-for';
 
 describe('API key lifecycle', () => {
   let a: TestApp;
@@ -26,7 +18,10 @@ describe('API key lifecycle', () => {
   const whoami = (t: TestApp, key: string) => call(t.baseUrl, 'GET', '/admin/keys?limit=1', { key });
 
   it('create → use → deactivate → activate → rotate → revoke, on two replicas', async () => {
-    const created = await call(a.baseUrl, 'POST', '/admin/keys', { key: a.adminKey, body: { label: 'ops', role: 'admin', rpm: 10 } });
+    const created = await call(a.baseUrl, 'POST', '/admin/keys', {
+      key: a.adminKey,
+      body: { label: 'ops', role: 'admin', rpm: 10 },
+    });
     expect(created.status).toBe(201);
     const { id, key } = created.body;
     expect(created.body.key_prefix).toBe(key.slice(0, 11));
@@ -37,24 +32,33 @@ describe('API key lifecycle', () => {
 
     await call(a.baseUrl, 'PATCH', `/admin/keys/${id}`, { key: a.adminKey, body: { active: false } });
     expect((await whoami(a, key)).body.error.code).toBe('api_key_inactive');
-    // The other replica hears about it within a second, despite its cached entry.
-    await eventually(async () => (await whoami(b, key)).status === 403, 1000);
+    // The other replica hears about it through the change listener, long before its cached entry
+    // expires (KEY_CACHE_TTL_MS, 60 s by default, is longer than waitFor's timeout).
+    await waitFor('replica b to refuse the deactivated key', () => whoami(b, key), {
+      until: (res) => res.status === 403,
+    });
 
     await call(b.baseUrl, 'PATCH', `/admin/keys/${id}`, { key: b.adminKey, body: { active: true } });
-    await eventually(async () => (await whoami(a, key)).status === 200, 1000);
+    await waitFor('replica a to accept the reactivated key', () => whoami(a, key), {
+      until: (res) => res.status === 200,
+    });
 
     const rotated = await call(a.baseUrl, 'POST', `/admin/keys/${id}/rotate`, { key: a.adminKey });
     expect(rotated.status).toBe(200);
     expect(rotated.body.key).not.toBe(key);
     expect(rotated.body.rotated_at).not.toBeNull();
     expect((await whoami(a, key)).body.error.code).toBe('invalid_api_key');
-    await eventually(async () => (await whoami(b, key)).status === 401, 1000);
+    await waitFor('replica b to refuse the rotated-out key', () => whoami(b, key), {
+      until: (res) => res.status === 401,
+    });
     expect((await whoami(b, rotated.body.key)).status).toBe(200);
 
     const revoked = await call(b.baseUrl, 'DELETE', `/admin/keys/${id}`, { key: b.adminKey });
     expect(revoked.status).toBe(200);
     expect(revoked.body.status).toBe('revoked');
-    await eventually(async () => (await whoami(a, rotated.body.key)).status === 401, 1000);
+    await waitFor('replica a to refuse the revoked key', () => whoami(a, rotated.body.key), {
+      until: (res) => res.status === 401,
+    });
     // Revoked keys stay readable, cannot be changed or revived.
     const read = await call(a.baseUrl, 'GET', `/admin/keys/${id}`, { key: a.adminKey });
     expect(read.body.revoked_at).not.toBeNull();
@@ -79,7 +83,10 @@ describe('API key lifecycle', () => {
     let cursor: string | null = null;
     do {
       const r: { body: { data: { label: string }[]; next_cursor: string | null } } = await call(
-        a.baseUrl, 'GET', `/admin/keys?limit=2&label=page-${cursor ? `&cursor=${cursor}` : ''}`, { key: a.adminKey },
+        a.baseUrl,
+        'GET',
+        `/admin/keys?limit=2&label=page-${cursor ? `&cursor=${cursor}` : ''}`,
+        { key: a.adminKey },
       );
       expect(r.body.data.length).toBeLessThanOrEqual(2);
       seen.push(...r.body.data.map((k) => k.label));

@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { ApiError } from '../../src/common/errors/api-error';
-import { OwnRedis, Replica, testKey, uniquePrefix, waitFor } from '../limits/limits-fixtures';
+import { OwnRedis, Replica, testKey, uniquePrefix } from '../limits/limits-fixtures';
+import { waitFor } from '../helpers/wait-for';
 
 const sum = (h: Record<string, string>) => Object.values(h).reduce((a, v) => a + Number(v), 0);
 
@@ -34,13 +35,13 @@ describe('rate limits across a Redis outage', () => {
     await a.limiter.checkRequest(key);
 
     await own.kill();
-    await waitFor(() => a.limiter.mode === 'local' && b.limiter.mode === 'local', 5000, 'local mode');
+    await waitFor('local mode', () => a.limiter.mode === 'local' && b.limiter.mode === 'local', { timeoutMs: 5000 });
     await a.limiter.checkRequest(key); // counted on A's own counters
     const reservation = await a.limiter.reserveTokens(key, 600);
     expect(reservation.slot?.store).toBe('local');
 
     await own.resume(); // Redis kept its data: the 2 requests made before the outage
-    await waitFor(() => a.limiter.mode === 'redis' && b.limiter.mode === 'redis', 5000, 'Redis mode');
+    await waitFor('Redis mode', () => a.limiter.mode === 'redis' && b.limiter.mode === 'redis', { timeoutMs: 5000 });
     await a.limiter.carryIntoRedis();
 
     probe = new Redis(own.url);

@@ -1,24 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { tinyModelDir, writeModelsYaml } from '../helpers/model-fixtures';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 import { queryDb } from '../helpers/test-database';
+import { waitFor } from '../helpers/wait-for';
 import { InferenceLogWriter } from '../../src/usage/inference-log.writer';
 import { UsageRecorder } from '../../src/usage/usage.recorder';
 
 /** Reads an SSE response to the end: the data payloads, in order. */
 async function sse(res: Response): Promise<string[]> {
   const text = await res.text();
-  return text.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice(6));
-}
-
-async function eventually(check: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('condition not met in time');
+  return text
+    .split('\n\n')
+    .filter((b) => b.startsWith('data: '))
+    .map((b) => b.slice(6));
 }
 
 describe('routing, fallbacks and streaming through the HTTP API', () => {
@@ -27,7 +22,11 @@ describe('routing, fallbacks and streaming through the HTTP API', () => {
   let yamlFile: string;
   let yaml: string;
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { 'x-api-key': t.adminKey, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`${t.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'x-api-key': t.adminKey, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     primary = await FakeOpenAIUpstream.start({ deltas: ['from', ' remote'] });
@@ -45,20 +44,32 @@ describe('routing, fallbacks and streaming through the HTTP API', () => {
   });
 
   it('uses the default model without `model`, and the remote one by name', async () => {
-    const local = await call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'a', max_tokens: 2 } });
+    const local = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: t.adminKey,
+      body: { prompt: 'a', max_tokens: 2 },
+    });
     expect(local.body.model).toBe('tiny');
-    const remote = await call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'a', model: 'remote' } });
+    const remote = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: t.adminKey,
+      body: { prompt: 'a', model: 'remote' },
+    });
     expect(remote.body.model).toBe('remote');
     expect(remote.body.text).toBe('from remote');
   });
 
   it('falls back to the local model when the upstream answers 500 or times out', async () => {
     primary.enqueue({ kind: 'status', status: 500 });
-    const r500 = await call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'a', model: 'remote', max_tokens: 2 } });
+    const r500 = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: t.adminKey,
+      body: { prompt: 'a', model: 'remote', max_tokens: 2 },
+    });
     expect(r500.status).toBe(200);
     expect(r500.body.model).toBe('tiny');
     primary.enqueue({ kind: 'hang' });
-    const hung = await call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'a', model: 'remote', max_tokens: 2 } });
+    const hung = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: t.adminKey,
+      body: { prompt: 'a', model: 'remote', max_tokens: 2 },
+    });
     expect(hung.status).toBe(200);
     expect(hung.body.model).toBe('tiny');
   });
@@ -66,7 +77,10 @@ describe('routing, fallbacks and streaming through the HTTP API', () => {
   it('opens the breaker after repeated failures, reports it, and closes it after a good probe', async () => {
     await primary.stop();
     for (let i = 0; i < 3; i++) {
-      const r = await call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'a', model: 'remote', max_tokens: 1 } });
+      const r = await call(t.baseUrl, 'POST', '/v1/generate', {
+        key: t.adminKey,
+        body: { prompt: 'a', model: 'remote', max_tokens: 1 },
+      });
       expect(r.body.model).toBe('tiny');
     }
     const models = await call(t.baseUrl, 'GET', '/admin/models', { key: t.adminKey });
@@ -74,8 +88,19 @@ describe('routing, fallbacks and streaming through the HTTP API', () => {
     expect(remote.breaker.state).toBe('open');
     expect(remote.status).toBe('open-circuit');
     await primary.restart();
-    await new Promise((r) => setTimeout(r, 450));
-    const probe = await call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'a', model: 'remote' } });
+    // After the cool-down the breaker lets one probe through (half-open), instead of sleeping past it.
+    await waitFor(
+      'the breaker to cool down',
+      async () =>
+        (await call(t.baseUrl, 'GET', '/admin/models', { key: t.adminKey })).body.data.find(
+          (m: { id: string }) => m.id === 'remote',
+        ).breaker.state,
+      { until: (state) => state === 'half-open' },
+    );
+    const probe = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: t.adminKey,
+      body: { prompt: 'a', model: 'remote' },
+    });
     expect(probe.body.model).toBe('remote');
     const after = await call(t.baseUrl, 'GET', '/admin/models', { key: t.adminKey });
     expect(after.body.data.find((m: { id: string }) => m.id === 'remote').breaker.state).toBe('closed');
@@ -83,7 +108,11 @@ describe('routing, fallbacks and streaming through the HTTP API', () => {
 
   it('ends a stream cut by the upstream with an error event, not [DONE]', async () => {
     primary.enqueue({ kind: 'cut', afterDeltas: 1 });
-    const res = await post('/v1/chat/completions', { model: 'remote', messages: [{ role: 'user', content: 'x' }], stream: true });
+    const res = await post('/v1/chat/completions', {
+      model: 'remote',
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const events = await sse(res);
@@ -93,18 +122,27 @@ describe('routing, fallbacks and streaming through the HTTP API', () => {
     expect(events.some((e) => e.includes('"from"'))).toBe(true);
     // What streamed before the cut is still accounted, in the log and in the daily usage.
     await t.running.app.get(InferenceLogWriter).flush();
-    const [row] = await queryDb<Record<string, any>>(t.dbUrl, 'SELECT * FROM inference_logs WHERE request_id = $1', [res.headers.get('x-request-id')]);
+    const [row] = await queryDb<Record<string, any>>(t.dbUrl, 'SELECT * FROM inference_logs WHERE request_id = $1', [
+      res.headers.get('x-request-id'),
+    ]);
     expect(row).toEqual(expect.objectContaining({ model: 'remote', status: 200, error_code: 'upstream_error' }));
     expect(row.completion_tokens).toBeGreaterThan(0);
     await t.running.app.get(UsageRecorder).flush();
-    const [usage] = await queryDb<{ completion: string }>(t.dbUrl, "SELECT sum(completion_tokens)::text AS completion FROM usage_daily WHERE model = 'remote'");
+    const [usage] = await queryDb<{ completion: string }>(
+      t.dbUrl,
+      "SELECT sum(completion_tokens)::text AS completion FROM usage_daily WHERE model = 'remote'",
+    );
     expect(Number(usage.completion)).toBeGreaterThanOrEqual(row.completion_tokens);
   });
 
   it('aborts the upstream request when the client disconnects mid-stream', async () => {
     primary.enqueue({ kind: 'pause', afterDeltas: 1 });
     const controller = new AbortController();
-    const res = await post('/v1/chat/completions', { model: 'remote', messages: [{ role: 'user', content: 'x' }], stream: true }, {});
+    const res = await post(
+      '/v1/chat/completions',
+      { model: 'remote', messages: [{ role: 'user', content: 'x' }], stream: true },
+      {},
+    );
     const reader = res.body!.getReader();
     await reader.read();
     const upstreamReq = primary.completionRequests.at(-1)!;
@@ -122,17 +160,33 @@ describe('routing, fallbacks and streaming through the HTTP API', () => {
     const busy = await call(t.baseUrl, 'GET', '/admin/models', { key: t.adminKey });
     expect(busy.body.data.find((m: { id: string }) => m.id === 'tiny').inflight).toBe(1);
     await reader.cancel();
-    await eventually(async () => {
-      const m = await call(t.baseUrl, 'GET', '/admin/models', { key: t.adminKey });
-      return m.body.data.find((x: { id: string }) => x.id === 'tiny').inflight === 0;
-    }, 2000);
+    await waitFor(
+      'tiny to have nothing in flight',
+      async () =>
+        (await call(t.baseUrl, 'GET', '/admin/models', { key: t.adminKey })).body.data.find(
+          (x: { id: string }) => x.id === 'tiny',
+        ).inflight,
+      { until: (n) => n === 0 },
+    );
   });
 
   it('reloads models.yaml while requests are in flight; a bad file is refused and the old registry keeps serving', async () => {
     primary.enqueue({ kind: 'pause', afterDeltas: 1 });
-    const inflight = post('/v1/chat/completions', { model: 'remote', messages: [{ role: 'user', content: 'x' }], stream: true });
-    await eventually(async () => primary.completionRequests.some((r) => !r.finishedAt && !r.clientClosedEarly), 2000);
-    writeFileSync(yamlFile, yaml.replace('  - id: remote', '  - id: remote2\n    provider: http\n    base_url: http://127.0.0.1:9/v1\n  - id: remote'));
+    const inflight = post('/v1/chat/completions', {
+      model: 'remote',
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+    });
+    await waitFor('the upstream to hold a request open', () =>
+      primary.completionRequests.some((r) => !r.finishedAt && !r.clientClosedEarly),
+    );
+    writeFileSync(
+      yamlFile,
+      yaml.replace(
+        '  - id: remote',
+        '  - id: remote2\n    provider: http\n    base_url: http://127.0.0.1:9/v1\n  - id: remote',
+      ),
+    );
     const ok = await call(t.baseUrl, 'POST', '/admin/models/reload', { key: t.adminKey });
     expect(ok.status).toBe(200);
     expect(ok.body.added).toEqual(['remote2']);

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor, WaitForTimeout } from './wait-for';
 
 /**
  * Child processes for the CLI tests: spawned in their own session (as `setsid` does, so a signal
@@ -46,16 +47,12 @@ export class Spawned {
 
   /** Waits until `check` holds; fails with the transcript after `ms` or if the child exits first. */
   async waitFor(what: string, check: (s: Spawned) => boolean | Promise<boolean>, ms = 45_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await check(this)) return;
-      if (!this.running)
-        throw new Error(
-          `${this.name} exited (${this.proc.exitCode ?? this.proc.signalCode}) before ${what}\n${this.transcript()}`,
-        );
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out after ${ms} ms waiting for ${what}\n${this.transcript()}`);
+    await waitFor(what, () => check(this), {
+      timeoutMs: ms,
+      intervalMs: 100,
+      abortIf: () => (this.running ? undefined : `${this.name} exited (${this.proc.exitCode ?? this.proc.signalCode})`),
+      describe: () => this.transcript(),
+    });
   }
 
   /** Resolves with the exit; fails with the transcript if it takes longer than `ms`. */
@@ -149,13 +146,17 @@ export function processesInGroup(pgid: number): number[] {
 
 /** Waits (bounded) until nothing of the group is left; returns what is still there. */
 export async function waitGroupGone(pgid: number, ms = 10_000): Promise<number[]> {
-  const end = Date.now() + ms;
-  let left = processesInGroup(pgid);
-  while (left.length && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 100));
-    left = processesInGroup(pgid);
+  try {
+    await waitFor(`process group ${pgid} to be gone`, () => processesInGroup(pgid), {
+      until: (left) => left.length === 0,
+      timeoutMs: ms,
+      intervalMs: 100,
+    });
+    return [];
+  } catch (e) {
+    if (e instanceof WaitForTimeout) return processesInGroup(pgid);
+    throw e;
   }
-  return left;
 }
 
 export async function cleanupSpawned(): Promise<void> {

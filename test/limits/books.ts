@@ -27,8 +27,16 @@ export async function readBooks(apps: TestApp[], keyId: string): Promise<Books> 
     `SELECT coalesce(sum(used_tokens), 0)::int AS used, coalesce(sum(reserved_tokens), 0)::int AS reserved FROM quota_usage WHERE key_id = $1`,
     [keyId],
   );
-  const [u] = await queryDb<{ n: number }>(db, `SELECT coalesce(sum(prompt_tokens + completion_tokens), 0)::int AS n FROM usage_daily WHERE key_id = $1`, [keyId]);
-  const [l] = await queryDb<{ n: number }>(db, `SELECT coalesce(sum(prompt_tokens + completion_tokens), 0)::int AS n FROM inference_logs WHERE key_id = $1`, [keyId]);
+  const [u] = await queryDb<{ n: number }>(
+    db,
+    `SELECT coalesce(sum(prompt_tokens + completion_tokens), 0)::int AS n FROM usage_daily WHERE key_id = $1`,
+    [keyId],
+  );
+  const [l] = await queryDb<{ n: number }>(
+    db,
+    `SELECT coalesce(sum(prompt_tokens + completion_tokens), 0)::int AS n FROM inference_logs WHERE key_id = $1`,
+    [keyId],
+  );
   return { ledger: q.used, reserved: q.reserved, usageDaily: u.n, logs: l.n };
 }
 
@@ -60,7 +68,8 @@ export async function createKey(app: TestApp, body: Record<string, unknown>): Pr
     body: JSON.stringify({ label: 'books', rpm: 10_000, ...body }),
   });
   const created = (await res.json()) as { key: string; id: string };
-  if (res.status !== 201 && res.status !== 200) throw new Error(`key not created: ${res.status} ${JSON.stringify(created)}`);
+  if (res.status !== 201 && res.status !== 200)
+    throw new Error(`key not created: ${res.status} ${JSON.stringify(created)}`);
   return { key: created.key, id: created.id };
 }
 
@@ -77,13 +86,4 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 /** Removes the temp folder writeModelsYaml made for a models file. */
 export function removeModelsYaml(file: string | undefined): void {
   if (file) rmSync(dirname(file), { recursive: true, force: true });
-}
-
-/** Polls until `check` holds (no fixed sleeps before asserting). */
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

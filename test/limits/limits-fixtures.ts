@@ -1,4 +1,4 @@
-import { spawn, ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,19 +8,20 @@ import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import type { AuthenticatedKey } from '../../src/api-keys/authenticated-key';
-import { ApiError } from '../../src/common/errors/api-error';
+import { type ApiError } from '../../src/common/errors/api-error';
 import { FlushRegistry } from '../../src/common/lifecycle/flush.registry';
-import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { type AppConfig, loadConfig } from '../../src/config/app-config';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
 import { ReadinessRegistry } from '../../src/common/lifecycle/readiness.registry';
-import { QuotaReservation } from '../../src/quota/quota-reservation';
+import { type QuotaReservation } from '../../src/quota/quota-reservation';
 import { QuotaRepository } from '../../src/quota/quota.repository';
 import { QuotaService } from '../../src/quota/quota.service';
-import { QuotaOptions } from '../../src/quota/quota.options';
+import { type QuotaOptions } from '../../src/quota/quota.options';
 import { RedisService } from '../../src/redis/redis.service';
 import { RateLimiter } from '../../src/throttling/rate-limiter';
-import { RateLimiterOptions } from '../../src/throttling/rate-limiter.options';
+import { type RateLimiterOptions } from '../../src/throttling/rate-limiter.options';
 import { createTestDatabase, queryDb } from '../helpers/test-database';
+import { waitFor } from '../helpers/wait-for';
 
 // The services log outages on purpose; the tests assert on them instead.
 Logger.overrideLogger(false);
@@ -34,7 +35,16 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
 }
 
 export function testKey(over: Partial<AuthenticatedKey> = {}): AuthenticatedKey {
-  return { id: randomUUID(), label: 'test', role: 'user', quotaTokens: null, rpm: null, tpm: null, allowedModels: null, ...over };
+  return {
+    id: randomUUID(),
+    label: 'test',
+    role: 'user',
+    quotaTokens: null,
+    rpm: null,
+    tpm: null,
+    allowedModels: null,
+    ...over,
+  };
 }
 
 export const uniquePrefix = () => `llmtest:${randomBytes(4).toString('hex')}:`;
@@ -52,9 +62,11 @@ export async function migratedDatabase(): Promise<{ url: string; drop(): Promise
 /** Inserts api_keys rows (the ledger's foreign keys need them). */
 export async function insertKeys(dbUrl: string, keys: AuthenticatedKey[]): Promise<void> {
   for (const k of keys) {
-    await queryDb(dbUrl, `INSERT INTO api_keys (id, label, role, key_hash, key_prefix) VALUES ($1, $2, $3, $4, 'sk-test')`, [
-      k.id, k.label, k.role, randomBytes(32),
-    ]);
+    await queryDb(
+      dbUrl,
+      `INSERT INTO api_keys (id, label, role, key_hash, key_prefix) VALUES ($1, $2, $3, $4, 'sk-test')`,
+      [k.id, k.label, k.role, randomBytes(32)],
+    );
   }
 }
 
@@ -79,11 +91,12 @@ export class Replica {
     if (opts.dbUrl) {
       r.ds = new DataSource(buildDataSourceOptions(opts.dbUrl, 5));
       await r.ds.initialize();
+      // No write-behind timer: the tests call quota.flush() where they need the rows, and stop()
+      // runs the one shutdown flush, so nothing is written at a moment a test did not choose.
       r.quota = new QuotaService(r.config, new QuotaRepository(r.ds), r.redis, r.readiness, r.flushes, opts.quota);
-      r.quota.onModuleInit();
     }
     r.limiter = new RateLimiter(r.config, r.redis, r.readiness, opts.limiter);
-    if (env.REDIS_URL && !opts.redisDown) await waitFor(() => r.redis.available, 3000, 'Redis');
+    if (env.REDIS_URL && !opts.redisDown) await waitFor('Redis', () => r.redis.available, { timeoutMs: 3000 });
     return r;
   }
 
@@ -94,17 +107,10 @@ export class Replica {
   }
 
   private async shutdown(): Promise<void> {
-    await this.quota?.onApplicationShutdown();
+    await this.flushes.flushAll(); // the app's shutdown flush (src/app.factory.ts)
+    this.quota?.onModuleDestroy();
     await this.redis.onApplicationShutdown();
     await this.ds?.destroy();
-  }
-}
-
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -149,13 +155,27 @@ export class OwnRedis {
   }
 
   async resume(): Promise<void> {
-    const persistence = this.dir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir] : ['--appendonly', 'no'];
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no'], {
-      stdio: 'ignore',
-    });
+    const persistence = this.dir
+      ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir]
+      : ['--appendonly', 'no'];
+    this.proc = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
     const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, enableOfflineQueue: false });
     probe.on('error', () => undefined);
-    await waitFor(async () => probe.connect().then(() => true, () => false), 5000, 'redis-server to start');
+    await waitFor(
+      'redis-server to start',
+      async () =>
+        probe.connect().then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 5000 },
+    );
     probe.disconnect();
   }
 
@@ -175,7 +195,11 @@ export class OwnRedis {
 }
 
 /** 50 concurrent reserve → settle cycles; returns what was counted. */
-export async function raceCycles(services: QuotaService[], key: AuthenticatedKey, n = 50): Promise<{ counted: number; served: number; refused: number }> {
+export async function raceCycles(
+  services: QuotaService[],
+  key: AuthenticatedKey,
+  n = 50,
+): Promise<{ counted: number; served: number; refused: number }> {
   let counted = 0;
   let refused = 0;
   await Promise.all(

@@ -4,15 +4,26 @@ import { ApiError } from '../../src/common/errors/api-error';
 import { QuotaService, withMargin } from '../../src/quota/quota.service';
 import { queryDb } from '../helpers/test-database';
 import {
-  cleanRedis, insertKeys, migratedDatabase, OwnRedis, Replica, REDIS_URL, testKey, uniquePrefix, waitFor, withRedis,
+  cleanRedis,
+  insertKeys,
+  migratedDatabase,
+  OwnRedis,
+  Replica,
+  REDIS_URL,
+  testKey,
+  uniquePrefix,
+  withRedis,
 } from './limits-fixtures';
+import { waitFor } from '../helpers/wait-for';
 
 const ledgerRow = async (dbUrl: string, keyId: string) =>
-  (await queryDb<{ used: number; reserved: number }>(
-    dbUrl,
-    `SELECT used_tokens::int AS used, reserved_tokens::int AS reserved FROM quota_usage WHERE key_id = $1`,
-    [keyId],
-  ))[0];
+  (
+    await queryDb<{ used: number; reserved: number }>(
+      dbUrl,
+      `SELECT used_tokens::int AS used, reserved_tokens::int AS reserved FROM quota_usage WHERE key_id = $1`,
+      [keyId],
+    )
+  )[0];
 
 describe(QuotaService.name, () => {
   const prefix = uniquePrefix();
@@ -53,7 +64,12 @@ describe(QuotaService.name, () => {
     await quota.release(full); // failed before any token: all 80 back
     await quota.settle(clamped, { promptTokens: 10, completionTokens: 4 }); // cancelled after 4 tokens
     await quota.settle(clamped, { promptTokens: 10, completionTokens: 10 }); // idempotent
-    expect(await quota.snapshot(key)).toMatchObject({ usedTokens: 14, reservedTokens: 0, remainingTokens: 86, quotaTokens: 100 });
+    expect(await quota.snapshot(key)).toMatchObject({
+      usedTokens: 14,
+      reservedTokens: 0,
+      remainingTokens: 86,
+      quotaTokens: 100,
+    });
     await quota.flush();
     expect(await ledgerRow(db.url, key.id)).toEqual({ used: 14, reserved: 0 });
   });
@@ -63,25 +79,32 @@ describe(QuotaService.name, () => {
     ['Redis', { REDIS_URL: REDIS_URL ?? '' }, 'redis'],
     ['PostgreSQL (Redis down)', { REDIS_URL: 'redis://127.0.0.1:1' }, 'postgres'],
   ] as const)('on the %s ledger', (_name, env, mode) => {
-    (mode === 'redis' ? withRedis : it)('does charge every token an upstream reports, past the reservation, in one step', async () => {
-      const { quota } = await replica(env, { redisDown: mode === 'postgres' });
-      expect(quota.mode).toBe(mode);
-      const key = await newKey({ quotaTokens: 50 });
-      const r = await quota.reserve(key, 10, 5);
-      await quota.settle(r, { promptTokens: 12, completionTokens: 9 }); // an upstream counted more than we did
-      expect(await quota.snapshot(key)).toMatchObject({ usedTokens: 21, reservedTokens: 0 });
-      const big = await quota.reserve(key, 1, 1);
-      await quota.settle(big, { promptTokens: 27_000, completionTokens: 400 });
-      expect(await quota.snapshot(key)).toMatchObject({ usedTokens: 27_421, reservedTokens: 0, remainingTokens: 0 });
-      const err = (await quota.reserve(key, 1, 1).catch((e: unknown) => e)) as ApiError;
-      expect(err.code).toBe('quota_exhausted'); // at or over its quota: 402
-      await quota.flush();
-      expect(await ledgerRow(db.url, key.id)).toEqual({ used: 27_421, reserved: 0 });
-    });
+    (mode === 'redis' ? withRedis : it)(
+      'does charge every token an upstream reports, past the reservation, in one step',
+      async () => {
+        const { quota } = await replica(env, { redisDown: mode === 'postgres' });
+        expect(quota.mode).toBe(mode);
+        const key = await newKey({ quotaTokens: 50 });
+        const r = await quota.reserve(key, 10, 5);
+        await quota.settle(r, { promptTokens: 12, completionTokens: 9 }); // an upstream counted more than we did
+        expect(await quota.snapshot(key)).toMatchObject({ usedTokens: 21, reservedTokens: 0 });
+        const big = await quota.reserve(key, 1, 1);
+        await quota.settle(big, { promptTokens: 27_000, completionTokens: 400 });
+        expect(await quota.snapshot(key)).toMatchObject({ usedTokens: 27_421, reservedTokens: 0, remainingTokens: 0 });
+        const err = (await quota.reserve(key, 1, 1).catch((e: unknown) => e)) as ApiError;
+        expect(err.code).toBe('quota_exhausted'); // at or over its quota: 402
+        await quota.flush();
+        expect(await ledgerRow(db.url, key.id)).toEqual({ used: 27_421, reserved: 0 });
+      },
+    );
   });
 
   it('does hold QUOTA_REMOTE_MARGIN more for an estimated prompt, and treats null quotas as role defaults or unlimited', async () => {
-    const { quota } = await replica({ QUOTA_TOKENS_USER: '1000', QUOTA_TOKENS_ADMIN: 'unlimited', QUOTA_REMOTE_MARGIN: '0.2' });
+    const { quota } = await replica({
+      QUOTA_TOKENS_USER: '1000',
+      QUOTA_TOKENS_ADMIN: 'unlimited',
+      QUOTA_REMOTE_MARGIN: '0.2',
+    });
     const user = await newKey({});
     const exact = await quota.reserve(user, 10, 5);
     const estimated = await quota.reserve(user, 10, 5, { estimated: true });
@@ -110,7 +133,10 @@ describe(QuotaService.name, () => {
   ])('period rollover on the %s', (_name, useRedis) => {
     (useRedis ? withRedis : it)('does reset usage at the period boundary (UTC midnight, daily)', async () => {
       let now = Date.parse('2026-03-09T23:59:59.000Z');
-      const { quota } = await replica({ QUOTA_PERIOD: 'daily', ...(useRedis ? { REDIS_URL: REDIS_URL! } : {}) }, { quota: { clock: () => now } });
+      const { quota } = await replica(
+        { QUOTA_PERIOD: 'daily', ...(useRedis ? { REDIS_URL: REDIS_URL! } : {}) },
+        { quota: { clock: () => now } },
+      );
       const key = await newKey({ quotaTokens: 100 });
       await quota.settle(await quota.reserve(key, 50, 50), { promptTokens: 50, completionTokens: 50 });
       const err = (await quota.reserve(key, 1, 1).catch((e: unknown) => e)) as ApiError;
@@ -120,7 +146,11 @@ describe(QuotaService.name, () => {
       expect(next.periodStart.toISOString()).toBe('2026-03-10T00:00:00.000Z');
       expect(next.remainingTokens).toBe(0);
       await quota.flush();
-      const rows = await queryDb(db.url, `SELECT period_start, used_tokens::int AS used FROM quota_usage WHERE key_id = $1 ORDER BY 1`, [key.id]);
+      const rows = await queryDb(
+        db.url,
+        `SELECT period_start, used_tokens::int AS used FROM quota_usage WHERE key_id = $1 ORDER BY 1`,
+        [key.id],
+      );
       expect(rows.map((x) => x.used)).toEqual([100]);
       expect(await quota.snapshot(key)).toMatchObject({ usedTokens: 0, reservedTokens: 100 });
     });
@@ -130,7 +160,9 @@ describe(QuotaService.name, () => {
     const first = await replica({});
     const key = await newKey({ quotaTokens: 100 });
     await first.quota.settle(await first.quota.reserve(key, 40, 30), { promptTokens: 40, completionTokens: 30 });
-    await first.stop(); // flushes at shutdown
+    expect(await ledgerRow(db.url, key.id)).toBeUndefined(); // nothing written before shutdown
+    await first.stop(); // the one shutdown flush, through FlushRegistry
+    expect(await ledgerRow(db.url, key.id)).toEqual({ used: 70, reserved: 0 });
     const second = await replica({});
     const r = await second.quota.reserve(key, 20, 50);
     expect(r.maxTokens).toBe(10);
@@ -142,6 +174,7 @@ describe(QuotaService.name, () => {
     await quota.settle(await quota.reserve(key, 100, 100), { promptTokens: 100, completionTokens: 100 });
     await quota.flush();
     await quota.settle(await quota.reserve(key, 50, 50), { promptTokens: 50, completionTokens: 0 }); // pending, not flushed
+    expect(await ledgerRow(db.url, key.id)).toEqual({ used: 200, reserved: 0 }); // the 50 wait in memory
     const client = new Redis(REDIS_URL!);
     await client.del(`${prefix}quota:{${key.id}}:${quota.currentPeriod().start.getTime()}`); // Redis lost it
     const r = await quota.reserve(key, 10, 1000);
@@ -149,35 +182,43 @@ describe(QuotaService.name, () => {
     client.disconnect();
   });
 
-  withRedis('does move state between Redis and PostgreSQL when Redis goes away and comes back, losing nothing', async () => {
-    const own = await OwnRedis.start({ persist: true });
-    try {
-      const [a, b] = [await replica({ REDIS_URL: own.url }), await replica({ REDIS_URL: own.url })];
-      const key = await newKey({ quotaTokens: 1000 });
-      const r1 = await a.quota.reserve(key, 100, 100);
-      const r2 = await b.quota.reserve(key, 50, 50);
-      expect([r1.store, r2.store]).toEqual(['redis', 'redis']);
+  withRedis(
+    'does move state between Redis and PostgreSQL when Redis goes away and comes back, losing nothing',
+    async () => {
+      const own = await OwnRedis.start({ persist: true });
+      try {
+        const [a, b] = [await replica({ REDIS_URL: own.url }), await replica({ REDIS_URL: own.url })];
+        const key = await newKey({ quotaTokens: 1000 });
+        const r1 = await a.quota.reserve(key, 100, 100);
+        const r2 = await b.quota.reserve(key, 50, 50);
+        expect([r1.store, r2.store]).toEqual(['redis', 'redis']);
 
-      await own.kill();
-      await waitFor(() => a.quota.mode === 'postgres' && b.quota.mode === 'postgres', 5000, 'PostgreSQL mode');
-      await a.quota.release(r1); // r1 fails during the outage, before its first token
-      await waitFor(async () => (await ledgerRow(db.url, key.id))?.reserved === 100, 2000, 'in-flight reservations in PostgreSQL');
-      const r3 = await b.quota.reserve(key, 10, 2000); // exact across replicas on the PostgreSQL path
-      expect([r3.store, r3.maxTokens]).toEqual(['postgres', 1000 - 100 - 10]);
-      expect(await ledgerRow(db.url, key.id)).toEqual({ used: 0, reserved: 1000 });
+        await own.kill();
+        await waitFor('PostgreSQL mode', () => a.quota.mode === 'postgres' && b.quota.mode === 'postgres', {
+          timeoutMs: 5000,
+        });
+        await a.quota.release(r1); // r1 fails during the outage, before its first token
+        await waitFor('in-flight reservations in PostgreSQL', () => ledgerRow(db.url, key.id), {
+          until: (row) => row?.reserved === 100,
+          timeoutMs: 2000,
+        });
+        const r3 = await b.quota.reserve(key, 10, 2000); // exact across replicas on the PostgreSQL path
+        expect([r3.store, r3.maxTokens]).toEqual(['postgres', 1000 - 100 - 10]);
+        expect(await ledgerRow(db.url, key.id)).toEqual({ used: 0, reserved: 1000 });
 
-      await own.resume(); // with its data: r1 and r2 still reserved there
-      await waitFor(() => a.quota.mode === 'redis' && b.quota.mode === 'redis', 5000, 'Redis mode');
-      await b.quota.settle(r2, { promptTokens: 50, completionTokens: 10 });
-      await b.quota.settle(r3, { promptTokens: 10, completionTokens: 100 });
-      await Promise.all([a.quota.flush(), b.quota.flush()]);
-      const probe = new Redis(own.url);
-      const hash = await probe.hgetall(`${prefix}quota:{${key.id}}:${a.quota.currentPeriod().start.getTime()}`);
-      probe.disconnect();
-      expect({ used: Number(hash.used), reserved: Number(hash.reserved) }).toEqual({ used: 170, reserved: 0 });
-      expect(await ledgerRow(db.url, key.id)).toEqual({ used: 170, reserved: 0 });
-    } finally {
-      await own.stop();
-    }
-  });
+        await own.resume(); // with its data: r1 and r2 still reserved there
+        await waitFor('Redis mode', () => a.quota.mode === 'redis' && b.quota.mode === 'redis', { timeoutMs: 5000 });
+        await b.quota.settle(r2, { promptTokens: 50, completionTokens: 10 });
+        await b.quota.settle(r3, { promptTokens: 10, completionTokens: 100 });
+        await Promise.all([a.quota.flush(), b.quota.flush()]);
+        const probe = new Redis(own.url);
+        const hash = await probe.hgetall(`${prefix}quota:{${key.id}}:${a.quota.currentPeriod().start.getTime()}`);
+        probe.disconnect();
+        expect({ used: Number(hash.used), reserved: Number(hash.reserved) }).toEqual({ used: 170, reserved: 0 });
+        expect(await ledgerRow(db.url, key.id)).toEqual({ used: 170, reserved: 0 });
+      } finally {
+        await own.stop();
+      }
+    },
+  );
 });

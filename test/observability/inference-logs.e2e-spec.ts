@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
-import { AppConfig } from '../../src/config/app-config';
+import { type AppConfig } from '../../src/config/app-config';
 import { InferenceLogRepository } from '../../src/usage/inference-log.repository';
 import { InferenceLogRetention } from '../../src/usage/inference-log.retention';
 import { createTestDatabase, queryDb } from '../helpers/test-database';
 import { parsePrometheusText, valueOf } from './helpers/prom-text';
-import { entry, RECORD_PATH, RecordingApp, startRecordingApp, waitFor } from './helpers/recording-app';
-import { startTcpProxy, TcpProxy } from './helpers/tcp-proxy';
+import { waitFor } from '../helpers/wait-for';
+import { entry, RECORD_PATH, type RecordingApp, startRecordingApp } from './helpers/recording-app';
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy';
 
 type Db = Awaited<ReturnType<typeof createTestDatabase>>;
 
@@ -27,7 +28,15 @@ function postOnce(app: RecordingApp, requestId: string, body: Record<string, unk
   return new Promise((resolve, reject) => {
     const req = request(
       `${app.baseUrl}${RECORD_PATH}`,
-      { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-request-id': requestId } },
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          'x-request-id': requestId,
+        },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -82,11 +91,15 @@ describe('inference_logs writer', () => {
       ),
     );
     expect(answers.every((s) => s === 200)).toBe(true);
-    await waitFor(() => count(db.url), (c) => c >= n, 10_000, 'the rows');
-    // Two more flush intervals: nothing is written twice.
-    await new Promise((r) => setTimeout(r, 150));
+    await waitFor('the rows', () => count(db.url), { until: (c) => c >= n, timeoutMs: 10_000 });
+    // Two more flushes: nothing is written twice.
+    await app.writer.flush();
+    await app.writer.flush();
     expect(await count(db.url)).toBe(n);
-    const rows = await queryDb<Record<string, any>>(db.url, `SELECT * FROM inference_logs WHERE request_id LIKE 'conc-%'`);
+    const rows = await queryDb<Record<string, any>>(
+      db.url,
+      `SELECT * FROM inference_logs WHERE request_id LIKE 'conc-%'`,
+    );
     expect(rows).toHaveLength(n);
     for (const r of rows) {
       const i = Number(r.request_id.slice(5));
@@ -125,7 +138,16 @@ describe('inference_logs writer', () => {
   });
 
   it('does clamp odd values instead of failing the batch', async () => {
-    app.writer.record(entry('odd-1', { keyId: 'not-a-uuid', promptTokens: -3, completionTokens: Number.NaN, latencyMs: Infinity, status: 99999, model: 'm'.repeat(500) }));
+    app.writer.record(
+      entry('odd-1', {
+        keyId: 'not-a-uuid',
+        promptTokens: -3,
+        completionTokens: Number.NaN,
+        latencyMs: Infinity,
+        status: 99999,
+        model: 'm'.repeat(500),
+      }),
+    );
     await app.writer.flush();
     const [r] = await queryDb<Record<string, any>>(db.url, `SELECT * FROM inference_logs WHERE request_id = 'odd-1'`);
     expect(r).toMatchObject({ key_id: null, prompt_tokens: 0, completion_tokens: 0, latency_ms: 0, status: 0 });
@@ -162,7 +184,7 @@ describe('inference_logs across a graceful shutdown', () => {
           .catch(() => undefined); // refused once closing: never answered, never recorded
       const first = Array.from({ length: 200 }, (_, i) => send(`load-${i}`, 20 + (i % 80)));
       // Shut down while about half of them are inside their "generation".
-      await waitFor(() => app.started(), (n) => n >= 100, 10_000, 'requests in flight');
+      await waitFor('requests in flight', () => app.started(), { until: (n) => n >= 100, timeoutMs: 10_000 });
       const shutdown = app.running.shutdown();
       const late = Array.from({ length: 50 }, (_, i) => send(`late-${i}`, 5));
       await Promise.all([...first, ...late, shutdown]);
@@ -190,7 +212,11 @@ describe('inference_logs while PostgreSQL is unreachable', () => {
     const viaProxy = new URL(db.url);
     viaProxy.hostname = '127.0.0.1';
     viaProxy.port = String(proxy.port);
-    app = await startRecordingApp(viaProxy.toString(), { LOG_FLUSH_MS: '50', LOG_FLUSH_ROWS: '10', LOG_BUFFER_MAX: '100' });
+    app = await startRecordingApp(viaProxy.toString(), {
+      LOG_FLUSH_MS: '50',
+      LOG_FLUSH_ROWS: '10',
+      LOG_BUFFER_MAX: '100',
+    });
   });
   afterAll(async () => {
     proxy.up();
@@ -202,11 +228,14 @@ describe('inference_logs while PostgreSQL is unreachable', () => {
   it('does hold the rows, retry with backoff, and write them all once it is back', async () => {
     proxy.down();
     for (let i = 0; i < 40; i++) app.writer.record(entry(`outage-${i}`));
-    await waitFor(() => metric(app, 'llm_inference_log_flush_failures_total'), (n) => n >= 2, 5_000, 'failed flushes');
+    await waitFor('failed flushes', () => metric(app, 'llm_inference_log_flush_failures_total'), {
+      until: (n) => n >= 2,
+      timeoutMs: 5_000,
+    });
     expect(await count(db.url)).toBe(0);
     expect(app.writer.pending).toBeGreaterThanOrEqual(30);
     proxy.up();
-    await waitFor(() => count(db.url), (n) => n >= 40, 10_000, 'rows after the outage');
+    await waitFor('rows after the outage', () => count(db.url), { until: (n) => n >= 40, timeoutMs: 10_000 });
     expect(await count(db.url, `request_id LIKE 'outage-%'`)).toBe(40);
     expect(await metric(app, 'llm_inference_logs_dropped_total', { reason: 'buffer_full' })).toBe(0);
   });
@@ -215,11 +244,20 @@ describe('inference_logs while PostgreSQL is unreachable', () => {
     proxy.down();
     for (let i = 0; i < 150; i++) app.writer.record(entry(`bound-${i}`));
     // The batch in flight when the bound was hit is put back, then trimmed: 50 dropped in all.
-    await waitFor(() => metric(app, 'llm_inference_logs_dropped_total', { reason: 'buffer_full' }), (n) => n >= 50, 5_000, 'drops');
+    await waitFor('drops', () => metric(app, 'llm_inference_logs_dropped_total', { reason: 'buffer_full' }), {
+      until: (n) => n >= 50,
+      timeoutMs: 5_000,
+    });
     expect(app.writer.pending).toBe(100);
     proxy.up();
-    await waitFor(() => count(db.url, `request_id LIKE 'bound-%'`), (n) => n >= 100, 10_000, 'rows after the outage');
-    const rows = await queryDb<{ request_id: string }>(db.url, `SELECT request_id FROM inference_logs WHERE request_id LIKE 'bound-%'`);
+    await waitFor('rows after the outage', () => count(db.url, `request_id LIKE 'bound-%'`), {
+      until: (n) => n >= 100,
+      timeoutMs: 10_000,
+    });
+    const rows = await queryDb<{ request_id: string }>(
+      db.url,
+      `SELECT request_id FROM inference_logs WHERE request_id LIKE 'bound-%'`,
+    );
     const kept = rows.map((r) => Number(r.request_id.slice(6))).sort((a, b) => a - b);
     expect(kept).toEqual(Array.from({ length: 100 }, (_, i) => 50 + i));
     expect(await metric(app, 'llm_inference_logs_dropped_total', { reason: 'buffer_full' })).toBe(50);

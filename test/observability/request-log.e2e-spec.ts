@@ -1,10 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { freePort } from '../../src/database/embedded-postgres.launcher';
 import { TEST_ADMIN_KEY } from '../helpers/test-app';
 import { createTestDatabase, queryDb } from '../helpers/test-database';
-import { waitFor } from './helpers/recording-app';
+import { waitFor } from '../helpers/wait-for';
 
 const ROOT = join(__dirname, '../..');
 
@@ -25,13 +25,28 @@ describe('request log lines on stdout', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', BOOTSTRAP_API_KEY: TEST_ADMIN_KEY, MODELS_CONFIG: join(ROOT, 'test/fixtures/none.yaml') };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      BOOTSTRAP_API_KEY: TEST_ADMIN_KEY,
+      MODELS_CONFIG: join(ROOT, 'test/fixtures/none.yaml'),
+    };
     delete env.REDIS_URL;
-    proc = spawn(process.execPath, ['-r', join(__dirname, '../../scripts/swc-register.js'), join(ROOT, 'src/main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    proc = spawn(
+      process.execPath,
+      ['-r', join(__dirname, '../../scripts/swc-register.js'), join(ROOT, 'src/main.ts')],
+      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-    await waitFor(() => err, (e) => e.includes('llm-server listening on') || proc.exitCode !== null, 45_000, 'the server to listen');
+    await waitFor('the server to listen', () => err, {
+      until: (e) => e.includes('llm-server listening on') || proc.exitCode !== null,
+      timeoutMs: 45_000,
+    });
     const base = `http://127.0.0.1:${port}`;
     const send = async (id: string, path: string, init: RequestInit = {}) => {
       const res = await fetch(base + path, { ...init, headers: { 'x-request-id': id, ...(init.headers ?? {}) } });
@@ -52,7 +67,10 @@ describe('request log lines on stdout', () => {
     createdKey = JSON.parse(created).key;
     proc.kill('SIGTERM');
     exitCode = await exited;
-    lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    lines = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   });
   afterAll(async () => {
     if (proc.exitCode === null) proc.kill('SIGKILL');
@@ -71,13 +89,26 @@ describe('request log lines on stdout', () => {
   });
 
   it('does write one line per request with request id, route template, status, latency and key id', async () => {
-    const [{ id: adminId }] = await queryDb<{ id: string }>(db.url, `SELECT id FROM api_keys WHERE label = 'bootstrap'`);
+    const [{ id: adminId }] = await queryDb<{ id: string }>(
+      db.url,
+      `SELECT id FROM api_keys WHERE label = 'bootstrap'`,
+    );
     for (const s of sent) expect(s.echoed).toBe(s.id);
     expect(lineFor('rl-health')).toMatchObject({ level: 30, method: 'GET', route: '/healthz', status: 200 });
     expect(lineFor('rl-health').key_id).toBeUndefined();
     expect(lineFor('rl-list')).toMatchObject({ route: '/admin/keys', status: 200, key_id: adminId });
-    expect(lineFor('rl-missing')).toMatchObject({ route: '/admin/keys/:id', status: 404, key_id: adminId, error_code: 'not_found' });
-    expect(lineFor('rl-unmatched')).toMatchObject({ route: 'unmatched', path: '/no/such/thing', status: 404, error_code: 'not_found' });
+    expect(lineFor('rl-missing')).toMatchObject({
+      route: '/admin/keys/:id',
+      status: 404,
+      key_id: adminId,
+      error_code: 'not_found',
+    });
+    expect(lineFor('rl-unmatched')).toMatchObject({
+      route: 'unmatched',
+      path: '/no/such/thing',
+      status: 404,
+      error_code: 'not_found',
+    });
     expect(lineFor('rl-nokey')).toMatchObject({ route: '/admin/keys', status: 401, error_code: 'missing_api_key' });
     expect(lineFor('rl-create')).toMatchObject({ method: 'POST', route: '/admin/keys', status: 201, key_id: adminId });
     for (const s of sent) {

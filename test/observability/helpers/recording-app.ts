@@ -1,7 +1,7 @@
-import { createApp, RunningApp } from '../../../src/app.factory';
+import { createApp, type RunningApp } from '../../../src/app.factory';
 import { loadConfig } from '../../../src/config/app-config';
 import { MetricsService } from '../../../src/metrics/metrics.service';
-import { InferenceLogEntry } from '../../../src/usage/inference-log.row';
+import { type InferenceLogEntry } from '../../../src/usage/inference-log.row';
 import { InferenceLogWriter } from '../../../src/usage/inference-log.writer';
 import { TEST_ADMIN_KEY } from '../../helpers/test-app';
 
@@ -49,7 +49,14 @@ export async function startRecordingApp(dbUrl: string, env: Record<string, strin
     });
   await running.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = running.app.getHttpServer().address() as { port: number };
-  return { running, baseUrl: `http://127.0.0.1:${port}`, writer, metrics: running.app.get(MetricsService), started: () => started, recorded };
+  return {
+    running,
+    baseUrl: `http://127.0.0.1:${port}`,
+    writer,
+    metrics: running.app.get(MetricsService),
+    started: () => started,
+    recorded,
+  };
 }
 
 /** A typical successful call; tests override fields. */
@@ -69,15 +76,4 @@ export function entry(requestId: string, over: Partial<InferenceLogEntry> = {}):
     timeToFirstTokenMs: 3.25,
     ...over,
   };
-}
-
-export async function waitFor<T>(probe: () => Promise<T> | T, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  let last: T;
-  for (;;) {
-    last = await probe();
-    if (ok(last)) return last;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
