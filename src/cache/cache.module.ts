@@ -28,13 +28,12 @@ import { RedisL1Store } from './l1/redis-l1.store';
       provide: L1Store,
       inject: [AppConfig, RedisService, CacheTuning],
       useFactory: (config: AppConfig, redis: RedisService, tuning: CacheTuning): L1Store =>
-        redis.configured ? new RedisL1Store(redis, tuning) : new MemoryL1Store(config.cache.l1MaxBytes),
+        redis.isConfigured() ? new RedisL1Store(redis, tuning) : new MemoryL1Store(config.cache.l1MaxBytes),
     },
     {
       provide: FLIGHT_LOCK,
-      inject: [L1Store, RedisService, CacheTuning],
-      useFactory: (l1: L1Store, redis: RedisService, tuning: CacheTuning) =>
-        l1 instanceof RedisL1Store ? new RedisFlightLock(redis, l1, tuning) : null,
+      inject: [L1Store, CacheTuning],
+      useFactory: (l1: L1Store, tuning: CacheTuning) => (l1 instanceof RedisL1Store ? new RedisFlightLock(l1.redis, l1, tuning) : null),
     },
   ],
   exports: [CompletionCache, CacheStats, CacheClock, CacheTuning],

@@ -36,14 +36,11 @@ export function makeEntry(model: string, a: CachedAnswer, expiresAt: number): Ca
   return { model, text: a.text, finishReason: a.finishReason, usage, expiresAt, events, size: 2 * (a.text.length + model.length) + 256 };
 }
 
-/** Joins a completed event stream back into one answer; undefined when it never reached `done`. */
-export function answerOf(events: readonly StreamEvent[]): CachedAnswer | undefined {
+/** Joins a stream's deltas and its `done` back into one answer. */
+export function answerOf(events: readonly StreamEvent[], done: Extract<StreamEvent, { type: 'done' }>): CachedAnswer {
   let text = '';
-  for (const e of events) {
-    if (e.type === 'delta') text += e.text;
-    else return { text, finishReason: e.finishReason, usage: e.usage };
-  }
-  return undefined;
+  for (const e of events) if (e.type === 'delta') text += e.text;
+  return { text, finishReason: done.finishReason, usage: done.usage };
 }
 
 export function toResponseJson(a: CachedAnswer): ResponseJson {

@@ -11,7 +11,15 @@ import { cacheKey, type CacheKey } from './cache-key';
 import { cachePolicy, type CachePolicy } from './cache-policy';
 import { CacheStats, type CacheTier } from './cache-stats';
 import { CacheClock } from './cache-tuning';
-import { answerOf, fromResponseJson, makeEntry, ReplayStream, toResponseJson, type CachedAnswer, type CacheEntry } from './cached-entry';
+import {
+  answerOf,
+  fromResponseJson,
+  makeEntry,
+  ReplayStream,
+  toResponseJson,
+  type CachedAnswer,
+  type CacheEntry,
+} from './cached-entry';
 import { CompletionCacheRepository } from './completion-cache.repository';
 import { Flight } from './flight';
 import { HitRecorder } from './hit-recorder';
@@ -56,7 +64,7 @@ export class CompletionCache {
       const limit = new Promise<void>((r) => (timer = setTimeout(r, config.http.shutdownTimeoutMs)));
       await Promise.race([this.drain(), limit]);
       clearTimeout(timer);
-      return this.hits.flush();
+      return this.hits.close();
     });
   }
 
@@ -95,7 +103,9 @@ export class CompletionCache {
     const shared = !this.flights.get(key.id)?.joinable;
     if (shared) this.flights.set(key.id, flight);
     const events = flight.attach(clientSignal);
-    const settled = this.fly(flight, key, req, policy, ttl, compute, shared).finally(() => this.pending.delete(settled));
+    const settled = this.fly(flight, key, req, policy, ttl, compute, shared).finally(() =>
+      this.pending.delete(settled),
+    );
     this.pending.add(settled);
     const r = await flight.decided;
     if (policy === 'write-only') {
@@ -133,7 +143,13 @@ export class CompletionCache {
   }
 
   private async fly(
-    flight: Flight, key: CacheKey, req: CacheRequest, policy: CachePolicy, ttl: number, compute: ComputeFn, shared: boolean,
+    flight: Flight,
+    key: CacheKey,
+    req: CacheRequest,
+    policy: CachePolicy,
+    ttl: number,
+    compute: ComputeFn,
+    shared: boolean,
   ): Promise<void> {
     const epoch = this.epoch;
     let token: string | undefined;
@@ -168,12 +184,16 @@ export class CompletionCache {
       flight.finish('ended');
       this.forget(key.id, flight);
       stopRenewing?.();
-      if (token) await this.lock!.release(key.id, token);
+      // A token is only ever taken from the lock.
+      if (token) await this.lock?.release(key.id, token);
     }
   }
 
   /** Drives the computation, fanning its events out to every consumer; the answer when complete. */
-  private async pump(flight: Flight, compute: ComputeFn): Promise<{ answer: CachedAnswer; store: boolean } | undefined> {
+  private async pump(
+    flight: Flight,
+    compute: ComputeFn,
+  ): Promise<{ answer: CachedAnswer; store: boolean } | undefined> {
     let store = true;
     try {
       const it = compute(flight.signal, { doNotStore: () => (store = false) })[Symbol.asyncIterator]();
@@ -189,8 +209,13 @@ export class CompletionCache {
         if (r.value.type === 'done') {
           flight.finish('done');
           // Let the source end by itself: a return() now would read as a cancellation upstream.
-          it.next().then((x) => (x.done ? undefined : it.return?.()), () => undefined).catch(() => undefined);
-          return { answer: answerOf(flight.buffer)!, store };
+          it.next()
+            .then(
+              (x) => (x.done ? undefined : it.return?.()),
+              () => undefined,
+            )
+            .catch(() => undefined);
+          return { answer: answerOf(flight.buffer, r.value), store };
         }
       }
     } catch (err) {
@@ -199,7 +224,13 @@ export class CompletionCache {
     }
   }
 
-  private async serveHit(flight: Flight, key: CacheKey, entry: CacheEntry, tier: CacheTier, fillEpoch: number): Promise<void> {
+  private async serveHit(
+    flight: Flight,
+    key: CacheKey,
+    entry: CacheEntry,
+    tier: CacheTier,
+    fillEpoch: number,
+  ): Promise<void> {
     this.hits.record(key.id, this.clock.now());
     flight.decide({ source: 'hit', tier });
     for (const e of entry.events) flight.push(e);

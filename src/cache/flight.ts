@@ -137,7 +137,7 @@ export class FlightReader implements AsyncIterableIterator<StreamEvent> {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
     this.flight.detach();
   }
 }

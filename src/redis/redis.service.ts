@@ -3,6 +3,9 @@ import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { ReadinessRegistry } from '../common/lifecycle/readiness.registry';
 
+/** A RedisService with REDIS_URL set: its client exists (narrowed by `isConfigured()`). */
+export type ConfiguredRedis = RedisService & { readonly client: Redis };
+
 /**
  * The one shared Redis connection (when REDIS_URL is set). Commands fail fast while it is down
  * (no offline queue), so callers fall back to their in-process state instead of waiting; it
@@ -36,6 +39,10 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   get configured(): boolean {
+    return this.client !== undefined;
+  }
+
+  isConfigured(): this is ConfiguredRedis {
     return this.client !== undefined;
   }
 

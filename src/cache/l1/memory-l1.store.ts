@@ -17,9 +17,10 @@ export class MemoryL1Store extends L1Store {
   }
 
   get(_model: string, id: string, now: number): CacheEntry | undefined {
-    const e = this.lru?.get(id);
-    if (e === undefined || e.expiresAt > now) return e;
-    this.lru!.delete(id);
+    const lru = this.lru;
+    const e = lru?.get(id);
+    if (!lru || e === undefined || e.expiresAt > now) return e;
+    lru.delete(id);
     return undefined;
   }
 

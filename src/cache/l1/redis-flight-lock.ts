@@ -1,4 +1,4 @@
-import type { RedisService } from '../../redis/redis.service';
+import type { ConfiguredRedis } from '../../redis/redis.service';
 import type { CacheEntry } from '../cached-entry';
 import type { CacheTuning } from '../cache-tuning';
 import type { RedisL1Store } from './redis-l1.store';
@@ -22,7 +22,7 @@ const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('
  */
 export class RedisFlightLock {
   constructor(
-    private readonly redis: RedisService,
+    private readonly redis: ConfiguredRedis,
     private readonly store: RedisL1Store,
     private readonly tuning: CacheTuning,
   ) {}
@@ -38,7 +38,7 @@ export class RedisFlightLock {
   /** True = ours; false = another replica computes; undefined = Redis unusable (compute without a lock). */
   async tryAcquire(id: string, token: string): Promise<boolean | undefined> {
     try {
-      return (await this.redis.client!.set(this.lockKey(id), token, 'PX', this.tuning.lockTtlMs, 'NX')) === 'OK';
+      return (await this.redis.client.set(this.lockKey(id), token, 'PX', this.tuning.lockTtlMs, 'NX')) === 'OK';
     } catch (err) {
       this.store.warn('lock', err);
       return undefined;
@@ -53,7 +53,7 @@ export class RedisFlightLock {
       if (signal.aborted) break;
       delay = Math.min(this.tuning.pollMaxMs, Math.ceil(delay * 1.5));
       try {
-        const [kind, raw] = (await this.redis.client!.eval(
+        const [kind, raw] = (await this.redis.client.eval(
           POLL, 2, this.store.entryKey(model, id), this.lockKey(id), token, this.tuning.lockTtlMs,
         )) as [number, string];
         if (kind === 2) return { kind: 'lock' };
@@ -73,7 +73,7 @@ export class RedisFlightLock {
   keepAlive(id: string, token: string): () => void {
     const every = Math.max(50, Math.floor(this.tuning.lockTtlMs / 3));
     const timer = setInterval(() => {
-      this.redis.client!.eval(RENEW, 1, this.lockKey(id), token, this.tuning.lockTtlMs).catch(() => undefined);
+      this.redis.client.eval(RENEW, 1, this.lockKey(id), token, this.tuning.lockTtlMs).catch(() => undefined);
     }, every);
     timer.unref();
     return () => clearInterval(timer);
@@ -81,7 +81,7 @@ export class RedisFlightLock {
 
   async release(id: string, token: string): Promise<void> {
     try {
-      await this.redis.client!.eval(RELEASE, 1, this.lockKey(id), token);
+      await this.redis.client.eval(RELEASE, 1, this.lockKey(id), token);
     } catch {
       // It expires by itself within lockTtlMs.
     }

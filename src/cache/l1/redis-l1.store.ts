@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { RedisService } from '../../redis/redis.service';
+import type { ConfiguredRedis } from '../../redis/redis.service';
 import { fromResponseJson, makeEntry, toResponseJson, type CacheEntry, type ResponseJson } from '../cached-entry';
 import type { CacheTuning } from '../cache-tuning';
 import { L1Store } from './l1-store';
@@ -18,7 +18,7 @@ export class RedisL1Store extends L1Store {
   private lastWarn = 0;
 
   constructor(
-    private readonly redis: RedisService,
+    readonly redis: ConfiguredRedis,
     private readonly tuning: CacheTuning,
   ) {
     super();
@@ -40,7 +40,7 @@ export class RedisL1Store extends L1Store {
 
   async get(model: string, id: string, now: number): Promise<CacheEntry | undefined> {
     try {
-      const raw = await this.redis.client!.get(this.entryKey(model, id));
+      const raw = await this.redis.client.get(this.entryKey(model, id));
       return raw === null ? undefined : this.decode(model, raw, now);
     } catch (err) {
       this.warn('read', err);
@@ -52,7 +52,7 @@ export class RedisL1Store extends L1Store {
     const ttl = entry.expiresAt - now;
     if (ttl <= 0 || !this.active) return;
     try {
-      await this.redis.client!.set(this.entryKey(entry.model, id), this.encode(entry), 'PX', Math.ceil(ttl));
+      await this.redis.client.set(this.entryKey(entry.model, id), this.encode(entry), 'PX', Math.ceil(ttl));
     } catch (err) {
       this.warn('write', err);
     }
@@ -76,7 +76,7 @@ export class RedisL1Store extends L1Store {
 
   /** SCAN + UNLINK by pattern: admin-only and rare, so walking the keyspace is acceptable. */
   async purge(model?: string): Promise<void> {
-    const client = this.redis.client!;
+    const client = this.redis.client;
     const glob = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
     const pattern = model === undefined
       ? `${glob(this.tuning.redisPrefix)}e:*`
