@@ -1,50 +1,57 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { FlushRegistry } from '../common/lifecycle/flush.registry';
+import { MergingBuffer } from '../common/lifecycle/merging-buffer';
+import { WriteBehind } from '../common/lifecycle/write-behind';
 import { AppConfig } from '../config/app-config';
 import { ApiKeysRepository } from './api-keys.repository';
 
+interface LastUse {
+  keyId: string;
+  at: Date;
+}
+
+/** Past this many keys waiting (database down for long), the oldest times are dropped. */
+const MAX_PENDING = 100_000;
+
 /** Collects last-used times in memory and writes them in one statement per interval. */
 @Injectable()
-export class LastUsedTracker implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(LastUsedTracker.name);
-  private pending = new Map<string, Date>();
-  private timer?: NodeJS.Timeout;
+export class LastUsedTracker implements OnModuleInit, OnModuleDestroy {
+  private readonly writes: WriteBehind<LastUse, MergingBuffer<LastUse>>;
 
-  constructor(
-    private readonly repo: ApiKeysRepository,
-    private readonly config: AppConfig,
-    flushes: FlushRegistry,
-  ) {
-    flushes.register('last_used_at', () => this.flush());
+  constructor(repo: ApiKeysRepository, config: AppConfig, flushes: FlushRegistry) {
+    // A failed batch merged back keeps the newest time of each key.
+    const buffer = new MergingBuffer<LastUse>(
+      MAX_PENDING,
+      (u) => u.keyId,
+      (a, b) => (b.at > a.at ? b : a),
+    );
+    this.writes = new WriteBehind(buffer, {
+      what: 'last_used_at',
+      logContext: LastUsedTracker.name,
+      intervalMs: config.auth.lastUsedFlushMs,
+      write: (batch) =>
+        repo.touchLastUsed(
+          batch.map((u) => u.keyId),
+          batch.map((u) => u.at),
+        ),
+    });
+    flushes.register('last_used_at', () => this.writes.close());
   }
 
   onModuleInit(): void {
-    this.timer = setInterval(() => void this.flush(), this.config.auth.lastUsedFlushMs);
-    this.timer.unref();
+    this.writes.start();
+  }
+
+  onModuleDestroy(): void {
+    this.writes.stop();
   }
 
   touch(keyId: string, at = new Date()): void {
-    this.pending.set(keyId, at);
+    this.writes.add({ keyId, at });
   }
 
   /** Resolves to the number of keys whose last_used_at was written. */
-  async flush(): Promise<number> {
-    if (!this.pending.size) return 0;
-    const batch = this.pending;
-    this.pending = new Map();
-    try {
-      await this.repo.touchLastUsed([...batch.keys()], [...batch.values()]);
-      return batch.size;
-    } catch (err) {
-      // Keep the newest times for the next attempt.
-      for (const [id, t] of batch) if (!this.pending.has(id)) this.pending.set(id, t);
-      this.logger.warn(`could not record last-used times: ${(err as Error).message}`);
-      return 0;
-    }
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+  flush(): Promise<number> {
+    return this.writes.flush();
   }
 }

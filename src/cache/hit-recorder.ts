@@ -1,77 +1,70 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { MergingBuffer } from '../common/lifecycle/merging-buffer';
+import { WriteBehind } from '../common/lifecycle/write-behind';
 import { CacheTuning } from './cache-tuning';
 import { CompletionCacheRepository } from './completion-cache.repository';
 
 /** Past this many distinct keys waiting (database down for long), the oldest counts are dropped. */
 const MAX_PENDING = 100_000;
 
+interface PendingHits {
+  id: string;
+  n: number;
+  at: number;
+}
+
 /**
  * Hit counts and last-hit times, aggregated in memory and written in one statement per
- * interval (and at shutdown, after the cache's own writes: see CompletionCache): a hit never
- * waits for, or causes, a write of its own.
+ * interval (and at shutdown, after the cache's own writes: CompletionCache registers close()
+ * with FlushRegistry): a hit never waits for, or causes, a write of its own.
  */
 @Injectable()
-export class HitRecorder implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('CompletionCache');
-  private pending = new Map<string, { n: number; at: number }>();
-  private timer?: NodeJS.Timeout;
+export class HitRecorder implements OnModuleInit, OnModuleDestroy {
+  private readonly writes: WriteBehind<PendingHits, MergingBuffer<PendingHits>>;
 
-  constructor(
-    private readonly repo: CompletionCacheRepository,
-    private readonly tuning: CacheTuning,
-  ) {}
+  constructor(repo: CompletionCacheRepository, tuning: CacheTuning) {
+    // Merging back a failed batch also covers a deadlock with another replica's batch.
+    const buffer = new MergingBuffer<PendingHits>(
+      MAX_PENDING,
+      (h) => h.id,
+      (a, b) => ({ id: a.id, n: a.n + b.n, at: Math.max(a.at, b.at) }),
+    );
+    this.writes = new WriteBehind(buffer, {
+      what: 'cache hit counts',
+      logContext: 'CompletionCache',
+      intervalMs: tuning.hitFlushMs,
+      write: (batch) =>
+        repo.recordHits(
+          batch.map((h) => Buffer.from(h.id, 'hex')),
+          batch.map((h) => h.n),
+          batch.map((h) => new Date(h.at)),
+        ),
+    });
+  }
 
   onModuleInit(): void {
-    this.timer = setInterval(() => void this.flush(), this.tuning.hitFlushMs);
-    this.timer.unref();
+    this.writes.start();
+  }
+
+  onModuleDestroy(): void {
+    this.writes.stop();
   }
 
   record(id: string, at: number): void {
-    const p = this.pending.get(id);
-    if (p === undefined) this.pending.set(id, { n: 1, at });
-    else {
-      p.n++;
-      if (at > p.at) p.at = at;
-    }
+    this.writes.add({ id, n: 1, at });
   }
 
   get pendingKeys(): number {
-    return this.pending.size;
+    return this.writes.pending.size;
   }
 
   /** Resolves to the number of cache entries whose hit count was written. */
-  async flush(): Promise<number> {
-    if (!this.pending.size) return 0;
-    const batch = this.pending;
-    this.pending = new Map();
-    const keys: Buffer[] = [];
-    const counts: number[] = [];
-    const times: Date[] = [];
-    for (const [id, p] of batch) {
-      keys.push(Buffer.from(id, 'hex'));
-      counts.push(p.n);
-      times.push(new Date(p.at));
-    }
-    try {
-      await this.repo.recordHits(keys, counts, times);
-      return batch.size;
-    } catch (err) {
-      // Merge back for the next attempt (also covers a deadlock with another replica's batch).
-      for (const [id, p] of batch) {
-        if (this.pending.size >= MAX_PENDING) break;
-        const q = this.pending.get(id);
-        if (q) {
-          q.n += p.n;
-          q.at = Math.max(q.at, p.at);
-        } else this.pending.set(id, p);
-      }
-      this.logger.warn(`could not record cache hits: ${(err as Error).message}`);
-      return 0;
-    }
+  flush(): Promise<number> {
+    return this.writes.flush();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+  /** The one shutdown flush (CompletionCache registers it, after its own writes). */
+  close(): Promise<number> {
+    return this.writes.close();
   }
 }

@@ -1,6 +1,10 @@
-import { Logger } from '@nestjs/common';
-import { LedgerRef, refKey } from './quota-ledger.types';
-import { QuotaRepository, UsedDelta } from './quota.repository';
+import { MergingBuffer } from '../common/lifecycle/merging-buffer';
+import { WriteBehind } from '../common/lifecycle/write-behind';
+import { type LedgerRef, refKey } from './quota-ledger.types';
+import { type QuotaRepository, type UsedDelta } from './quota.repository';
+
+/** Past this many key-periods waiting (database down for long), the oldest are dropped. */
+const MAX_PENDING = 100_000;
 
 /**
  * Settled usage waiting to be added to quota_usage: one upsert per interval and at shutdown,
@@ -8,49 +12,52 @@ import { QuotaRepository, UsedDelta } from './quota.repository';
  * "database value + pending" is never read half-way through a flush.
  */
 export class QuotaWriteBehind {
-  private readonly logger = new Logger('QuotaWriteBehind');
-  private pending = new Map<string, UsedDelta>();
-  private lock: Promise<unknown> = Promise.resolve();
+  private readonly writes: WriteBehind<UsedDelta, MergingBuffer<UsedDelta>>;
 
-  constructor(private readonly repo: QuotaRepository) {}
+  constructor(repo: QuotaRepository, opts: { intervalMs: number; onTick?: () => void }) {
+    const buffer = new MergingBuffer<UsedDelta>(MAX_PENDING, refKey, (a, b) => ({ ...a, used: a.used + b.used }));
+    this.writes = new WriteBehind(buffer, {
+      what: 'quota ledgers',
+      logContext: 'QuotaWriteBehind',
+      intervalMs: opts.intervalMs,
+      onTick: opts.onTick,
+      write: (batch) => repo.addUsed(batch),
+    });
+  }
 
   add(ref: LedgerRef, used: number): void {
     if (used <= 0) return;
-    const k = refKey(ref);
-    const e = this.pending.get(k);
-    if (e) e.used += used;
-    else this.pending.set(k, { keyId: ref.keyId, periodStart: ref.periodStart, used });
+    this.writes.add({ keyId: ref.keyId, periodStart: ref.periodStart, used });
   }
 
   pendingFor(ref: LedgerRef): number {
-    return this.pending.get(refKey(ref))?.used ?? 0;
+    return this.writes.pending.get(refKey(ref))?.used ?? 0;
   }
 
   get size(): number {
-    return this.pending.size;
+    return this.writes.pending.size;
   }
 
   /** Runs `fn` with no flush in progress. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn, fn);
-    this.lock = run.catch(() => undefined);
-    return run;
+    return this.writes.exclusive(fn);
+  }
+
+  start(): void {
+    this.writes.start();
+  }
+
+  stop(): void {
+    this.writes.stop();
   }
 
   /** Resolves to the number of ledger rows (key and period) written. */
   flush(): Promise<number> {
-    return this.exclusive(async () => {
-      if (!this.pending.size) return 0;
-      const batch = [...this.pending.values()];
-      this.pending = new Map();
-      try {
-        await this.repo.addUsed(batch);
-        return batch.length;
-      } catch (err) {
-        for (const d of batch) this.add(d, d.used);
-        this.logger.warn(`quota usage not written yet (${batch.length} rows kept for the next flush): ${(err as Error).message}`);
-        return 0;
-      }
-    });
+    return this.writes.flush();
+  }
+
+  /** The one shutdown flush (FlushRegistry). */
+  close(): Promise<number> {
+    return this.writes.close();
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code';
@@ -30,12 +30,11 @@ export interface QuotaSnapshot {
  * key with quota left is served (max_tokens clamped to what is left, if one token fits).
  */
 @Injectable()
-export class QuotaService implements OnModuleInit, OnApplicationShutdown {
+export class QuotaService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(QuotaService.name);
   private readonly ledgers: QuotaLedgers;
   private readonly clock: Clock;
   private readonly rejectionListeners: (() => void)[] = [];
-  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly config: AppConfig,
@@ -46,19 +45,22 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
     @Optional() @Inject(QUOTA_OPTIONS) opts: QuotaOptions = {},
   ) {
     this.clock = opts.clock ?? systemClock;
-    this.ledgers = new QuotaLedgers(repo, new QuotaWriteBehind(repo), redis, opts.prefix ?? 'llm:');
-    flushes.register('quota ledgers', () => this.flush());
+    const writeBehind = new QuotaWriteBehind(repo, {
+      intervalMs: config.quota.flushMs,
+      onTick: () => this.ledgers.local.prune(this.currentPeriod().start),
+    });
+    this.ledgers = new QuotaLedgers(repo, writeBehind, redis, opts.prefix ?? 'llm:');
+    flushes.register('quota ledgers', () => writeBehind.close());
     readiness.register('quota', async () => ({ up: true, mode: this.mode }));
   }
 
+  /** Settled usage is written behind on QUOTA_FLUSH_MS; the one shutdown flush is FlushRegistry's. */
   onModuleInit(): void {
-    this.timer = setInterval(() => void this.flush(), this.config.quota.flushMs);
-    this.timer.unref();
+    this.ledgers.writeBehind.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+  onModuleDestroy(): void {
+    this.ledgers.writeBehind.stop();
   }
 
   /** redis | postgres (Redis configured but down) | local; for the metrics gauge. */
@@ -95,10 +97,17 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
    * `estimated`: the prompt count is a guess (a remote model's upstream counts for itself), so
    * QUOTA_REMOTE_MARGIN more is held for it.
    */
-  async reserve(key: AuthenticatedKey, promptTokens: number, maxTokens: number, opts: { estimated?: boolean } = {}): Promise<QuotaReservation> {
+  async reserve(
+    key: AuthenticatedKey,
+    promptTokens: number,
+    maxTokens: number,
+    opts: { estimated?: boolean } = {},
+  ): Promise<QuotaReservation> {
     const quota = this.quotaFor(key);
     const period = this.currentPeriod();
-    const prompt = wholeTokens(opts.estimated ? withMargin(promptTokens, this.config.quota.remoteMargin) : promptTokens);
+    const prompt = wholeTokens(
+      opts.estimated ? withMargin(promptTokens, this.config.quota.remoteMargin) : promptTokens,
+    );
     const max = wholeTokens(maxTokens);
     const ask = { promptTokens: prompt, maxTokens: max, quota, minCompletion: Math.min(1, max) };
     const ref = { keyId: key.id, periodStart: period.start };
@@ -116,7 +125,17 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
       );
     }
     const remaining = quota === null ? null : Math.max(0, quota - outcome.used - outcome.reserved);
-    const r = new QuotaReservation(key.id, period.start, period.end, quota, prompt, max, outcome.granted, remaining, store);
+    const r = new QuotaReservation(
+      key.id,
+      period.start,
+      period.end,
+      quota,
+      prompt,
+      max,
+      outcome.granted,
+      remaining,
+      store,
+    );
     await this.ledgers.track(r);
     return r;
   }
@@ -132,7 +151,8 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
     // Every token is charged, past the reservation too: the ledger must equal the usage records
     // and what the client was told. Only a remote model's estimate can fall short, and the
     // reservation margin keeps that rare; the bound is in docs/limits.md.
-    if (total > r.reservedTokens) this.logger.debug(`request used ${total} tokens, ${r.reservedTokens} reserved: charging all of them`);
+    if (total > r.reservedTokens)
+      this.logger.debug(`request used ${total} tokens, ${r.reservedTokens} reserved: charging all of them`);
     await this.ledgers.settle(r, total);
   }
 
@@ -166,8 +186,7 @@ export class QuotaService implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
-  /** Writes settled usage behind to PostgreSQL (on a timer and at shutdown). */
-  /** Resolves to the number of ledger rows (key and period) written. */
+  /** Writes settled usage to PostgreSQL now; resolves to the ledger rows (key and period) written. */
   async flush(): Promise<number> {
     const written = await this.ledgers.writeBehind.flush();
     this.ledgers.local.prune(this.currentPeriod().start);

@@ -1,5 +1,7 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { FlushRegistry } from '../common/lifecycle/flush.registry';
+import { MergingBuffer } from '../common/lifecycle/merging-buffer';
+import { WriteBehind } from '../common/lifecycle/write-behind';
 import { AppConfig } from '../config/app-config';
 import { DailyUsage, UsageRepository } from './usage.repository';
 
@@ -12,40 +14,45 @@ export interface UsageEvent {
   at?: Date;
 }
 
+/** Past this many key-model-days waiting (database down for long), the oldest are dropped. */
+const MAX_PENDING = 100_000;
+
 /**
  * Per key, model and day totals, summed in memory and written behind to usage_daily in one
  * upsert per interval (QUOTA_FLUSH_MS) and at shutdown. Tokens of cache hits are counted only
  * when CACHE_HITS_COUNT_TOKENS is on, so the rollups agree with the quota ledger.
  */
 @Injectable()
-export class UsageRecorder implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(UsageRecorder.name);
-  private pending = new Map<string, DailyUsage>();
-  private timer?: NodeJS.Timeout;
-  private flushing: Promise<void> = Promise.resolve();
+export class UsageRecorder implements OnModuleInit, OnModuleDestroy {
+  private readonly writes: WriteBehind<DailyUsage, MergingBuffer<DailyUsage>>;
 
   constructor(
-    private readonly repo: UsageRepository,
+    repo: UsageRepository,
     private readonly config: AppConfig,
     flushes: FlushRegistry,
   ) {
-    flushes.register('usage rollups', () => this.flush());
+    const buffer = new MergingBuffer<DailyUsage>(MAX_PENDING, (r) => `${r.day}|${r.keyId}|${r.model}`, sum);
+    this.writes = new WriteBehind(buffer, {
+      what: 'usage rollups',
+      logContext: UsageRecorder.name,
+      intervalMs: config.quota.flushMs,
+      write: (batch) => repo.addDaily(batch),
+    });
+    flushes.register('usage rollups', () => this.writes.close());
   }
 
   onModuleInit(): void {
-    this.timer = setInterval(() => void this.flush(), this.config.quota.flushMs);
-    this.timer.unref();
+    this.writes.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+  onModuleDestroy(): void {
+    this.writes.stop();
   }
 
   /** Off the request path: never waits, never throws. */
   record(u: UsageEvent): void {
     const counts = !u.cached || this.config.quota.cacheHitsCountTokens;
-    this.add({
+    this.writes.add({
       day: (u.at ?? new Date()).toISOString().slice(0, 10),
       keyId: u.keyId,
       model: u.model,
@@ -58,37 +65,23 @@ export class UsageRecorder implements OnModuleInit, OnApplicationShutdown {
 
   /** Not yet written rows of one key (GET /v1/usage adds them to the database's). */
   pendingFor(keyId: string): DailyUsage[] {
-    return [...this.pending.values()].filter((r) => r.keyId === keyId).map((r) => ({ ...r }));
+    return [...this.writes.pending.values()].filter((r) => r.keyId === keyId).map((r) => ({ ...r }));
   }
 
   /** Resolves to the number of rollup rows written. */
   flush(): Promise<number> {
-    const run = this.flushing.then(async () => {
-      if (!this.pending.size) return 0;
-      const batch = [...this.pending.values()];
-      this.pending = new Map();
-      try {
-        await this.repo.addDaily(batch);
-        return batch.length;
-      } catch (err) {
-        for (const r of batch) this.add(r);
-        this.logger.warn(`usage rollups not written yet (${batch.length} rows kept): ${(err as Error).message}`);
-        return 0;
-      }
-    });
-    this.flushing = run.then(() => undefined);
-    return run;
+    return this.writes.flush();
   }
+}
 
-  private add(r: DailyUsage): void {
-    const k = `${r.day}|${r.keyId}|${r.model}`;
-    const e = this.pending.get(k);
-    if (!e) return void this.pending.set(k, { ...r });
-    e.requests += r.requests;
-    e.promptTokens += r.promptTokens;
-    e.completionTokens += r.completionTokens;
-    e.cachedRequests += r.cachedRequests;
-  }
+function sum(a: DailyUsage, b: DailyUsage): DailyUsage {
+  return {
+    ...a,
+    requests: a.requests + b.requests,
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    cachedRequests: a.cachedRequests + b.cachedRequests,
+  };
 }
 
 function whole(n: number): number {

@@ -1,4 +1,4 @@
-import { BoundedBuffer } from './inference-log.buffer';
+import { BoundedBuffer } from './bounded-buffer';
 
 describe(BoundedBuffer.name, () => {
   it('does FIFO takes in batches', () => {
