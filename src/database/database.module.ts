@@ -16,7 +16,9 @@ import { runMigrationsLocked } from './run-migrations';
         retryDelay: 500,
       }),
       dataSourceFactory: async (options?: DataSourceOptions) => {
-        const ds = await new DataSource(options!).initialize();
+        // Always given with useFactory; @nestjs/typeorm declares the parameter optional.
+        if (!options) throw new Error('no TypeORM options to build the DataSource from');
+        const ds = await new DataSource(options).initialize();
         await runMigrationsLocked(ds);
         return ds;
       },

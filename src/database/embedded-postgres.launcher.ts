@@ -96,8 +96,8 @@ async function initialise(place: Placement, password: string, log: (l: string) =
     const pwFile = join(dir, 'pw');
     await fs.writeFile(pwFile, `${password}\n`, { mode: 0o600 });
     if (place.runAs.uid !== undefined) {
-      await fs.chown(dir, place.runAs.uid, place.runAs.gid!);
-      await fs.chown(pwFile, place.runAs.uid, place.runAs.gid!);
+      await fs.chown(dir, place.runAs.uid, place.runAs.gid);
+      await fs.chown(pwFile, place.runAs.uid, place.runAs.gid);
     }
     await runInitdb(place.bin, place.pgDir, pwFile, place.runAs, log);
   } finally {

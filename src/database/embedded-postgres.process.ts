@@ -1,10 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 
 /** Who runs PostgreSQL: ourselves, or (when we are root) the `postgres` user. */
-export interface RunAs {
-  uid?: number;
-  gid?: number;
-}
+/** Whom PostgreSQL runs as: this process's user (`{}`), or, when we are root, the postgres user. */
+export type RunAs = { uid?: undefined; gid?: undefined } | { uid: number; gid: number };
 
 export interface PostgresBinaries {
   /** Folder holding bin/, lib/ and share/ of one PostgreSQL distribution. */
@@ -60,8 +58,8 @@ export function runInitdb(
       output += d.toString('utf8');
       for (const line of d.toString('utf8').split('\n')) if (line.trim()) log(line.trim());
     };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
     // Detached like postgres: if we exit mid-way, initdb is told to stop (it removes what it made).
     const onExit = () => child.kill('SIGINT');
     process.on('exit', onExit);
@@ -151,8 +149,8 @@ export class PostgresProcess {
           resolve(proc);
         }
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
       child.once('error', (err) => fail(`cannot run ${bin.postgres}: ${err.message}`));
       child.once('exit', (code, signal) => fail(`it exited early (${signal ?? `exit code ${code}`})`));
     });

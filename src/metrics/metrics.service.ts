@@ -34,7 +34,9 @@ export class MetricsService {
   /** Label children by "method route status": the HTTP hook builds no label objects per request. */
   private readonly httpChildren = new Map<string, HttpChildren>();
   private readonly httpDurations = new Map<string, Histogram.Internal<'route' | 'method'>>();
+  /** Every known code's child, created up front; anything else counts as `other`. */
   private readonly errorChildren = new Map<string, Counter.Internal>();
+  private readonly otherErrors: Counter.Internal;
   private readonly scrapeHooks: (() => void | Promise<void>)[] = [];
   /** In-flight counts by label, so a model removed by a reload keeps its series until it drains. */
   private readonly inflightCounts = new Map<string, number>();
@@ -42,8 +44,9 @@ export class MetricsService {
   constructor(config: AppConfig) {
     this.m = defineMetrics(this.registry, { perKey: config.observability.metricsPerKey });
     // Zero series up front, so dashboards show 0 rather than "no data" before the first event.
-    for (const code of [...KNOWN_ERROR_CODES, UNKNOWN_ERROR_CODE]) this.errorChildren.set(code, this.m.errors.labels(code));
-    for (const c of this.errorChildren.values()) c.inc(0);
+    for (const code of KNOWN_ERROR_CODES) this.errorChildren.set(code, this.m.errors.labels(code));
+    this.otherErrors = this.m.errors.labels(UNKNOWN_ERROR_CODE);
+    for (const c of [...this.errorChildren.values(), this.otherErrors]) c.inc(0);
     for (const [tier, result] of [['l1', 'hit'], ['l1', 'miss'], ['l2', 'hit'], ['l2', 'miss'], ['none', 'bypass']]) {
       this.m.cacheRequests.inc({ tier, result }, 0);
     }
@@ -123,8 +126,8 @@ export class MetricsService {
 
   /** One error response, by its error code (the request hook calls this for every 4xx/5xx). */
   countError(code: string | undefined): void {
-    const child = this.errorChildren.get(code && KNOWN_ERROR_CODES.has(code) ? code : UNKNOWN_ERROR_CODE)!;
-    child.inc();
+    const known = code === undefined ? undefined : this.errorChildren.get(code);
+    (known ?? this.otherErrors).inc();
   }
 
   /** Authenticated requests per key; a no-op unless METRICS_PER_KEY (key ids are unbounded). */
