@@ -4,6 +4,7 @@ import { HttpLLMClient, type HttpLLMClientOptions } from '../../src/models/http/
 import { UpstreamStreamCutError } from '../../src/models/http/upstream-errors';
 import type { GenerateRequest, StreamEvent } from '../../src/models/provider.interface';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
+import { waitFor } from '../helpers/wait-for';
 
 const params = { maxTokens: 16, temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, stop: [] as string[] };
 const chat = (extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
@@ -55,9 +56,17 @@ describe(HttpLLMClient.name, () => {
     it('sends a chat request with mapped parameters, auth and the upstream model', async () => {
       const c = client({ upstreamModel: 'meta/llama', apiKey: 'secret-1' });
       const r = await c.generate(
-        chat({ params: { ...params, topK: 40, repetitionPenalty: 1.2, stop: ['\n'], seed: 7, temperature: 0.5, topP: 0.9 }, user: 'u1', requestId: 'req-1' }),
+        chat({
+          params: { ...params, topK: 40, repetitionPenalty: 1.2, stop: ['\n'], seed: 7, temperature: 0.5, topP: 0.9 },
+          user: 'u1',
+          requestId: 'req-1',
+        }),
       );
-      expect(r).toEqual({ text: 'Hello, world!', finishReason: 'stop', usage: { promptTokens: 11, completionTokens: 4 } });
+      expect(r).toEqual({
+        text: 'Hello, world!',
+        finishReason: 'stop',
+        usage: { promptTokens: 11, completionTokens: 4 },
+      });
       const seen = upstream.completionRequests[0];
       expect(seen.path).toBe('/v1/chat/completions');
       expect(seen.headers.authorization).toBe('Bearer secret-1');
@@ -188,14 +197,26 @@ describe(HttpLLMClient.name, () => {
       const rest: StreamEvent[] = [];
       for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value);
       expect(rest.map((e) => (e.type === 'delta' ? e.text : 'done'))).toEqual([',', ' world', '!', 'done']);
-      expect(rest.at(-1)).toEqual({ type: 'done', finishReason: 'stop', usage: { promptTokens: 11, completionTokens: 4 } });
-      expect(upstream.completionRequests[0].body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+      expect(rest.at(-1)).toEqual({
+        type: 'done',
+        finishReason: 'stop',
+        usage: { promptTokens: 11, completionTokens: 4 },
+      });
+      expect(upstream.completionRequests[0].body).toMatchObject({
+        stream: true,
+        stream_options: { include_usage: true },
+      });
     });
 
     it('parses \\r\\n line ends and comment lines', async () => {
       upstream.options.crlf = true;
       const events = await collect(client().stream({ prompt: 'x', params }));
-      expect(events.filter((e) => e.type === 'delta').map((e) => (e as { text: string }).text).join('')).toBe('Hello, world!');
+      expect(
+        events
+          .filter((e) => e.type === 'delta')
+          .map((e) => (e as { text: string }).text)
+          .join(''),
+      ).toBe('Hello, world!');
       expect(events.at(-1)?.type).toBe('done');
     });
 
@@ -249,7 +270,9 @@ describe(HttpLLMClient.name, () => {
     it('aborting mid-stream closes the upstream connection at once', async () => {
       upstream.setDefault({ kind: 'pause', afterDeltas: 1 });
       const ac = new AbortController();
-      const it = client().stream(chat({ signal: ac.signal }))[Symbol.asyncIterator]();
+      const it = client()
+        .stream(chat({ signal: ac.signal }))
+        [Symbol.asyncIterator]();
       expect((await it.next()).value).toEqual({ type: 'delta', text: 'Hello' });
       const pending = it.next();
       ac.abort();
@@ -275,7 +298,9 @@ describe(HttpLLMClient.name, () => {
       upstream.options.delayMs = 5_000;
       const ac = new AbortController();
       const p = client().generate(chat({ signal: ac.signal }));
-      while (upstream.completionRequests.length === 0) await new Promise((r) => setTimeout(r, 5));
+      await waitFor('the upstream to receive the request', () => upstream.completionRequests.length > 0, {
+        intervalMs: 5,
+      });
       ac.abort();
       await expect(p).rejects.toMatchObject({ name: 'AbortError' });
       await upstream.completionRequests[0].closed;
@@ -289,7 +314,11 @@ describe(HttpLLMClient.name, () => {
       const r = await client().generate({ prompt: 'abcdefgh', params });
       expect(r.usage).toEqual({ promptTokens: 2, completionTokens: 4, estimated: true }); // 'Hello, world!' = 13 chars
       const events = await collect(client().stream({ prompt: 'abcdefgh', params }));
-      expect(events.at(-1)).toEqual({ type: 'done', finishReason: 'stop', usage: { promptTokens: 2, completionTokens: 4, estimated: true } });
+      expect(events.at(-1)).toEqual({
+        type: 'done',
+        finishReason: 'stop',
+        usage: { promptTokens: 2, completionTokens: 4, estimated: true },
+      });
     });
 
     it('counts with the given tokenizer, adding per-message overhead for chat', async () => {

@@ -7,6 +7,7 @@ import { ModelRouter } from '../../src/models/registry/model-router';
 import { ModelsConfigError } from '../../src/models/registry/models-config';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { makeTempDir } from '../helpers/temp-dir';
+import { waitFor } from '../helpers/wait-for';
 
 const req: GenerateRequest = {
   prompt: 'hello',
@@ -32,8 +33,11 @@ function providerOf(registry: ModelRegistry, model: string): LlmProvider {
   return lease.provider;
 }
 
-async function untilRequests(u: FakeOpenAIUpstream, n: number): Promise<void> {
-  while (u.completionRequests.length < n) await new Promise((r) => setTimeout(r, 5));
+function untilRequests(u: FakeOpenAIUpstream, n: number): Promise<number> {
+  return waitFor(`${n} requests upstream`, () => u.completionRequests.length, {
+    until: (seen) => seen >= n,
+    intervalMs: 5,
+  });
 }
 
 describe(`${ModelRegistry.name} reload with requests in flight`, () => {
@@ -48,7 +52,10 @@ describe(`${ModelRegistry.name} reload with requests in flight`, () => {
     b = await FakeOpenAIUpstream.start({ deltas: ['from ', 'B'] });
     file = join(makeTempDir('reload-remote'), 'models.yaml');
     writeFileSync(file, config(a.baseUrl, a.baseUrl));
-    registry = await ModelRegistry.load(file, { http: createHttpProviderFactory({ env: {} }), onnx: () => Promise.reject(new Error('unused')) });
+    registry = await ModelRegistry.load(file, {
+      http: createHttpProviderFactory({ env: {} }),
+      onnx: () => Promise.reject(new Error('unused')),
+    });
     router = new ModelRouter(registry);
   });
 

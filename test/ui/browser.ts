@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BrowserContext, chromium, Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { projectRoot } from '../../src/common/project-root';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir';
-import { StackApp, startStackApp } from '../stack/stack-fixture';
+import { type StackApp, startStackApp } from '../stack/stack-fixture';
 import { chromiumBinary, ensurePlaygroundBuilt } from '../stack/tools';
 
 /** Screenshots of the test run (gitignored). */
@@ -25,8 +25,14 @@ export async function launchBrowser(executablePath: string): Promise<Browser> {
     executablePath,
     headless: true,
     args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
     ],
     viewport: { width: 1200, height: 900 },
     colorScheme: 'light',
@@ -55,21 +61,10 @@ export function collectPageErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) errors.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text()))
+      errors.push(`console: ${m.text()}`);
   });
   return errors;
-}
-
-/** Polls until `check` returns a truthy value (playwright-core has no auto-waiting expect). */
-export async function until<T>(what: string, check: () => Promise<T>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
 }
 
 export interface BrowserSession {

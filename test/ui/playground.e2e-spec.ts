@@ -2,11 +2,16 @@ import type { Page } from 'playwright-core';
 import { call } from '../helpers/test-app';
 import { SLOW_DELTAS, type StackApp } from '../stack/stack-fixture';
 import { chromiumBinary, describeWithTool } from '../stack/tools';
-import { Browser, closeBrowserSession, startBrowserSession, until } from './browser';
+import { waitFor } from '../helpers/wait-for';
+import { type Browser, closeBrowserSession, startBrowserSession } from './browser';
 
 const text = (page: Page, selector: string) => page.locator(selector).innerText();
 
-describeWithTool('chromium', chromiumBinary(), 'apt-get install -y chromium')('playground in a real browser', () => {
+describeWithTool(
+  'chromium',
+  chromiumBinary(),
+  'apt-get install -y chromium',
+)('playground in a real browser', () => {
   let stack: StackApp;
   let browser: Browser;
   let page: Page;
@@ -22,10 +27,14 @@ describeWithTool('chromium', chromiumBinary(), 'apt-get install -y chromium')('p
   const open = async (key = stack.app.adminKey) => {
     await page.goto(`${base}/ui/`);
     if ((await page.getByLabel('Key', { exact: true }).inputValue()) !== key) await setKey(key);
-    await until('the models', async () => (await models()).includes('tiny'));
+    await waitFor('the models', async () => (await models()).includes('tiny'));
   };
   const send = () => page.getByRole('button', { name: 'Send' }).click();
-  const finished = () => until('the answer to finish', async () => /^(Done|Failed)/.test(await text(page, '#status')) && (await text(page, '#status')));
+  const finished = () =>
+    waitFor(
+      'the answer to finish',
+      async () => /^(Done|Failed)/.test(await text(page, '#status')) && (await text(page, '#status')),
+    );
 
   beforeAll(async () => {
     ({ stack, base, browser, page, pageErrors } = await startBrowserSession());
@@ -38,7 +47,17 @@ describeWithTool('chromium', chromiumBinary(), 'apt-get install -y chromium')('p
   it('loads with labelled controls, lists the models of the key, and remembers the key', async () => {
     await page.goto(`${base}/ui/`);
     expect(await page.title()).toBe('LLM Server playground');
-    for (const label of ['Model', 'Temperature', 'Max tokens', 'Seed', 'Prompt', 'Stream', 'Bypass cache', 'Single prompt', 'Chat']) {
+    for (const label of [
+      'Model',
+      'Temperature',
+      'Max tokens',
+      'Seed',
+      'Prompt',
+      'Stream',
+      'Bypass cache',
+      'Single prompt',
+      'Chat',
+    ]) {
       expect([label, await page.getByLabel(label, { exact: true }).count()]).toEqual([label, 1]);
     }
     expect(await page.getByRole('radio', { name: 'Chat' }).count()).toBe(1);
@@ -47,10 +66,12 @@ describeWithTool('chromium', chromiumBinary(), 'apt-get install -y chromium')('p
     expect(await page.locator('#error').isHidden()).toBe(true);
 
     await setKey(stack.app.adminKey);
-    expect(await until('the models', async () => ((await models()).includes('tiny') ? models() : undefined))).toEqual(['tiny', 'slow']);
+    expect(await waitFor('the models', async () => ((await models()).includes('tiny') ? models() : undefined))).toEqual(
+      ['tiny', 'slow'],
+    );
     await page.reload();
     expect(await page.getByLabel('Key', { exact: true }).inputValue()).toBe(stack.app.adminKey);
-    await until('the models after a reload', async () => (await models()).includes('slow'));
+    await waitFor('the models after a reload', async () => (await models()).includes('slow'));
   });
 
   it('streams an answer into the page piece by piece, then shows latency, first-token time, tokens, cache and request id', async () => {
@@ -59,7 +80,7 @@ describeWithTool('chromium', chromiumBinary(), 'apt-get install -y chromium')('p
     stack.upstream.enqueue({ kind: 'pause', afterDeltas: 2 });
     await send();
     // Mid-stream: the first pieces are on the page while the rest is still held upstream.
-    await until('the first pieces', async () => (await text(page, '#output')) === SLOW_DELTAS.slice(0, 2).join(''));
+    await waitFor('the first pieces', async () => (await text(page, '#output')) === SLOW_DELTAS.slice(0, 2).join(''));
     expect(await text(page, '#status')).toBe('Streaming…');
     expect(await page.locator('#output').getAttribute('aria-busy')).toBe('true');
     expect(await page.getByRole('button', { name: 'Stop' }).isEnabled()).toBe(true);
@@ -98,7 +119,10 @@ describeWithTool('chromium', chromiumBinary(), 'apt-get install -y chromium')('p
 
     // Ctrl+Enter sends from the prompt box too.
     await page.getByLabel('Prompt', { exact: true }).press('Control+Enter');
-    await until('the second answer', async () => /^Done/.test(await text(page, '#status')) && (await text(page, '#stat-cache')) !== '—');
+    await waitFor(
+      'the second answer',
+      async () => /^Done/.test(await text(page, '#status')) && (await text(page, '#stat-cache')) !== '—',
+    );
     expect(await text(page, '#stat-cache')).toBe('hit');
     expect(await text(page, '#output')).toBe(first);
   });
@@ -122,7 +146,10 @@ describeWithTool('chromium', chromiumBinary(), 'apt-get install -y chromium')('p
     await page.goto(`${base}/ui/`);
     await setKey('sk-this-key-does-not-exist-0123456789');
     const alert = page.getByRole('alert');
-    await until('the error', async () => (await alert.isVisible()) && (await alert.innerText()).includes('invalid_api_key'));
+    await waitFor(
+      'the error',
+      async () => (await alert.isVisible()) && (await alert.innerText()).includes('invalid_api_key'),
+    );
     await page.getByLabel('Prompt', { exact: true }).fill('Hi');
     await send();
     expect(await finished()).toBe('Failed');
@@ -135,7 +162,10 @@ describeWithTool('chromium', chromiumBinary(), 'apt-get install -y chromium')('p
   });
 
   it('shows a rate-limit refusal readably (a key allowed 1 request per minute, sending twice)', async () => {
-    const created = await call(base, 'POST', '/admin/keys', { key: stack.app.adminKey, body: { label: 'rpm-one', rpm: 1 } });
+    const created = await call(base, 'POST', '/admin/keys', {
+      key: stack.app.adminKey,
+      body: { label: 'rpm-one', rpm: 1 },
+    });
     expect(created.status).toBe(201);
     await open(created.body.key);
     await page.getByLabel('Model').selectOption('tiny');
