@@ -1,23 +1,27 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiSecurity, ApiTags, ApiOperation, ApiBearerAuth } from '@nestjs/swagger';
-import { Roles } from './decorators/roles.decorator';
+import { ApiOperation } from '@nestjs/swagger';
 import { ErrorCode } from '../common/errors/error-code';
-import { ApiErrors, ApiZodBody, ApiZodQuery, ApiZodResponse, AUTH_ERRORS } from '../common/openapi/openapi.decorators';
+import { ApiErrors, ApiZodBody, ApiZodQuery, ApiZodResponse } from '../common/openapi/openapi.decorators';
 import { ZodPipe } from '../common/validation/zod.pipe';
 import { ApiKeysService } from './api-keys.service';
 import { decodeCursor, encodeCursor, toApiKeyDto } from './dto/api-key.mapper';
 import {
-  apiKeyRecordSchema, createdKeySchema, createKeySchema, CreateKeyBody, keyIdParamSchema, keyListSchema,
-  listKeysQuerySchema, ListKeysQuery, updateKeySchema, UpdateKeyBody,
+  apiKeyRecordSchema,
+  createdKeySchema,
+  createKeySchema,
+  CreateKeyBody,
+  keyIdParamSchema,
+  keyListSchema,
+  listKeysQuerySchema,
+  ListKeysQuery,
+  updateKeySchema,
+  UpdateKeyBody,
 } from './dto/api-key.schemas';
+import { AdminEndpoint } from './decorators/endpoint.decorators';
 
 const idPipe = new ZodPipe(keyIdParamSchema);
 
-@ApiTags('admin: keys')
-@ApiSecurity('api-key')
-@ApiBearerAuth()
-@ApiErrors(...AUTH_ERRORS, ErrorCode.Forbidden)
-@Roles('admin')
+@AdminEndpoint('admin: keys')
 @Controller('admin/keys')
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
@@ -51,7 +55,10 @@ export class ApiKeysController {
       label: q.label,
     });
     const page = rows.slice(0, q.limit);
-    return { data: page.map(toApiKeyDto), next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]) : null };
+    return {
+      data: page.map(toApiKeyDto),
+      next_cursor: rows.length > q.limit ? encodeCursor(page[page.length - 1]) : null,
+    };
   }
 
   @Get(':id')

@@ -1,17 +1,13 @@
 import { Controller, Delete, HttpCode, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../api-keys/decorators/roles.decorator';
+import { ApiOperation } from '@nestjs/swagger';
 import { ErrorCode } from '../common/errors/error-code';
-import { ApiErrors, ApiZodQuery, ApiZodResponse, AUTH_ERRORS } from '../common/openapi/openapi.decorators';
+import { ApiErrors, ApiZodQuery, ApiZodResponse } from '../common/openapi/openapi.decorators';
 import { ZodPipe } from '../common/validation/zod.pipe';
 import { CompletionCache } from './completion-cache.service';
 import { purgeCacheQuerySchema, purgeCacheResultSchema, type PurgeCacheQuery } from './dto/cache.schemas';
+import { AdminEndpoint } from '../api-keys/decorators/endpoint.decorators';
 
-@ApiTags('admin: cache')
-@ApiSecurity('api-key')
-@ApiBearerAuth()
-@ApiErrors(...AUTH_ERRORS, ErrorCode.Forbidden)
-@Roles('admin')
+@AdminEndpoint('admin: cache')
 @Controller('admin/cache')
 export class CacheController {
   constructor(private readonly cache: CompletionCache) {}

@@ -1,16 +1,15 @@
 import { Controller, Get, Logger, Res, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../api-keys/decorators/public.decorator';
 import { ReadinessRegistry } from '../common/lifecycle/readiness.registry';
+import { PublicEndpoint } from '../api-keys/decorators/endpoint.decorators';
 
 /**
  * /readyz is public: a dependency that is down is reported as `down` only, and the reason (which
  * names hosts and ports) goes to the log (docs/observability.md, "Health").
  */
-@ApiTags('health')
-@Public()
+@PublicEndpoint('health')
 @Controller()
 export class HealthController {
   private readonly logger = new Logger('Health');

@@ -1,10 +1,9 @@
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOperation } from '@nestjs/swagger';
 import { z } from 'zod';
-import { Roles } from '../api-keys/decorators/roles.decorator';
-import { ErrorCode } from '../common/errors/error-code';
-import { ApiErrors, ApiZodResponse, AUTH_ERRORS } from '../common/openapi/openapi.decorators';
+import { ApiZodResponse } from '../common/openapi/openapi.decorators';
 import { ModelsService } from './models.service';
+import { AdminEndpoint } from '../api-keys/decorators/endpoint.decorators';
 
 const adminModelSchema = z.object({
   id: z.string(),
@@ -24,11 +23,7 @@ const adminModelSchema = z.object({
 });
 const reloadSchema = z.object({ added: z.array(z.string()), removed: z.array(z.string()), reloaded: z.array(z.string()), unchanged: z.array(z.string()) });
 
-@ApiTags('admin: models')
-@ApiSecurity('api-key')
-@ApiBearerAuth()
-@ApiErrors(...AUTH_ERRORS, ErrorCode.Forbidden)
-@Roles('admin')
+@AdminEndpoint('admin: models')
 @Controller('admin/models')
 export class AdminModelsController {
   constructor(private readonly models: ModelsService) {}

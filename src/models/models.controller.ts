@@ -1,22 +1,20 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOperation } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
 import { CurrentKey } from '../api-keys/decorators/current-key.decorator';
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code';
-import { ApiErrors, ApiZodResponse, AUTH_ERRORS } from '../common/openapi/openapi.decorators';
+import { ApiErrors, ApiZodResponse } from '../common/openapi/openapi.decorators';
 import { ModelsService } from './models.service';
+import { KeyEndpoint } from '../api-keys/decorators/endpoint.decorators';
 
 const modelSchema = z.object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() });
 const modelListSchema = z.object({ object: z.literal('list'), data: z.array(modelSchema) });
 const STARTED = Math.floor(Date.now() / 1000);
 
 /** OpenAI's model list: only the models this key may use (aliases included). */
-@ApiTags('inference')
-@ApiSecurity('api-key')
-@ApiBearerAuth()
-@ApiErrors(...AUTH_ERRORS)
+@KeyEndpoint('inference')
 @Controller('v1/models')
 export class ModelsController {
   constructor(private readonly models: ModelsService) {}

@@ -1,23 +1,26 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOperation } from '@nestjs/swagger';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
 import { keyIdParamSchema } from '../api-keys/dto/api-key.schemas';
 import { CurrentKey } from '../api-keys/decorators/current-key.decorator';
-import { Roles } from '../api-keys/decorators/roles.decorator';
 import { ErrorCode } from '../common/errors/error-code';
-import { ApiErrors, ApiZodQuery, ApiZodResponse, AUTH_ERRORS } from '../common/openapi/openapi.decorators';
+import { ApiErrors, ApiZodQuery, ApiZodResponse } from '../common/openapi/openapi.decorators';
 import { ZodPipe } from '../common/validation/zod.pipe';
 import {
-  AggregateUsageQuery, aggregateUsageQuerySchema, aggregateUsageSchema, KeyUsageQuery, keyUsageQuerySchema,
-  keyUsageSchema, ownUsageQuerySchema, ownUsageSchema,
+  AggregateUsageQuery,
+  aggregateUsageQuerySchema,
+  aggregateUsageSchema,
+  KeyUsageQuery,
+  keyUsageQuerySchema,
+  keyUsageSchema,
+  ownUsageQuerySchema,
+  ownUsageSchema,
 } from './usage-rollup.dto';
 import { UsageService } from './usage.service';
+import { AdminEndpoint, KeyEndpoint } from '../api-keys/decorators/endpoint.decorators';
 
 /** GET /v1/usage: any key, its own current period. */
-@ApiTags('usage')
-@ApiSecurity('api-key')
-@ApiBearerAuth()
-@ApiErrors(...AUTH_ERRORS)
+@KeyEndpoint('usage')
 @Controller('v1/usage')
 export class OwnUsageController {
   constructor(private readonly usage: UsageService) {}
@@ -31,11 +34,7 @@ export class OwnUsageController {
 }
 
 /** Admin usage reports, served from the daily rollups. */
-@ApiTags('admin: usage')
-@ApiSecurity('api-key')
-@ApiBearerAuth()
-@ApiErrors(...AUTH_ERRORS, ErrorCode.Forbidden)
-@Roles('admin')
+@AdminEndpoint('admin: usage')
 @Controller('admin')
 export class AdminUsageController {
   constructor(private readonly usage: UsageService) {}
@@ -45,7 +44,10 @@ export class AdminUsageController {
   @ApiZodQuery(keyUsageQuerySchema)
   @ApiZodResponse(200, keyUsageSchema)
   @ApiErrors(ErrorCode.NotFound)
-  async ofKey(@Param(new ZodPipe(keyIdParamSchema)) p: { id: string }, @Query(new ZodPipe(keyUsageQuerySchema)) q: KeyUsageQuery) {
+  async ofKey(
+    @Param(new ZodPipe(keyIdParamSchema)) p: { id: string },
+    @Query(new ZodPipe(keyUsageQuerySchema)) q: KeyUsageQuery,
+  ) {
     return this.usage.ofKey(p.id, q);
   }
 
