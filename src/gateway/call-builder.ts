@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
 import type { ChatMessage } from '../models/provider.interface';
 import { annotateRequest } from '../metrics/request-annotations';
-import { Endpoint, InferenceCall, messageText } from './inference-call';
+import { type Endpoint, type InferenceCall, messageText } from './inference-call';
+import { rateLimitHeadersOf } from './http/request-rate-limit.guard';
 
 interface SamplingBody {
   model?: string;
@@ -44,6 +45,7 @@ export function buildCall(
     user: body.user,
     cacheControl: typeof cacheControl === 'string' ? cacheControl : undefined,
     requestId: req.id,
+    rateLimitHeaders: rateLimitHeadersOf(req),
     signal,
     stream: input.stream === true,
     annotate: (fields) => annotateRequest(req, fields),

@@ -21,9 +21,10 @@ import { InferenceLogWriter } from '../usage/inference-log.writer';
 export const DEFAULT_MAX_TOKENS = 512;
 
 /**
- * The completion pipeline (docs/architecture.md, the path of one request): request rate limit → model and
- * access → prompt size → prompt tokens → token rate limit → quota reservation → router →
- * settlement of every ledger when the answer ends. Controllers only translate HTTP.
+ * The completion pipeline (docs/architecture.md, the path of one request): the stages that need
+ * the prompt's tokens, after the guards (API key, request rate limit): model and access → prompt
+ * size → prompt tokens → token rate limit → quota reservation → cache and router → settlement
+ * of every ledger when the answer ends. Controllers only translate HTTP.
  */
 @Injectable()
 export class CompletionPipeline {
@@ -56,7 +57,7 @@ export class CompletionPipeline {
   }
 
   private async run(call: InferenceCall, startedAt: number): Promise<InferenceRun> {
-    const { headers: requestHeaders } = await this.limiter.checkRequest(call.key);
+    const requestHeaders = call.rateLimitHeaders ?? {};
     const model = this.resolveAllowed(call);
     call.annotate?.({ model: model.id, provider: model.config.provider, prompt: call.prompt ?? JSON.stringify(call.messages) });
     this.checkPromptSize(call);

@@ -1,10 +1,11 @@
-import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Req, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
 import { CurrentKey } from '../api-keys/decorators/current-key.decorator';
+import { KeyEndpoint } from '../api-keys/decorators/endpoint.decorators';
 import { ErrorCode } from '../common/errors/error-code';
-import { ApiErrors, ApiZodBody, ApiZodResponse, AUTH_ERRORS } from '../common/openapi/openapi.decorators';
+import { ApiZodBody, ApiZodResponse } from '../common/openapi/openapi.decorators';
 import { ZodPipe } from '../common/validation/zod.pipe';
 import { buildCall, toMessages } from './call-builder';
 import { ChatBody, chatCompletionSchema, chatRequestSchema } from './dto/chat.schemas';
@@ -13,29 +14,42 @@ import { GenerateBody, generateRequestSchema, generateResponseSchema } from './d
 import { chatFormat } from './format/chat.format';
 import { completionsFormat } from './format/completions.format';
 import { generateFormat } from './format/generate.format';
-import { respond } from './http/respond';
+import type { Endpoint } from './inference-call';
+import { type Formatter, respond } from './http/respond';
+import { InferenceEndpoint } from './http/request-rate-limit.guard';
 import { abortOnDisconnect } from './http/sse';
 import { CompletionPipeline } from './completion-pipeline';
 
+/** Beyond the key's own errors (KeyEndpoint). */
 const INFERENCE_ERRORS = [
-  ...AUTH_ERRORS, ErrorCode.ModelNotAllowed, ErrorCode.ModelNotFound, ErrorCode.QuotaExhausted, ErrorCode.RequestTooLarge,
-  ErrorCode.RateLimitExceeded, ErrorCode.UpstreamError, ErrorCode.ModelUnavailable, ErrorCode.UpstreamTimeout,
+  ErrorCode.ModelNotAllowed,
+  ErrorCode.ModelNotFound,
+  ErrorCode.QuotaExhausted,
+  ErrorCode.RequestTooLarge,
+  ErrorCode.RateLimitExceeded,
+  ErrorCode.UpstreamError,
+  ErrorCode.ModelUnavailable,
+  ErrorCode.UpstreamTimeout,
 ];
 
-const CACHE_CONTROL = { name: 'Cache-Control', required: false, description: '`no-cache`: skip the cache lookup (still stores); `no-store`: neither read nor write' };
-const STREAM_NOTE = 'With `stream: true` the answer is `text/event-stream`: `data: {chunk}` lines, then `data: [DONE]`.';
+const CACHE_CONTROL = {
+  name: 'Cache-Control',
+  required: false,
+  description: '`no-cache`: skip the cache lookup (still stores); `no-store`: neither read nor write',
+};
+const STREAM_NOTE =
+  'With `stream: true` the answer is `text/event-stream`: `data: {chunk}` lines, then `data: [DONE]`.';
 
-@ApiTags('inference')
-@ApiSecurity('api-key')
-@ApiBearerAuth()
+type CallInput = Parameters<typeof buildCall>[2];
+
+/** The three inference APIs: each translates its body into one call, and its answer back. */
+@KeyEndpoint('inference', ...INFERENCE_ERRORS)
 @ApiHeader(CACHE_CONTROL)
-@ApiErrors(...INFERENCE_ERRORS)
-@Controller('v1')
+@Controller()
 export class CompletionsController {
   constructor(private readonly pipeline: CompletionPipeline) {}
 
-  @Post('generate')
-  @HttpCode(200)
+  @InferenceEndpoint('/v1/generate')
   @ApiOperation({ summary: 'Generate text for a prompt (the simple API)', description: STREAM_NOTE })
   @ApiZodBody(generateRequestSchema)
   @ApiZodResponse(200, generateResponseSchema)
@@ -45,13 +59,11 @@ export class CompletionsController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const abort = abortOnDisconnect(reply);
-    const call = buildCall('/v1/generate', body, { prompt: body.prompt, maxTokens: body.max_tokens, stream: body.stream }, key, req, abort.signal);
-    await respond(reply, await this.pipeline.start(call), call.stream, generateFormat);
+    const input = { prompt: body.prompt, maxTokens: body.max_tokens, stream: body.stream };
+    await this.serve('/v1/generate', body, input, generateFormat, key, req, reply);
   }
 
-  @Post('chat/completions')
-  @HttpCode(200)
+  @InferenceEndpoint('/v1/chat/completions')
   @ApiOperation({ summary: 'OpenAI-compatible chat completion', description: STREAM_NOTE })
   @ApiZodBody(chatRequestSchema)
   @ApiZodResponse(200, chatCompletionSchema)
@@ -61,15 +73,16 @@ export class CompletionsController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const abort = abortOnDisconnect(reply);
-    const maxTokens = body.max_completion_tokens ?? body.max_tokens;
-    const call = buildCall('/v1/chat/completions', body, { messages: toMessages(body.messages), maxTokens, stream: body.stream }, key, req, abort.signal);
-    const includeUsage = body.stream_options?.include_usage === true;
-    await respond(reply, await this.pipeline.start(call), call.stream, chatFormat(includeUsage));
+    const input = {
+      messages: toMessages(body.messages),
+      maxTokens: body.max_completion_tokens ?? body.max_tokens,
+      stream: body.stream,
+    };
+    const format = chatFormat(body.stream_options?.include_usage === true);
+    await this.serve('/v1/chat/completions', body, input, format, key, req, reply);
   }
 
-  @Post('completions')
-  @HttpCode(200)
+  @InferenceEndpoint('/v1/completions')
   @ApiOperation({ summary: 'OpenAI-compatible text completion', description: STREAM_NOTE })
   @ApiZodBody(completionRequestSchema)
   @ApiZodResponse(200, completionSchema)
@@ -79,9 +92,23 @@ export class CompletionsController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
+    const input = { prompt: body.prompt, maxTokens: body.max_tokens, stream: body.stream };
+    const format = completionsFormat(body.stream_options?.include_usage === true);
+    await this.serve('/v1/completions', body, input, format, key, req, reply);
+  }
+
+  /** The one path of every inference handler: abort on disconnect, run the pipeline, answer. */
+  private async serve(
+    endpoint: Endpoint,
+    body: GenerateBody | ChatBody | CompletionBody,
+    input: CallInput,
+    format: Formatter,
+    key: AuthenticatedKey,
+    req: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> {
     const abort = abortOnDisconnect(reply);
-    const call = buildCall('/v1/completions', body, { prompt: body.prompt, maxTokens: body.max_tokens, stream: body.stream }, key, req, abort.signal);
-    const includeUsage = body.stream_options?.include_usage === true;
-    await respond(reply, await this.pipeline.start(call), call.stream, completionsFormat(includeUsage));
+    const call = buildCall(endpoint, body, input, key, req, abort.signal);
+    await respond(reply, await this.pipeline.start(call), call.stream, format);
   }
 }

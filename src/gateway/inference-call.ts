@@ -18,6 +18,8 @@ export interface InferenceCall {
   /** The raw Cache-Control request header. */
   cacheControl?: string;
   requestId: string;
+  /** The request-rate limiter's x-ratelimit-* headers (RequestRateLimitGuard), sent with the answer. */
+  rateLimitHeaders?: Record<string, string>;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
   /** Answered as server-sent events. */

@@ -116,7 +116,7 @@ function httpStatus(ctx: SettlementContext, end: StreamEnd, error?: { status: nu
 }
 
 /** A call refused before it started (limits, quota, model, prompt): its row and nothing else. */
-export function recordRefusal(deps: SettlementDeps, call: { requestId: string; keyId: string; model?: string; endpoint: Endpoint; startedAt: number }, err: unknown): void {
+export function recordRefusal(deps: Pick<SettlementDeps, 'logs'>, call: { requestId: string; keyId: string; model?: string; endpoint: Endpoint; startedAt: number }, err: unknown): void {
   const e = toApiError(err);
   deps.logs.record({
     requestId: call.requestId,
