@@ -19,6 +19,11 @@ export const CLIENT_CLOSED_STATUS = 499;
  * (pino-http's own line is off: it sees the raw request, so it knows neither the route template,
  * nor the key, nor the model). Clients that hang up before the answer is complete never reach
  * onResponse, so onRequestAbort counts them as 499.
+ *
+ * Fastify hooks rather than a Nest interceptor: an interceptor runs only once the guards have let
+ * a request through and only for matched routes, so it would miss requests refused by the key or
+ * rate-limit guards, unknown routes, framework errors (a malformed body) and clients that hang up
+ * (docs/architecture.md).
  */
 @Injectable()
 export class RequestObserver implements OnModuleInit {
@@ -34,7 +39,8 @@ export class RequestObserver implements OnModuleInit {
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
     if (!fastify || typeof fastify.addHook !== 'function') return;
-    for (const prop of ['llmLog', 'errorCode']) if (!fastify.hasRequestDecorator(prop)) fastify.decorateRequest(prop, null);
+    for (const prop of ['llmLog', 'errorCode'])
+      if (!fastify.hasRequestDecorator(prop)) fastify.decorateRequest(prop, null);
     fastify.addHook('onResponse', (req, reply, done) => {
       this.observe(req as ObservedRequest, reply.statusCode, reply);
       done();
@@ -69,7 +75,13 @@ export class RequestObserver implements OnModuleInit {
     this.log(req, route, status, ms, keyId);
   }
 
-  private log(req: ObservedRequest, route: string, status: number, ms: number | undefined, keyId: string | undefined): void {
+  private log(
+    req: ObservedRequest,
+    route: string,
+    status: number,
+    ms: number | undefined,
+    keyId: string | undefined,
+  ): void {
     const log = this.logger();
     if (!log) return;
     const level = status >= 500 && status !== CLIENT_CLOSED_STATUS ? 'error' : 'info';
