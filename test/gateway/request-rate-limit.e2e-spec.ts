@@ -14,7 +14,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 
 // The request-rate limit is a guard on the inference routes (docs/limits.md): its refusals are
 // logged and counted as the pipeline's own refusals are, and the other keyed routes never hit it.
-describe('the request-rate limit guard (boots a database)', () => {
+describe('the request-rate limit guard', () => {
   let t: TestApp;
   beforeAll(async () => {
     const dir = await tinyModelDir();
