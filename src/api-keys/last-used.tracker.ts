@@ -35,7 +35,11 @@ export class LastUsedTracker implements OnModuleInit, OnModuleDestroy {
           batch.map((u) => u.at),
         ),
     });
-    flushes.register('last_used_at', () => this.writes.close());
+    flushes.register(
+      'last_used_at',
+      () => this.writes.close(),
+      () => this.writes.dropped,
+    );
   }
 
   onModuleInit(): void {

@@ -59,13 +59,17 @@ export class CompletionCache {
     flushes: FlushRegistry,
   ) {
     // Rows first, then the hit counts that may refer to them; bounded, like the HTTP drain.
-    flushes.register('cache hit counts', async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const limit = new Promise<void>((r) => (timer = setTimeout(r, config.http.shutdownTimeoutMs)));
-      await Promise.race([this.drain(), limit]);
-      clearTimeout(timer);
-      return this.hits.close();
-    });
+    flushes.register(
+      'cache hit counts',
+      async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const limit = new Promise<void>((r) => (timer = setTimeout(r, config.http.shutdownTimeoutMs)));
+        await Promise.race([this.drain(), limit]);
+        clearTimeout(timer);
+        return this.hits.close();
+      },
+      () => this.hits.dropped,
+    );
   }
 
   async run(req: CacheRequest, compute: ComputeFn, clientSignal?: AbortSignal): Promise<CacheRunResult> {

@@ -1,4 +1,5 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { DropCounts } from '../common/lifecycle/flush.registry';
 import { MergingBuffer } from '../common/lifecycle/merging-buffer';
 import { WriteBehind } from '../common/lifecycle/write-behind';
 import { CacheTuning } from './cache-tuning';
@@ -52,6 +53,11 @@ export class HitRecorder implements OnModuleInit, OnModuleDestroy {
 
   record(id: string, at: number): void {
     this.writes.add({ id, n: 1, at });
+  }
+
+  /** Keys dropped since start, by reason (FlushRegistry hands them to the metrics). */
+  get dropped(): DropCounts {
+    return this.writes.dropped;
   }
 
   get pendingKeys(): number {

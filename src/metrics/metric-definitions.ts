@@ -1,9 +1,11 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export const METRIC_PREFIX = 'llm_';
 
 /** From sub-millisecond cache hits and 401s to minute-long generations. */
-export const HTTP_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+export const HTTP_DURATION_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
 export const INFERENCE_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120];
 export const TTFT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
 export const INTER_TOKEN_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2];
@@ -31,26 +33,78 @@ export function defineMetrics(registry: Registry, opts: { perKey: boolean }) {
   }
 
   return {
-    httpRequests: counter('http_requests_total', 'HTTP requests by route template, method and status', ['route', 'method', 'status'] as const),
-    httpDuration: histogram('http_request_duration_seconds', 'HTTP request duration by route template and method', ['route', 'method'] as const, HTTP_DURATION_BUCKETS),
+    httpRequests: counter('http_requests_total', 'HTTP requests by route template, method and status', [
+      'route',
+      'method',
+      'status',
+    ] as const),
+    httpDuration: histogram(
+      'http_request_duration_seconds',
+      'HTTP request duration by route template and method',
+      ['route', 'method'] as const,
+      HTTP_DURATION_BUCKETS,
+    ),
     errors: counter('errors_total', 'Error responses by error code', ['code'] as const),
-    cacheRequests: counter('cache_requests_total', 'Completion cache lookups by tier (l1, l2; none for bypass) and result', ['tier', 'result'] as const),
-    tokens: counter('tokens_total', 'Tokens processed by model and kind (prompt, completion)', ['model', 'kind'] as const),
-    inferenceDuration: histogram('inference_duration_seconds', 'Time to produce a whole completion by model and provider', ['model', 'provider'] as const, INFERENCE_DURATION_BUCKETS),
-    ttft: histogram('time_to_first_token_seconds', 'Time from request to the first generated token', ['model'] as const, TTFT_BUCKETS),
-    interToken: histogram('inter_token_latency_seconds', 'Time between consecutive generated tokens (1/x is the decode speed)', ['model'] as const, INTER_TOKEN_BUCKETS),
+    cacheRequests: counter(
+      'cache_requests_total',
+      'Completion cache lookups by tier (l1, l2; none for bypass) and result',
+      ['tier', 'result'] as const,
+    ),
+    tokens: counter('tokens_total', 'Tokens processed by model and kind (prompt, completion)', [
+      'model',
+      'kind',
+    ] as const),
+    inferenceDuration: histogram(
+      'inference_duration_seconds',
+      'Time to produce a whole completion by model and provider',
+      ['model', 'provider'] as const,
+      INFERENCE_DURATION_BUCKETS,
+    ),
+    ttft: histogram(
+      'time_to_first_token_seconds',
+      'Time from request to the first generated token',
+      ['model'] as const,
+      TTFT_BUCKETS,
+    ),
+    interToken: histogram(
+      'inter_token_latency_seconds',
+      'Time between consecutive generated tokens (1/x is the decode speed)',
+      ['model'] as const,
+      INTER_TOKEN_BUCKETS,
+    ),
     inflight: gauge('inflight_requests', 'Inference requests running now, by model', ['model'] as const),
     queueDepth: gauge('queue_depth', 'Inference requests waiting for a slot, by model', ['model'] as const),
-    batchSize: histogram('batch_size', 'Sequences decoded together per engine step, by model', ['model'] as const, BATCH_SIZE_BUCKETS),
-    rateLimited: counter('rate_limited_total', 'Requests refused by a rate limit (429), by limit (requests, tokens)', ['limit'] as const),
+    batchSize: histogram(
+      'batch_size',
+      'Sequences decoded together per engine step, by model',
+      ['model'] as const,
+      BATCH_SIZE_BUCKETS,
+    ),
+    rateLimited: counter('rate_limited_total', 'Requests refused by a rate limit (429), by limit (requests, tokens)', [
+      'limit',
+    ] as const),
     quotaExhausted: counter('quota_exhausted_total', 'Requests refused because the key quota is used up (402)'),
     modelUp: gauge('model_up', '1 when the model is loaded (local) or reachable (remote), else 0', ['model'] as const),
     upstream: counter('upstream_requests_total', 'Requests to remote models by outcome', ['model', 'outcome'] as const),
-    keyRequests: opts.perKey ? counter('key_requests_total', 'Authenticated requests by API key id (METRICS_PER_KEY)', ['key_id'] as const) : undefined,
+    keyRequests: opts.perKey
+      ? counter('key_requests_total', 'Authenticated requests by API key id (METRICS_PER_KEY)', ['key_id'] as const)
+      : undefined,
     logsWritten: counter('inference_logs_written_total', 'inference_logs rows written to PostgreSQL'),
-    logsDropped: counter('inference_logs_dropped_total', 'inference_logs rows lost: buffer_full (oldest dropped), invalid (refused by the database), shutdown (database unreachable at exit)', ['reason'] as const),
-    logFlushFailures: counter('inference_log_flush_failures_total', 'Failed inference_logs batch inserts (retried with backoff)'),
+    logsDropped: counter(
+      'inference_logs_dropped_total',
+      'inference_logs rows lost: buffer_full (oldest dropped), invalid (refused by the database), shutdown (database unreachable at exit)',
+      ['reason'] as const,
+    ),
+    logFlushFailures: counter(
+      'inference_log_flush_failures_total',
+      'Failed inference_logs batch inserts (retried with backoff)',
+    ),
     logsBuffered: gauge('inference_logs_buffered', 'inference_logs rows waiting in memory'),
+    writeBehindDropped: counter(
+      'write_behind_dropped_total',
+      'Items a write-behind buffer lost, by buffer and reason: buffer_full (oldest dropped), shutdown (not written at exit)',
+      ['buffer', 'reason'] as const,
+    ),
   };
 }
 

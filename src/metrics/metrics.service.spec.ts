@@ -1,4 +1,4 @@
-import { AppConfig } from '../config/app-config';
+import { type AppConfig } from '../config/app-config';
 import { MetricsService } from './metrics.service';
 
 const configWith = (metricsPerKey: boolean) => ({ observability: { metricsPerKey } }) as AppConfig;
@@ -22,6 +22,24 @@ describe(MetricsService.name, () => {
     expect(await series(m, 'llm_model_up')).toEqual(['llm_model_up{model="a"} 1']);
     m.countTokens('b', 1, 0);
     expect(await series(m, 'llm_tokens_total')).toContain('llm_tokens_total{model="other",kind="prompt"} 6');
+  });
+
+  it('does count write-behind drops from the running totals it reads at scrape time', async () => {
+    const m = new MetricsService(configWith(false));
+    const totals = { buffer_full: 0, shutdown: 0 };
+    m.onScrape(() => {
+      for (const [reason, total] of Object.entries(totals)) m.writeBehindDropped('quota ledgers', reason, total);
+    });
+    expect(await series(m, 'llm_write_behind_dropped_total')).toEqual([
+      'llm_write_behind_dropped_total{buffer="quota ledgers",reason="buffer_full"} 0',
+      'llm_write_behind_dropped_total{buffer="quota ledgers",reason="shutdown"} 0',
+    ]);
+    totals.buffer_full = 3;
+    await m.scrape();
+    totals.buffer_full = 5;
+    expect(await series(m, 'llm_write_behind_dropped_total')).toContain(
+      'llm_write_behind_dropped_total{buffer="quota ledgers",reason="buffer_full"} 5',
+    );
   });
 
   it('does bound HTTP methods and error codes', async () => {

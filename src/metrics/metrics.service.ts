@@ -40,6 +40,8 @@ export class MetricsService {
   private readonly scrapeHooks: (() => void | Promise<void>)[] = [];
   /** In-flight counts by label, so a model removed by a reload keeps its series until it drains. */
   private readonly inflightCounts = new Map<string, number>();
+  /** Drops already counted, by "buffer|reason". */
+  private readonly writeBehindDrops = new Map<string, number>();
 
   constructor(config: AppConfig) {
     this.m = defineMetrics(this.registry, { perKey: config.observability.metricsPerKey });
@@ -47,7 +49,13 @@ export class MetricsService {
     for (const code of KNOWN_ERROR_CODES) this.errorChildren.set(code, this.m.errors.labels(code));
     this.otherErrors = this.m.errors.labels(UNKNOWN_ERROR_CODE);
     for (const c of [...this.errorChildren.values(), this.otherErrors]) c.inc(0);
-    for (const [tier, result] of [['l1', 'hit'], ['l1', 'miss'], ['l2', 'hit'], ['l2', 'miss'], ['none', 'bypass']]) {
+    for (const [tier, result] of [
+      ['l1', 'hit'],
+      ['l1', 'miss'],
+      ['l2', 'hit'],
+      ['l2', 'miss'],
+      ['none', 'bypass'],
+    ]) {
       this.m.cacheRequests.inc({ tier, result }, 0);
     }
     this.m.rateLimited.inc({ limit: 'requests' }, 0);
@@ -138,7 +146,10 @@ export class MetricsService {
   // --- inference (called by the pipeline) ---
 
   observeInference(model: string, provider: string, seconds: number): void {
-    this.m.inferenceDuration.observe({ model: this.models.label(model), provider: PROVIDERS.has(provider) ? provider : 'other' }, seconds);
+    this.m.inferenceDuration.observe(
+      { model: this.models.label(model), provider: PROVIDERS.has(provider) ? provider : 'other' },
+      seconds,
+    );
   }
 
   observeTtft(model: string, seconds: number): void {
@@ -219,5 +230,17 @@ export class MetricsService {
 
   setInferenceLogsBuffered(n: number): void {
     this.m.logsBuffered.set(n);
+  }
+
+  // --- write-behind buffers (last_used_at, quota ledgers, usage rollups, hit counts, logs) ---
+
+  /** `total`: the buffer's drops since start (read at scrape time); the counter catches up to it. */
+  writeBehindDropped(buffer: string, reason: string, total: number): void {
+    const key = `${buffer}|${reason}`;
+    const counted = this.writeBehindDrops.get(key);
+    this.writeBehindDrops.set(key, total);
+    // The first read creates the series at 0, so dashboards show 0 rather than "no data".
+    if (counted === undefined || total > counted)
+      this.m.writeBehindDropped.inc({ buffer, reason }, total - (counted ?? 0));
   }
 }

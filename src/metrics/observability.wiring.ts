@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CacheStats } from '../cache/cache-stats';
+import { FlushRegistry } from '../common/lifecycle/flush.registry';
 import { ModelsService } from '../models/models.service';
 import type { UpstreamOutcome } from '../models/registry';
 import { MetricsService } from './metrics.service';
@@ -8,12 +9,19 @@ import { RateLimiter } from '../throttling/rate-limiter';
 
 /**
  * Connects the capabilities' hooks to the metrics: engines (batch size, queue depth),
- * upstream outcomes, model health, cache lookups, limit and quota rejections. Instantiated
+ * upstream outcomes, model health, cache lookups, limit and quota rejections, write-behind drops. Instantiated
  * before any module initialises, so models loaded at start are observed too.
  */
 @Injectable()
 export class ObservabilityWiring {
-  constructor(metrics: MetricsService, models: ModelsService, cache: CacheStats, limiter: RateLimiter, quota: QuotaService) {
+  constructor(
+    metrics: MetricsService,
+    models: ModelsService,
+    cache: CacheStats,
+    limiter: RateLimiter,
+    quota: QuotaService,
+    flushes: FlushRegistry,
+  ) {
     models.setObservers({
       engineHooks: (model) => ({
         onBatch: (n) => metrics.batchSize(model, n),
@@ -31,6 +39,10 @@ export class ObservabilityWiring {
     cache.addHook({ onLookup: (tier, result) => metrics.cacheLookup(tier, result) });
     limiter.onRejected((kind) => metrics.rateLimited(kind));
     quota.onRejected(() => metrics.quotaExhausted());
+    // Write-behind buffers count their drops in common/; the metric reads them at scrape time.
+    metrics.onScrape(() => {
+      for (const d of flushes.dropCounts()) metrics.writeBehindDropped(d.what, d.reason, d.total);
+    });
   }
 }
 

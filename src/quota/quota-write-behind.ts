@@ -1,3 +1,4 @@
+import type { DropCounts } from '../common/lifecycle/flush.registry';
 import { MergingBuffer } from '../common/lifecycle/merging-buffer';
 import { WriteBehind } from '../common/lifecycle/write-behind';
 import { type LedgerRef, refKey } from './quota-ledger.types';
@@ -32,6 +33,11 @@ export class QuotaWriteBehind {
 
   pendingFor(ref: LedgerRef): number {
     return this.writes.pending.get(refKey(ref))?.used ?? 0;
+  }
+
+  /** Entries dropped since start, by reason (FlushRegistry hands them to the metrics). */
+  get dropped(): DropCounts {
+    return this.writes.dropped;
   }
 
   get size(): number {

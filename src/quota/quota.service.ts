@@ -50,7 +50,11 @@ export class QuotaService implements OnModuleInit, OnModuleDestroy {
       onTick: () => this.ledgers.local.prune(this.currentPeriod().start),
     });
     this.ledgers = new QuotaLedgers(repo, writeBehind, redis, opts.prefix ?? 'llm:');
-    flushes.register('quota ledgers', () => writeBehind.close());
+    flushes.register(
+      'quota ledgers',
+      () => writeBehind.close(),
+      () => writeBehind.dropped,
+    );
     readiness.register('quota', async () => ({ up: true, mode: this.mode }));
   }
 

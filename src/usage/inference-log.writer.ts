@@ -59,7 +59,11 @@ export class InferenceLogWriter implements OnModuleInit, OnModuleDestroy {
         this.reportDrops();
       },
     });
-    flushes.register('inference_logs rows', () => this.writes.close());
+    flushes.register(
+      'inference_logs rows',
+      () => this.writes.close(),
+      () => this.writes.dropped,
+    );
   }
 
   onModuleInit(): void {

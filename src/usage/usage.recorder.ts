@@ -38,7 +38,11 @@ export class UsageRecorder implements OnModuleInit, OnModuleDestroy {
       intervalMs: config.quota.flushMs,
       write: (batch) => repo.addDaily(batch),
     });
-    flushes.register('usage rollups', () => this.writes.close());
+    flushes.register(
+      'usage rollups',
+      () => this.writes.close(),
+      () => this.writes.dropped,
+    );
   }
 
   onModuleInit(): void {

@@ -6,22 +6,39 @@ export interface FlushCount {
   written: number;
 }
 
+/** Items a buffer has dropped since start, by reason (e.g. "buffer_full"). */
+export type DropCounts = Readonly<Record<string, number>>;
+
+interface Flusher {
+  what: string;
+  flush: () => Promise<number | void>;
+  dropped?: () => DropCounts;
+}
+
 /**
  * Buffers that must reach the database before exit (last-used times, inference logs) register
  * here; shutdown flushes them after the HTTP server has drained and before the pool closes.
- * Each flusher says how many things it wrote, for the one shutdown line (docs/observability.md).
+ * Each flusher says how many things it wrote, for the one shutdown line (docs/observability.md),
+ * and may say what it dropped, which the metrics read at scrape time (common/ knows no metrics).
  */
 @Injectable()
 export class FlushRegistry {
-  private readonly flushers: { what: string; flush: () => Promise<number | void> }[] = [];
+  private readonly flushers: Flusher[] = [];
 
   /** `what` names the unit the flusher counts, e.g. "inference_logs rows". */
-  register(what: string, flush: () => Promise<number | void>): void {
-    this.flushers.push({ what, flush });
+  register(what: string, flush: () => Promise<number | void>, dropped?: () => DropCounts): void {
+    this.flushers.push({ what, flush, dropped });
   }
 
   async flushAll(): Promise<FlushCount[]> {
     return Promise.all(this.flushers.map(async (f) => ({ what: f.what, written: (await f.flush()) ?? 0 })));
+  }
+
+  /** Every buffer's drops so far: one entry per buffer and reason. */
+  dropCounts(): { what: string; reason: string; total: number }[] {
+    return this.flushers.flatMap((f) =>
+      Object.entries(f.dropped?.() ?? {}).map(([reason, total]) => ({ what: f.what, reason, total })),
+    );
   }
 }
 
