@@ -153,7 +153,7 @@ export class BatchScheduler {
       const now = performance.now();
       rows.forEach((row, i) => {
         callHook(this.hooks.onFirstToken, now - row.enqueuedAt);
-        this.take(row, out.argmax ? out.argmax[i] : row.choose(out.logits![i]));
+        this.take(row, out.argmax ? out.argmax[i] : row.choose(out.logits[i]));
       });
     } catch (err) {
       this.failRows(rows, err);
@@ -185,7 +185,7 @@ export class BatchScheduler {
       group.kv = kv.advance(out.presents, 1, targets);
       this.lastBatchSize = rows.length;
       callHook(this.hooks.onBatch, rows.length);
-      rows.forEach((row, i) => this.take(row, out.argmax ? out.argmax[i] : row.choose(out.logits![i])));
+      rows.forEach((row, i) => this.take(row, out.argmax ? out.argmax[i] : row.choose(out.logits[i])));
     } catch (err) {
       this.groups = this.groups.filter((g) => g !== group);
       this.failRows(rows, err);

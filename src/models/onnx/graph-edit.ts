@@ -60,18 +60,19 @@ function editGraphForDecoding(model: onnx.ModelProto): EditedGraph | null {
   const { head, downstream } = findLmHead(producer, activations);
   const changes: string[] = [];
   if (head) {
-    const hidden = head.input![0];
-    graph.initializer!.push(int64Tensor('last_position_starts', [-1n]), int64Tensor('last_position_ends', [2n ** 62n]));
-    graph.initializer!.push(int64Tensor('last_position_axes', [1n]));
+    const hidden = head.input[0];
+    const initializers = (graph.initializer ??= []);
+    initializers.push(int64Tensor('last_position_starts', [-1n]), int64Tensor('last_position_ends', [2n ** 62n]));
+    initializers.push(int64Tensor('last_position_axes', [1n]));
     const slice = onnx.NodeProto.create({
       name: 'last_position_slice',
       opType: 'Slice',
       input: [hidden, 'last_position_starts', 'last_position_ends', 'last_position_axes'],
       output: [SLICED_HIDDEN],
     });
-    head.input![0] = SLICED_HIDDEN;
-    graph.node.splice(graph.node.indexOf(head), 0, slice);
-    downstream.push(...(head.output ?? []));
+    head.input[0] = SLICED_HIDDEN;
+    graph.node.splice(graph.node.indexOf(head.node), 0, slice);
+    downstream.push(...(head.node.output ?? []));
     // Declared intermediate shapes along the edited path still say "sequence_length": drop them.
     graph.valueInfo = (graph.valueInfo ?? []).filter((v) => !downstream.includes(v.name ?? ''));
     const logitsOut = graph.output?.find((o) => o.name === 'logits');
@@ -94,7 +95,7 @@ function editGraphForDecoding(model: onnx.ModelProto): EditedGraph | null {
         ],
       }),
     );
-    graph.output!.push(
+    (graph.output ??= []).push(
       onnx.ValueInfoProto.create({
         name: ARGMAX_OUTPUT,
         type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [{ dimParam: 'batch_size' }, { dimParam: 'logits_positions' }] } } },
@@ -118,7 +119,7 @@ function int64Tensor(name: string, values: bigint[]): onnx.TensorProto {
 function findLmHead(
   producer: Map<string, onnx.INodeProto>,
   activations: Set<string>,
-): { head: onnx.INodeProto | null; downstream: string[] } {
+): { head: { node: onnx.INodeProto; input: string[] } | null; downstream: string[] } {
   const downstream: string[] = [];
   let node = producer.get('logits');
   while (node && PER_POSITION_OPS.has(node.opType ?? '')) {
@@ -127,8 +128,10 @@ function findLmHead(
     downstream.push(...(node.output ?? []));
     node = producer.get(live[0]);
   }
-  const isHead = node?.opType === 'MatMul' && node.input?.length === 2 && !activations.has(node.input[1]);
-  return { head: isHead ? node! : null, downstream };
+  if (node?.opType === 'MatMul' && node.input?.length === 2 && !activations.has(node.input[1])) {
+    return { head: { node, input: node.input }, downstream };
+  }
+  return { head: null, downstream };
 }
 
 /**

@@ -43,10 +43,10 @@ export function readModelFolder(path: string, variant = 'fp32'): ModelFolder {
   }
   const onnxFile = findGraph(dir, suffix);
   const configFile = join(dir, 'config.json');
-  const config = readJson(configFile, true)!;
-  const generationConfig = readJson(join(dir, 'generation_config.json'), false);
-  const tokenizerJson = readJson(join(dir, 'tokenizer.json'), true)!;
-  const tokenizerConfig = readJson(join(dir, 'tokenizer_config.json'), true)!;
+  const config = readJson(configFile);
+  const generationConfig = readOptionalJson(join(dir, 'generation_config.json'));
+  const tokenizerJson = readJson(join(dir, 'tokenizer.json'));
+  const tokenizerConfig = readJson(join(dir, 'tokenizer_config.json'));
   const templateFile = join(dir, 'chat_template.jinja');
   const chatTemplate = existsSync(templateFile) ? readFileSync(templateFile, 'utf8') : undefined;
   const hasExternalData = existsSync(`${onnxFile}_data`) || existsSync(`${onnxFile}.data`);
@@ -87,11 +87,12 @@ function findGraph(dir: string, suffix: string): string {
   );
 }
 
-function readJson(file: string, required: boolean): Record<string, unknown> | undefined {
-  if (!existsSync(file)) {
-    if (required) throw new ModelLoadError(file, 'required file is missing');
-    return undefined;
-  }
+function readOptionalJson(file: string): Record<string, unknown> | undefined {
+  return existsSync(file) ? readJson(file) : undefined;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  if (!existsSync(file)) throw new ModelLoadError(file, 'required file is missing');
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));

@@ -26,15 +26,18 @@ export interface ForwardArgs {
   presentsInto?: ort.Tensor[];
 }
 
-export interface ForwardResult {
-  presents: ort.Tensor[];
-  /**
-   * Per row, the last position's logits; the caller may modify them. Decode passes may reuse
-   * one buffer: rows are valid until the next forward pass.
-   */
-  logits?: Float32Array[];
-  argmax?: number[];
-}
+/** Either the greedy next token per row (`want: 'argmax'` on a graph that has it) or the logits. */
+export type ForwardResult = { presents: ort.Tensor[] } & (
+  | { argmax: number[]; logits?: undefined }
+  | {
+      /**
+       * Per row, the last position's logits; the caller may modify them. Decode passes may reuse
+       * one buffer: rows are valid until the next forward pass.
+       */
+      logits: Float32Array[];
+      argmax?: undefined;
+    }
+);
 
 export interface RunnerOptions extends SessionOptions {
   /** Apply the load-time graph edit (last-position logits, argmax output). Default true. */
@@ -124,23 +127,25 @@ export class ModelRunner {
     const past = args.past ?? this.emptyPast(batch);
     for (let i = 0; i < io.pastNames.length; i++) feeds[io.pastNames[i]] = past[i];
 
-    const wantArgmax = args.want === 'argmax' && io.argmaxName !== null;
+    // Set exactly when this pass fetches the argmax output instead of the logits.
+    const argmaxName = args.want === 'argmax' ? io.argmaxName : null;
     let out: ort.InferenceSession.ReturnType;
     let presents: ort.Tensor[];
-    if (args.presentsInto) {
-      const fetches: Record<string, ort.Tensor | null> = { [wantArgmax ? io.argmaxName! : 'logits']: null };
-      io.presentNames.forEach((n, i) => (fetches[n] = args.presentsInto![i]));
-      const logitsInto = wantArgmax ? null : this.logitsTarget(batch);
+    const presentsInto = args.presentsInto;
+    if (presentsInto) {
+      const fetches: Record<string, ort.Tensor | null> = { [argmaxName ?? 'logits']: null };
+      io.presentNames.forEach((n, i) => (fetches[n] = presentsInto[i]));
+      const logitsInto = argmaxName ? null : this.logitsTarget(batch);
       if (logitsInto) fetches.logits = logitsInto;
       out = await this.session.run(feeds, fetches);
       if (logitsInto) out = { ...out, logits: logitsInto };
-      presents = args.presentsInto;
+      presents = presentsInto;
     } else {
-      out = await this.session.run(feeds, wantArgmax ? this.fetchArgmax : this.fetchLogits);
+      out = await this.session.run(feeds, argmaxName ? this.fetchArgmax : this.fetchLogits);
       presents = io.presentNames.map((n) => out[n] as ort.Tensor);
     }
-    if (wantArgmax) {
-      const t = out[io.argmaxName!] as ort.Tensor;
+    if (argmaxName) {
+      const t = out[argmaxName] as ort.Tensor;
       const data = t.data as BigInt64Array;
       const perRow = data.length / batch;
       return { presents, argmax: Array.from({ length: batch }, (_, r) => Number(data[r * perRow + perRow - 1])) };
@@ -182,12 +187,12 @@ export class ModelRunner {
       const ids = [0, 1, 2].map((i) => i % this.vocabSize);
       const base = { ids, batch: 1, seqLen: 3, pads: [0], past: null, pastLength: 0 };
       const withLogits = await this.forward({ ...base, want: 'logits' });
-      if (withLogits.logits![0].length !== this.vocabSize) return false;
+      const row = withLogits.logits?.[0];
+      if (row?.length !== this.vocabSize) return false;
       if (withLogits.presents[0].dims[2] !== 3) return false;
       if (!this.io.argmaxName) return true;
-      const withArgmax = await this.forward({ ...base, want: 'argmax' });
-      const row = withLogits.logits![0];
-      return row[withArgmax.argmax![0]] === row[argmax(row)];
+      const greedy = (await this.forward({ ...base, want: 'argmax' })).argmax?.[0];
+      return greedy !== undefined && row[greedy] === row[argmax(row)];
     } catch {
       return false;
     }

@@ -174,7 +174,7 @@ export class OnnxProvider implements LlmProvider {
     }
     if (req.signal?.aborted) throw req.signal.reason ?? new Error('request aborted');
     const param = req.messages ? 'messages' : 'prompt';
-    const promptIds = req.messages ? this.encodeChat(req.messages) : this.tokenizer.encodePrompt(req.prompt!);
+    const promptIds = req.messages ? this.encodeChat(req.messages) : this.tokenizer.encodePrompt(req.prompt ?? '');
     if (promptIds.length === 0) {
       // An empty prompt still needs one token to condition on: BOS as transformers does.
       const start = this.config.bosId ?? this.config.eosIds[0];
