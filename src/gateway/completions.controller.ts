@@ -1,4 +1,4 @@
-import { Body, Controller, Req, Res } from '@nestjs/common';
+import { Controller, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
@@ -6,7 +6,6 @@ import { CurrentKey } from '../api-keys/decorators/current-key.decorator';
 import { KeyEndpoint } from '../api-keys/decorators/endpoint.decorators';
 import { ErrorCode } from '../common/errors/error-code';
 import { ApiZodBody, ApiZodResponse } from '../common/openapi/openapi.decorators';
-import { ZodPipe } from '../common/validation/zod.pipe';
 import { buildCall, toMessages } from './call-builder';
 import { ChatBody, chatCompletionSchema, chatRequestSchema } from './dto/chat.schemas';
 import { CompletionBody, completionRequestSchema, completionSchema } from './dto/completions.schemas';
@@ -16,7 +15,7 @@ import { completionsFormat } from './format/completions.format';
 import { generateFormat } from './format/generate.format';
 import type { Endpoint } from './inference-call';
 import { type Formatter, respond } from './http/respond';
-import { InferenceEndpoint } from './http/request-rate-limit.guard';
+import { InferenceBody, InferenceEndpoint } from './http/request-rate-limit.guard';
 import { abortOnDisconnect } from './http/sse';
 import { CompletionPipeline } from './completion-pipeline';
 
@@ -49,12 +48,12 @@ type CallInput = Parameters<typeof buildCall>[2];
 export class CompletionsController {
   constructor(private readonly pipeline: CompletionPipeline) {}
 
-  @InferenceEndpoint('/v1/generate')
+  @InferenceEndpoint('/v1/generate', generateRequestSchema)
   @ApiOperation({ summary: 'Generate text for a prompt (the simple API)', description: STREAM_NOTE })
   @ApiZodBody(generateRequestSchema)
   @ApiZodResponse(200, generateResponseSchema)
   async generate(
-    @Body(new ZodPipe(generateRequestSchema)) body: GenerateBody,
+    @InferenceBody() body: GenerateBody,
     @CurrentKey() key: AuthenticatedKey,
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
@@ -63,12 +62,12 @@ export class CompletionsController {
     await this.serve('/v1/generate', body, input, generateFormat, key, req, reply);
   }
 
-  @InferenceEndpoint('/v1/chat/completions')
+  @InferenceEndpoint('/v1/chat/completions', chatRequestSchema)
   @ApiOperation({ summary: 'OpenAI-compatible chat completion', description: STREAM_NOTE })
   @ApiZodBody(chatRequestSchema)
   @ApiZodResponse(200, chatCompletionSchema)
   async chat(
-    @Body(new ZodPipe(chatRequestSchema)) body: ChatBody,
+    @InferenceBody() body: ChatBody,
     @CurrentKey() key: AuthenticatedKey,
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
@@ -82,12 +81,12 @@ export class CompletionsController {
     await this.serve('/v1/chat/completions', body, input, format, key, req, reply);
   }
 
-  @InferenceEndpoint('/v1/completions')
+  @InferenceEndpoint('/v1/completions', completionRequestSchema)
   @ApiOperation({ summary: 'OpenAI-compatible text completion', description: STREAM_NOTE })
   @ApiZodBody(completionRequestSchema)
   @ApiZodResponse(200, completionSchema)
   async completions(
-    @Body(new ZodPipe(completionRequestSchema)) body: CompletionBody,
+    @InferenceBody() body: CompletionBody,
     @CurrentKey() key: AuthenticatedKey,
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,

@@ -69,4 +69,18 @@ describe('the request-rate limit guard', () => {
     expect((await call(t.baseUrl, 'GET', '/v1/models', { key })).status).toBe(200);
     expect((await call(t.baseUrl, 'GET', '/v1/usage', { key })).status).toBe(200);
   });
+
+  it('does not count bad input: a malformed body gets its 400 and leaves the limit untouched', async () => {
+    const key = (await call(t.baseUrl, 'POST', '/admin/keys', { key: t.adminKey, body: { label: 'rpm-bad', rpm: 1 } }))
+      .body.key;
+    for (const body of [{ messages: 'not a list' }, { model: 'tiny', messages: [], temperature: 9 }]) {
+      const bad = await call(t.baseUrl, 'POST', '/v1/chat/completions', { key, body });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('invalid_request');
+    }
+    // The one request of the minute is still there.
+    const served = await chat(key);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+  });
 });
