@@ -267,9 +267,8 @@ describe(HttpLLMClient.name, () => {
     it('aborting mid-stream closes the upstream connection at once', async () => {
       upstream.setDefault({ kind: 'pause', afterDeltas: 1 });
       const ac = new AbortController();
-      const it = client()
-        .stream(chat({ signal: ac.signal }))
-        [Symbol.asyncIterator]();
+      const stream = client().stream(chat({ signal: ac.signal }));
+      const it = stream[Symbol.asyncIterator]();
       expect((await it.next()).value).toEqual({ type: 'delta', text: 'Hello' });
       const pending = it.next();
       ac.abort();
