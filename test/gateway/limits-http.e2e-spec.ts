@@ -1,6 +1,7 @@
 import { tinyModelDir, writeModelsYaml } from '../helpers/model-fixtures';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 import { queryDb } from '../helpers/test-database';
+import { FlushRegistry } from '../../src/common/lifecycle/flush.registry';
 
 const redisUrl = process.env.REDIS_URL;
 
@@ -16,7 +17,8 @@ describe('rate limits and quotas through /v1/generate', () => {
   });
   afterAll(() => t.close());
 
-  const newKey = async (body: object) => (await call(t.baseUrl, 'POST', '/admin/keys', { key: t.adminKey, body: { label: 'k', ...body } })).body.key;
+  const newKey = async (body: object) =>
+    (await call(t.baseUrl, 'POST', '/admin/keys', { key: t.adminKey, body: { label: 'k', ...body } })).body.key;
   const gen = (key: string, body: object = {}) =>
     call(t.baseUrl, 'POST', '/v1/generate', { key, body: { prompt: 'hi', max_tokens: 2, temperature: 0.8, ...body } });
 
@@ -73,37 +75,51 @@ describe('rate limits and quotas through /v1/generate', () => {
 });
 
 describe('quota race across two replicas sharing Redis and PostgreSQL', () => {
-  (redisUrl ? it : it.skip)('never counts more than the quota; what clients were told equals what is recorded', async () => {
-    const yaml = await modelsYaml();
-    const a = await startTestApp({ MODELS_CONFIG: yaml, REDIS_URL: redisUrl!, QUOTA_FLUSH_MS: '100' });
-    const b = await startTestApp({ MODELS_CONFIG: yaml, REDIS_URL: redisUrl!, QUOTA_FLUSH_MS: '100' }, a.dbUrl);
-    try {
-      const quota = 150;
-      const created = await call(a.baseUrl, 'POST', '/admin/keys', { key: a.adminKey, body: { label: 'race', quota_tokens: quota, rpm: 1000 } });
-      const key = created.body.key;
-      const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) =>
-          call(i % 2 ? a.baseUrl : b.baseUrl, 'POST', '/v1/generate', { key, body: { prompt: 'abcd', max_tokens: 6, temperature: 0.9 } }),
-        ),
-      );
-      const served = results.filter((r) => r.status === 200);
-      const refused = results.filter((r) => r.status === 402);
-      expect(served.length + refused.length).toBe(50);
-      expect(served.length).toBeGreaterThan(0);
-      expect(refused.length).toBeGreaterThan(0);
-      const told = served.reduce((n, r) => n + r.body.usage.total_tokens, 0);
-      expect(told).toBeLessThanOrEqual(quota);
-      // A key with quota left is served: what is left cannot fit even the smallest request.
-      expect(quota - told).toBeLessThan(5 + 1);
-      await new Promise((r) => setTimeout(r, 300));
-      const [row] = await queryDb<{ used: string }>(a.dbUrl, 'SELECT sum(used_tokens)::text AS used FROM quota_usage WHERE key_id = $1', [created.body.id]);
-      expect(Number(row.used)).toBe(told);
-      const usage = await call(b.baseUrl, 'GET', '/v1/usage', { key });
-      expect(usage.body.used_tokens).toBe(told);
-      expect(usage.body.reserved_tokens).toBe(0);
-    } finally {
-      await b.close({ keepDatabase: true });
-      await a.close();
-    }
-  });
+  (redisUrl ? it : it.skip)(
+    'never counts more than the quota; what clients were told equals what is recorded',
+    async () => {
+      const yaml = await modelsYaml();
+      const a = await startTestApp({ MODELS_CONFIG: yaml, REDIS_URL: redisUrl!, QUOTA_FLUSH_MS: '100' });
+      const b = await startTestApp({ MODELS_CONFIG: yaml, REDIS_URL: redisUrl!, QUOTA_FLUSH_MS: '100' }, a.dbUrl);
+      try {
+        const quota = 150;
+        const created = await call(a.baseUrl, 'POST', '/admin/keys', {
+          key: a.adminKey,
+          body: { label: 'race', quota_tokens: quota, rpm: 1000 },
+        });
+        const key = created.body.key;
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            call(i % 2 ? a.baseUrl : b.baseUrl, 'POST', '/v1/generate', {
+              key,
+              body: { prompt: 'abcd', max_tokens: 6, temperature: 0.9 },
+            }),
+          ),
+        );
+        const served = results.filter((r) => r.status === 200);
+        const refused = results.filter((r) => r.status === 402);
+        expect(served.length + refused.length).toBe(50);
+        expect(served.length).toBeGreaterThan(0);
+        expect(refused.length).toBeGreaterThan(0);
+        const told = served.reduce((n, r) => n + r.body.usage.total_tokens, 0);
+        expect(told).toBeLessThanOrEqual(quota);
+        // A key with quota left is served: what is left cannot fit even the smallest request.
+        expect(quota - told).toBeLessThan(5 + 1);
+        // Both replicas write their ledgers behind: flush them rather than wait out QUOTA_FLUSH_MS.
+        await Promise.all([a, b].map((t) => t.running.app.get(FlushRegistry).flushAll()));
+        const [row] = await queryDb<{ used: string }>(
+          a.dbUrl,
+          'SELECT sum(used_tokens)::text AS used FROM quota_usage WHERE key_id = $1',
+          [created.body.id],
+        );
+        expect(Number(row.used)).toBe(told);
+        const usage = await call(b.baseUrl, 'GET', '/v1/usage', { key });
+        expect(usage.body.used_tokens).toBe(told);
+        expect(usage.body.reserved_tokens).toBe(0);
+      } finally {
+        await b.close({ keepDatabase: true });
+        await a.close();
+      }
+    },
+  );
 });

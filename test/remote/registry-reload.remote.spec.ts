@@ -96,7 +96,8 @@ describe(`${ModelRegistry.name} reload with requests in flight`, () => {
     const report = await registry.reload();
     let retired = false;
     void report.retired.then(() => (retired = true));
-    await new Promise((r) => setTimeout(r, 50));
+    // Not retired while the stream holds its lease: the old provider is open, with one call in flight.
+    expect(await oldChat.health()).toMatchObject({ up: true, inflight: 1 });
     expect(retired).toBe(false);
 
     a.resume();

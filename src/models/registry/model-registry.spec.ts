@@ -74,10 +74,13 @@ describe(ModelRegistry.name, () => {
     const breaker = new CircuitBreaker('big', { failureThreshold: 1 });
     Object.assign(built[1], { breaker });
     breaker.acquire().failure();
+    // A scripted clock: the lease is held for exactly 20 ms.
+    const now = jest.spyOn(performance, 'now').mockReturnValue(1_000);
     const lease = reg.acquire('tiny');
     const held = reg.acquire('tiny');
-    await new Promise((r) => setTimeout(r, 20));
+    now.mockReturnValue(1_020);
     lease.release();
+    now.mockRestore();
     const rows = await reg.list();
     expect(rows.map((r) => [r.id, r.provider, r.status])).toEqual([
       ['tiny', 'onnx', 'ready'],
@@ -85,7 +88,7 @@ describe(ModelRegistry.name, () => {
       ['big', 'http', 'open-circuit'],
     ]);
     expect(rows[0]).toMatchObject({ isDefault: true, inflight: 1, queued: 2, up: true, aliases: ['small'] });
-    expect(rows[0].latencyMs).toBeGreaterThanOrEqual(15);
+    expect(rows[0].latencyMs).toBe(20);
     expect(rows[1]).toMatchObject({ up: false, latencyMs: null, healthDetail: expect.stringContaining('no onnx') });
     expect(rows[2].breaker).toMatchObject({ state: 'open', consecutiveFailures: 1 });
     held.release();
@@ -156,8 +159,10 @@ describe(ModelRegistry.name, () => {
     const lease = reg.acquire();
     let closed = false;
     const closing = reg.close().then(() => (closed = true));
-    await new Promise((r) => setTimeout(r, 10));
+    // Closing waits on promises, not timers: once everything pending has run, it is still waiting.
+    await new Promise((r) => setImmediate(r));
     expect(closed).toBe(false);
+    expect(built[0].closed).toBe(false);
     lease.release();
     await closing;
     expect(built[0].closed).toBe(true);
