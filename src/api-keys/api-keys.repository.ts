@@ -9,6 +9,24 @@ export const KEY_CHANGED_CHANNEL = 'api_key_changed';
 const COLUMNS = `id, label, role, key_prefix, active, quota_tokens, rpm, tpm, allowed_models,
   created_at, updated_at, last_used_at, rotated_at, revoked_at`;
 
+/** An api_keys row (COLUMNS) as pg returns it: bigint as a string, integer as a number. */
+interface ApiKeyRow {
+  id: string;
+  label: string;
+  role: Role;
+  key_prefix: string;
+  active: boolean;
+  quota_tokens: string | null;
+  rpm: number | null;
+  tpm: number | null;
+  allowed_models: string[] | null;
+  created_at: Date;
+  updated_at: Date;
+  last_used_at: Date | null;
+  rotated_at: Date | null;
+  revoked_at: Date | null;
+}
+
 export interface NewApiKeyRow {
   label: string;
   role: Role;
@@ -39,7 +57,13 @@ export interface ListFilter {
 }
 
 const PATCH_COLUMNS: Record<keyof ApiKeyPatch, string> = {
-  label: 'label', role: 'role', active: 'active', quotaTokens: 'quota_tokens', rpm: 'rpm', tpm: 'tpm', allowedModels: 'allowed_models',
+  label: 'label',
+  role: 'role',
+  active: 'active',
+  quotaTokens: 'quota_tokens',
+  rpm: 'rpm',
+  tpm: 'tpm',
+  allowedModels: 'allowed_models',
 };
 
 /**
@@ -51,7 +75,7 @@ export class ApiKeysRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async insert(row: NewApiKeyRow): Promise<ApiKeyRecord> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<ApiKeyRow[]>(
       `WITH k AS (
          INSERT INTO api_keys (label, role, key_hash, key_prefix, quota_tokens, rpm, tpm, allowed_models)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS})
@@ -63,7 +87,7 @@ export class ApiKeysRepository {
 
   /** Inserts the bootstrap key unless its hash is already known (idempotent across restarts). */
   async insertIfAbsent(row: NewApiKeyRow): Promise<boolean> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<{ id: string }[]>(
       `INSERT INTO api_keys (label, role, key_hash, key_prefix) VALUES ($1, $2, $3, $4)
        ON CONFLICT (key_hash) DO NOTHING RETURNING id`,
       [row.label, row.role, row.hash, row.prefix],
@@ -78,22 +102,25 @@ export class ApiKeysRepository {
   async insertIfEmpty(row: NewApiKeyRow): Promise<boolean> {
     return this.db.transaction(async (m) => {
       await m.query(`SELECT pg_advisory_xact_lock(hashtext('llm-server:bootstrap-key'))`);
-      const [{ n }] = await m.query(`SELECT count(*)::int AS n FROM api_keys`);
+      const [{ n }] = await m.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM api_keys`);
       if (n > 0) return false;
       await m.query(`INSERT INTO api_keys (label, role, key_hash, key_prefix) VALUES ($1, $2, $3, $4)`, [
-        row.label, row.role, row.hash, row.prefix,
+        row.label,
+        row.role,
+        row.hash,
+        row.prefix,
       ]);
       return true;
     });
   }
 
   async findByHash(hash: Buffer): Promise<ApiKeyRecord | null> {
-    const rows = await this.db.query(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = $1`, [hash]);
+    const rows = await this.db.query<ApiKeyRow[]>(`SELECT ${COLUMNS} FROM api_keys WHERE key_hash = $1`, [hash]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
   async findById(id: string): Promise<ApiKeyRecord | null> {
-    const rows = await this.db.query(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+    const rows = await this.db.query<ApiKeyRow[]>(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1`, [id]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -105,7 +132,7 @@ export class ApiKeysRepository {
     if (f.active !== undefined) where.push(`active = ${arg(f.active)} AND revoked_at IS NULL`);
     if (f.role) where.push(`role = ${arg(f.role)}`);
     if (f.label) where.push(`label ILIKE ${arg(`%${f.label.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);
-    const rows = await this.db.query(
+    const rows = await this.db.query<ApiKeyRow[]>(
       `SELECT ${COLUMNS} FROM api_keys ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY created_at DESC, id DESC LIMIT ${arg(f.limit)}`,
       args,
@@ -121,7 +148,10 @@ export class ApiKeysRepository {
       const value = patch[field as keyof ApiKeyPatch];
       if (value !== undefined) sets.push(`${column} = $${args.push(value)}`);
     }
-    return this.mutate(`UPDATE api_keys SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 AND revoked_at IS NULL`, args);
+    return this.mutate(
+      `UPDATE api_keys SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 AND revoked_at IS NULL`,
+      args,
+    );
   }
 
   async rotate(id: string, hash: Buffer, prefix: string): Promise<ApiKeyRecord | null> {
@@ -151,7 +181,7 @@ export class ApiKeysRepository {
   }
 
   private async mutate(updateSql: string, args: unknown[]): Promise<ApiKeyRecord | null> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<ApiKeyRow[]>(
       `WITH k AS (${updateSql} RETURNING ${COLUMNS})
        SELECT k.*, pg_notify('${KEY_CHANGED_CHANNEL}', k.id::text) FROM k`,
       args,
@@ -160,22 +190,21 @@ export class ApiKeysRepository {
   }
 }
 
-function toRecord(r: Record<string, unknown>): ApiKeyRecord {
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+function toRecord(r: ApiKeyRow): ApiKeyRecord {
   return {
-    id: r.id as string,
-    label: r.label as string,
-    role: r.role as Role,
-    keyPrefix: r.key_prefix as string,
-    active: r.active as boolean,
-    quotaTokens: num(r.quota_tokens),
-    rpm: num(r.rpm),
-    tpm: num(r.tpm),
-    allowedModels: (r.allowed_models as string[] | null) ?? null,
-    createdAt: r.created_at as Date,
-    updatedAt: r.updated_at as Date,
-    lastUsedAt: (r.last_used_at as Date | null) ?? null,
-    rotatedAt: (r.rotated_at as Date | null) ?? null,
-    revokedAt: (r.revoked_at as Date | null) ?? null,
+    id: r.id,
+    label: r.label,
+    role: r.role,
+    keyPrefix: r.key_prefix,
+    active: r.active,
+    quotaTokens: r.quota_tokens === null ? null : Number(r.quota_tokens),
+    rpm: r.rpm,
+    tpm: r.tpm,
+    allowedModels: r.allowed_models,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    lastUsedAt: r.last_used_at,
+    rotatedAt: r.rotated_at,
+    revokedAt: r.revoked_at,
   };
 }

@@ -18,6 +18,23 @@ export interface NewCacheRow {
   expiresAt: Date;
 }
 
+// Rows as pg returns them (jsonb parsed, timestamptz as Date).
+interface CacheDbRow {
+  model: string;
+  response: unknown;
+  expires_at: Date;
+}
+interface CountRow {
+  n: number;
+}
+interface LockRow {
+  ok: boolean;
+}
+
+function toCacheRow(r: CacheDbRow): CacheRow {
+  return { model: r.model, response: r.response, expiresAt: r.expires_at };
+}
+
 /** Only one replica sweeps at a time; the others skip that round. */
 const SWEEP_LOCK = `hashtext('llm-server:completion-cache-sweep')`;
 
@@ -27,11 +44,11 @@ export class CompletionCacheRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async find(key: Buffer, now: Date): Promise<CacheRow | undefined> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<CacheDbRow[]>(
       `SELECT model, response, expires_at FROM completion_cache WHERE cache_key = $1 AND expires_at > $2`,
       [key, now],
     );
-    return rows[0] ? { model: rows[0].model, response: rows[0].response, expiresAt: rows[0].expires_at } : undefined;
+    return rows[0] && toCacheRow(rows[0]);
   }
 
   /** A fresh answer replaces an older one for the same key; its hit statistics are kept. */
@@ -64,9 +81,9 @@ export class CompletionCacheRepository {
    */
   async sweep(now: Date, maxEntries: number, batch: number): Promise<{ expired: number; evicted: number } | null> {
     return this.db.transaction(async (m) => {
-      const [{ ok }] = await m.query(`SELECT pg_try_advisory_xact_lock(${SWEEP_LOCK}) AS ok`);
+      const [{ ok }] = await m.query<LockRow[]>(`SELECT pg_try_advisory_xact_lock(${SWEEP_LOCK}) AS ok`);
       if (!ok) return null;
-      const [{ n: expired }] = await m.query(
+      const [{ n: expired }] = await m.query<CountRow[]>(
         `WITH d AS (
            DELETE FROM completion_cache WHERE cache_key IN (
              SELECT cache_key FROM completion_cache WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2)
@@ -74,7 +91,7 @@ export class CompletionCacheRepository {
          SELECT count(*)::int AS n FROM d`,
         [now, batch],
       );
-      const [{ n: evicted }] = await m.query(
+      const [{ n: evicted }] = await m.query<CountRow[]>(
         `WITH d AS (
            DELETE FROM completion_cache WHERE cache_key IN (
              SELECT cache_key FROM completion_cache
@@ -88,7 +105,7 @@ export class CompletionCacheRepository {
   }
 
   async purge(model?: string): Promise<number> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<CountRow[]>(
       `WITH d AS (DELETE FROM completion_cache ${model === undefined ? '' : 'WHERE model = $1'} RETURNING 1)
        SELECT count(*)::int AS n FROM d`,
       model === undefined ? [] : [model],

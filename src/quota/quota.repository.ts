@@ -12,17 +12,47 @@ export interface PeriodRow extends LedgerState {
   updatedAt: Date;
 }
 
+// Rows as pg returns them: bigint columns arrive as strings (int8 can exceed a JS number).
+interface LedgerRow {
+  used_tokens: string;
+  reserved_tokens: string;
+}
+interface ReserveRow {
+  used: string;
+  reserved: string;
+  granted: string;
+  /** Null when the grant was refused (no row updated). */
+  new_reserved: string | null;
+}
+interface PeriodDbRow extends LedgerRow {
+  period_start: Date;
+  updated_at: Date;
+}
+
+function toLedgerState(r: LedgerRow | undefined): LedgerState {
+  return r ? { used: Number(r.used_tokens), reserved: Number(r.reserved_tokens) } : { used: 0, reserved: 0 };
+}
+
+function toReserveOutcome(r: ReserveRow): ReserveOutcome {
+  if (r.new_reserved === null) return { state: 'refused', used: Number(r.used), reserved: Number(r.reserved) };
+  return { state: 'granted', granted: Number(r.granted), used: Number(r.used), reserved: Number(r.new_reserved) };
+}
+
+function toPeriodRow(r: PeriodDbRow): PeriodRow {
+  return { periodStart: r.period_start, ...toLedgerState(r), updatedAt: r.updated_at };
+}
+
 /** SQL for quota_usage: the write-behind target, and the exact ledger while Redis is down. */
 @Injectable()
 export class QuotaRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async read(ref: LedgerRef): Promise<LedgerState> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<LedgerRow[]>(
       `SELECT used_tokens, reserved_tokens FROM quota_usage WHERE key_id = $1 AND period_start = $2`,
       [ref.keyId, ref.periodStart],
     );
-    return rows[0] ? { used: Number(rows[0].used_tokens), reserved: Number(rows[0].reserved_tokens) } : { used: 0, reserved: 0 };
+    return toLedgerState(rows[0]);
   }
 
   /**
@@ -31,7 +61,7 @@ export class QuotaRepository {
    */
   async reserve(ref: LedgerRef, ask: ReserveAsk): Promise<ReserveOutcome> {
     await this.ensureRow(ref);
-    const rows = await this.db.query(
+    const rows = await this.db.query<ReserveRow[]>(
       `WITH cur AS (
          SELECT used_tokens AS u, reserved_tokens AS r FROM quota_usage
          WHERE key_id = $1 AND period_start = $2 FOR UPDATE
@@ -47,9 +77,8 @@ export class QuotaRepository {
        SELECT g.u AS used, g.r AS reserved, g.granted, (SELECT reserved_tokens FROM upd) AS new_reserved FROM g`,
       [ref.keyId, ref.periodStart, ask.promptTokens, ask.maxTokens, ask.quota, ask.minCompletion],
     );
-    const row = rows[0];
-    if (row.new_reserved === null) return { state: 'refused', used: Number(row.used), reserved: Number(row.reserved) };
-    return { state: 'granted', granted: Number(row.granted), used: Number(row.used), reserved: Number(row.new_reserved) };
+    // ensureRow made the row, so `cur` and `g` hold exactly one.
+    return toReserveOutcome(rows[0]);
   }
 
   /** Settles a reservation made on the PostgreSQL path, in one statement. */
@@ -90,23 +119,18 @@ export class QuotaRepository {
 
   /** A key's ledger rows whose period starts in [from, to). */
   async periods(keyId: string, from: Date, to: Date): Promise<PeriodRow[]> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<PeriodDbRow[]>(
       `SELECT period_start, used_tokens, reserved_tokens, updated_at FROM quota_usage
        WHERE key_id = $1 AND period_start >= $2 AND period_start < $3 ORDER BY period_start`,
       [keyId, from, to],
     );
-    return rows.map((r: Record<string, unknown>) => ({
-      periodStart: r.period_start as Date,
-      used: Number(r.used_tokens),
-      reserved: Number(r.reserved_tokens),
-      updatedAt: r.updated_at as Date,
-    }));
+    return rows.map(toPeriodRow);
   }
 
   private async ensureRow(ref: LedgerRef): Promise<void> {
-    await this.db.query(
-      `INSERT INTO quota_usage (key_id, period_start) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-      [ref.keyId, ref.periodStart],
-    );
+    await this.db.query(`INSERT INTO quota_usage (key_id, period_start) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+      ref.keyId,
+      ref.periodStart,
+    ]);
   }
 }

@@ -55,7 +55,7 @@ export class InferenceLogRepository {
    * replicas purging at the same moment take disjoint rows instead of queueing on each other.
    */
   async deleteOlderThan(cutoff: Date, limit: number): Promise<number> {
-    const rows: CountRow[] = await this.db.query(
+    const rows = await this.db.query<CountRow[]>(
       `WITH doomed AS (
          SELECT id FROM inference_logs WHERE created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED),
        gone AS (DELETE FROM inference_logs l USING doomed WHERE l.id = doomed.id RETURNING 1)

@@ -23,6 +23,25 @@ export interface UsageGroupRow extends UsageTotals {
 const SUMS = `sum(requests)::bigint AS requests, sum(prompt_tokens)::bigint AS prompt_tokens,
   sum(completion_tokens)::bigint AS completion_tokens, sum(cached_requests)::bigint AS cached_requests`;
 
+// Rows as pg returns them: bigint columns and sums arrive as strings (int8 can exceed a JS number).
+interface TotalsRow {
+  requests: string;
+  prompt_tokens: string;
+  completion_tokens: string;
+  cached_requests: string;
+}
+interface ModelTotalsRow extends TotalsRow {
+  model: string;
+}
+interface DayModelRow extends ModelTotalsRow {
+  day: string;
+}
+interface GroupTotalsRow extends TotalsRow {
+  grp: string;
+  /** Only when grouped by key. */
+  label?: string;
+}
+
 /** SQL for usage_daily: batched upserts in, range queries out (never the raw logs). */
 @Injectable()
 export class UsageRepository {
@@ -43,28 +62,36 @@ export class UsageRepository {
          prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens,
          completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens,
          cached_requests = d.cached_requests + EXCLUDED.cached_requests`,
-      [col('day'), col('keyId'), col('model'), col('requests'), col('promptTokens'), col('completionTokens'), col('cachedRequests')],
+      [
+        col('day'),
+        col('keyId'),
+        col('model'),
+        col('requests'),
+        col('promptTokens'),
+        col('completionTokens'),
+        col('cachedRequests'),
+      ],
     );
   }
 
   /** One key's totals per model over [from, to] (inclusive days). */
   async keyByModel(keyId: string, from: string, to: string): Promise<(UsageTotals & { model: string })[]> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<ModelTotalsRow[]>(
       `SELECT model, ${SUMS} FROM usage_daily WHERE key_id = $1 AND day BETWEEN $2 AND $3
        GROUP BY model ORDER BY model`,
       [keyId, from, to],
     );
-    return rows.map((r: Record<string, unknown>) => ({ model: r.model as string, ...totals(r) }));
+    return rows.map((r) => ({ model: r.model, ...totals(r) }));
   }
 
   /** One key's rows per day and model over [from, to]. */
   async keyByDay(keyId: string, from: string, to: string): Promise<DailyUsage[]> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<DayModelRow[]>(
       `SELECT day::text AS day, model, requests, prompt_tokens, completion_tokens, cached_requests
        FROM usage_daily WHERE key_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day, model`,
       [keyId, from, to],
     );
-    return rows.map((r: Record<string, unknown>) => ({ day: r.day as string, keyId, model: r.model as string, ...totals(r) }));
+    return rows.map((r) => ({ day: r.day, keyId, model: r.model, ...totals(r) }));
   }
 
   /** All keys' totals over [from, to], grouped; the largest first (days in order). */
@@ -82,16 +109,16 @@ export class UsageRepository {
              ORDER BY sum(prompt_tokens + completion_tokens) DESC, model LIMIT $3`
           : `SELECT day::text AS grp, ${SUMS} FROM usage_daily WHERE day BETWEEN $1 AND $2 GROUP BY day
              ORDER BY day LIMIT $3`;
-    const rows = await this.db.query(sql, [from, to, limit]);
-    return rows.map((r: Record<string, unknown>) => ({
-      group: r.grp as string,
-      ...(group === 'key' ? { label: r.label as string } : {}),
+    const rows = await this.db.query<GroupTotalsRow[]>(sql, [from, to, limit]);
+    return rows.map((r) => ({
+      group: r.grp,
+      ...(group === 'key' ? { label: r.label } : {}),
       ...totals(r),
     }));
   }
 }
 
-function totals(r: Record<string, unknown>): UsageTotals {
+function totals(r: TotalsRow): UsageTotals {
   return {
     requests: Number(r.requests),
     promptTokens: Number(r.prompt_tokens),
