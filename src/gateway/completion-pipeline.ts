@@ -176,7 +176,7 @@ export class CompletionPipeline {
   }
 
   private checkPromptSize(call: InferenceCall): void {
-    const chars = call.prompt?.length ?? call.messages!.reduce((n, m) => n + m.content.length, 0);
+    const chars = call.prompt?.length ?? call.messages?.reduce((n, m) => n + m.content.length, 0) ?? 0;
     if (chars > this.config.limits.maxPromptChars) {
       throw new ApiError(
         ErrorCode.RequestTooLarge,

@@ -39,12 +39,12 @@ export class MetricsController extends PrometheusController {
   @ApiResponse({ status: 200, description: 'Prometheus text format, every name prefixed llm_' })
   @ApiErrors(ErrorCode.MissingApiKey, ErrorCode.InvalidApiKey)
   override async index(@Res({ passthrough: true }) reply: FastifyReply, @Req() req?: FastifyRequest): Promise<string> {
-    if (this.token) this.authorize(req?.headers.authorization);
+    if (this.token) this.authorize(this.token, req?.headers.authorization);
     reply.header('content-type', this.metrics.contentType);
     return this.metrics.scrape();
   }
 
-  private authorize(header: string | undefined): void {
+  private authorize(token: Buffer, header: string | undefined): void {
     const m = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
     if (!m)
       throw new ApiError(
@@ -52,7 +52,7 @@ export class MetricsController extends PrometheusController {
         'this endpoint needs the metrics token: send Authorization: Bearer <METRICS_TOKEN>',
       );
     // Equal-length digests: the comparison time says nothing about the token.
-    if (!timingSafeEqual(digest(m[1].trim()), this.token!))
+    if (!timingSafeEqual(digest(m[1].trim()), token))
       throw new ApiError(ErrorCode.InvalidApiKey, 'invalid metrics token');
   }
 }
