@@ -1,6 +1,8 @@
+import type { AppConfig } from '../config/app-config';
 import type { GenerationParams } from '../models/provider.interface';
 
-export type CacheMode = 'deterministic' | 'all' | 'off';
+/** CACHE_MODE's values (declared once, in the env schema). */
+export type CacheMode = AppConfig['cache']['mode'];
 
 /**
  * - `bypass`: neither read nor write (mode off, no-store, not deterministic, ttl 0);

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
 import { PartialOutputError } from '../models/partial-output.error';
-import type { TokenUsage } from '../models/provider.interface';
+import type { ProviderKind, TokenUsage } from '../models/provider.interface';
 import type { QuotaReservation } from '../quota/quota-reservation';
 import type { QuotaService } from '../quota/quota.service';
 import type { TokenReservation, RateLimiter } from '../throttling/rate-limiter';
@@ -33,7 +33,7 @@ export interface SettlementContext {
   tpm: TokenReservation;
   cache: CacheSource;
   /** onnx | http; null for cache hits (no provider was reached). */
-  provider: 'onnx' | 'http' | null;
+  provider: ProviderKind | null;
   /** performance.now() when the request entered the pipeline. */
   startedAt: number;
   /** A streamed answer whose 200 and first events were sent: later failures travel as error events. */

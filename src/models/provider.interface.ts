@@ -65,8 +65,11 @@ export interface ProviderHealth {
   queued?: number;
 }
 
+/** In-process ONNX, or a remote OpenAI-compatible HTTP upstream. */
+export type ProviderKind = 'onnx' | 'http';
+
 export interface LlmProvider {
-  readonly kind: 'onnx' | 'http';
+  readonly kind: ProviderKind;
   /** Maximum prompt + completion tokens, when known. */
   readonly contextLength?: number;
   /** A string that changes whenever the model's files (or upstream model) change: cache keys use it. */

@@ -1,4 +1,7 @@
-export type QuotaPeriodKind = 'monthly' | 'weekly' | 'daily';
+import type { AppConfig } from '../config/app-config';
+
+/** QUOTA_PERIOD's values (declared once, in the env schema). */
+export type QuotaPeriodKind = AppConfig['quota']['period'];
 
 export interface QuotaPeriod {
   start: Date;

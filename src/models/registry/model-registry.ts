@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
-import type { LlmProvider, ProviderHealth } from '../provider.interface';
+import type { LlmProvider, ProviderHealth, ProviderKind } from '../provider.interface';
 import { ModelEntry, type ModelLease } from './model-entry';
 import {
   ModelsConfigError,
@@ -41,7 +41,7 @@ export interface ResolvedModel {
 
 /** One row of `GET /admin/models`. */
 export interface ModelInfo extends ResolvedModel {
-  provider: 'onnx' | 'http';
+  provider: ProviderKind;
   aliases: string[];
   fallbacks: string[];
   isDefault: boolean;

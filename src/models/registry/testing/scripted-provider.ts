@@ -4,6 +4,7 @@ import type {
   GenerateResult,
   LlmProvider,
   ProviderHealth,
+  ProviderKind,
   StreamEvent,
 } from '../../provider.interface';
 
@@ -24,7 +25,7 @@ export class ScriptedProvider implements LlmProvider {
 
   constructor(
     readonly name: string,
-    readonly kind: 'onnx' | 'http' = 'onnx',
+    readonly kind: ProviderKind = 'onnx',
     readonly deltas: string[] = [name, '!'],
   ) {
     this.version = `${kind}:${name}`;
