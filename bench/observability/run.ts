@@ -51,7 +51,7 @@ async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
 function start(mode: 'on' | 'off', dbUrl: string): Promise<Server> {
   const env: NodeJS.ProcessEnv = {
     ...process.env, DATABASE_URL: dbUrl, PORT: '0', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', BOOTSTRAP_API_KEY: KEY, BENCH_OBSERVER: mode,
-    MODELS_CONFIG: join(__dirname, 'none.yaml'), RATE_LIMIT_RPM_ADMIN: 'unlimited', NODE_ENV: 'production',
+    MODELS_CONFIG: join(__dirname, '../../test/fixtures/none.yaml'), RATE_LIMIT_RPM_ADMIN: 'unlimited', NODE_ENV: 'production',
   };
   delete env.REDIS_URL;
   // stdout goes through a pipe to a process of its own, as a container runtime's log reader

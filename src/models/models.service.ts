@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { ReadinessRegistry } from '../common/lifecycle/readiness.registry';
 import { createHttpProviderFactory } from './http';
 import { createOnnxProvider, type EngineHooks, ModelLoadError } from './onnx';
-import { ModelRegistry, ModelRouter, type ModelInfo, type ReloadReport, type ResolvedModel, type UpstreamOutcome } from './registry';
+import { declaresNoModels, ModelRegistry, ModelRouter, type ModelInfo, type ReloadReport, type ResolvedModel, type UpstreamOutcome } from './registry';
 import { bundledModelHint } from './bundled-model';
 import { TokenCountMemo } from './token-count.memo';
 
@@ -54,6 +54,10 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
     const file = this.config.models.configPath;
     if (!existsSync(file)) {
       this.logger.warn(`no models config at ${file}: serving no models (set MODELS_CONFIG)`);
+      return;
+    }
+    if (await declaresNoModels(file)) {
+      this.logger.log(`${file} lists no models: serving none`);
       return;
     }
     this.registry = await ModelRegistry.load(file, this.factories(), { env: this.config.environment, logger: this.logger });

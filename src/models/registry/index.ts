@@ -1,5 +1,6 @@
 export {
   ModelsConfigError,
+  declaresNoModels,
   loadModelsConfig,
   parseModelsConfig,
   type HttpModelConfig,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '../../common/errors/error-code';
-import { ModelsConfigError, loadModelsConfig, parseModelsConfig } from './models-config';
+import { declaresNoModels, ModelsConfigError, loadModelsConfig, parseModelsConfig } from './models-config';
 
 const FILE = 'models.yaml';
 const valid = `
@@ -61,6 +61,26 @@ describe('models.yaml', () => {
       writeFileSync(join(dir, 'models.yaml'), valid);
       const cfg = await loadModelsConfig(join(dir, 'models.yaml'));
       expect(cfg.models[0]).toMatchObject({ path: join(dir, 'models/tiny') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells a file that deliberately lists no models from every other file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-server-models-config-'));
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    try {
+      expect(await declaresNoModels(file('none.yaml', '# nothing to serve\nmodels: []\n'))).toBe(true);
+      expect(await declaresNoModels(file('default.yaml', 'default_model: a\nmodels: []\n'))).toBe(false);
+      expect(await declaresNoModels(file('valid.yaml', valid))).toBe(false);
+      expect(await declaresNoModels(file('empty.yaml', ''))).toBe(false);
+      expect(await declaresNoModels(file('bad.yaml', 'models: [\n'))).toBe(false);
+      expect(await declaresNoModels(join(dir, 'missing.yaml'))).toBe(false);
+      // The loader itself still refuses it: a reload to it would leave nothing to serve.
+      await expect(loadModelsConfig(join(dir, 'none.yaml'))).rejects.toThrow('must list at least one model');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

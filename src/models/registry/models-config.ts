@@ -89,6 +89,26 @@ export async function loadModelsConfig(file: string, opts: LoadOptions = {}): Pr
   return parseModelsConfig(text, file, opts);
 }
 
+/**
+ * True for a models file that deliberately lists none (`models: []` and nothing else): the
+ * server then starts serving no models, as with no file, but without the warning. The loader
+ * itself still refuses an empty list (a reload to it would leave nothing to serve).
+ */
+export async function declaresNoModels(file: string): Promise<boolean> {
+  let raw: unknown;
+  try {
+    const doc = parseDocument(await readFile(file, 'utf8'));
+    if (doc.errors.length > 0) return false;
+    raw = doc.toJS();
+  } catch {
+    return false;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return false;
+  const keys = Object.keys(raw);
+  const models = (raw as { models?: unknown }).models;
+  return keys.length === 1 && Array.isArray(models) && models.length === 0;
+}
+
 /** Parses and validates the text of a models.yaml; `file` names it in errors and anchors paths. */
 export function parseModelsConfig(text: string, file: string, opts: LoadOptions = {}): ModelsConfig {
   const doc = parseDocument(text, { uniqueKeys: true });
