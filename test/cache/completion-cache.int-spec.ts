@@ -1,7 +1,17 @@
 import { CompletionCache } from '../../src/cache/completion-cache.service';
 import { CompletionCacheRepository } from '../../src/cache/completion-cache.repository';
 import { queryDb } from '../helpers/test-database';
-import { bootCache, drain, expectValidStream, request, scripted, textOf, uniqueModel, type CacheHarness } from './cache-fixtures';
+import { waitFor } from '../helpers/wait-for';
+import {
+  bootCache,
+  drain,
+  expectValidStream,
+  request,
+  scripted,
+  textOf,
+  uniqueModel,
+  type CacheHarness,
+} from './cache-fixtures';
 
 /** In-process L1 (no REDIS_URL) in front of PostgreSQL. */
 describe(CompletionCache.name, () => {
@@ -31,7 +41,11 @@ describe(CompletionCache.name, () => {
     expectValidStream(second.events);
     expect(textOf(second.events)).toBe('The answer is 42.');
     expect(second.events.at(-1)).toEqual(first.events.at(-1));
-    expect(second.events.at(-1)).toEqual({ type: 'done', finishReason: 'stop', usage: { promptTokens: 7, completionTokens: 5 } });
+    expect(second.events.at(-1)).toEqual({
+      type: 'done',
+      finishReason: 'stop',
+      usage: { promptTokens: 7, completionTokens: 5 },
+    });
   });
 
   it('still hits after a restart: a new instance on the same database answers from PostgreSQL (L2)', async () => {
@@ -110,8 +124,23 @@ describe(CompletionCache.name, () => {
     await h.cache.drain();
     expect((await ask({ ...chat, messages: [{ role: 'user', content: 'hi' }] }, compute)).source).toBe('hit');
     expect((await ask({ ...chat, messages: [{ role: 'system', content: 'hi' }] }, compute)).source).toBe('miss');
-    expect((await ask({ ...chat, messages: [{ role: 'user', content: 'hi', name: 'bob' }] }, compute)).source).toBe('miss');
-    expect((await ask({ ...chat, messages: [{ role: 'user', content: 'hi' }, { role: 'user', content: 'hi' }] }, compute)).source).toBe('miss');
+    expect((await ask({ ...chat, messages: [{ role: 'user', content: 'hi', name: 'bob' }] }, compute)).source).toBe(
+      'miss',
+    );
+    expect(
+      (
+        await ask(
+          {
+            ...chat,
+            messages: [
+              { role: 'user', content: 'hi' },
+              { role: 'user', content: 'hi' },
+            ],
+          },
+          compute,
+        )
+      ).source,
+    ).toBe('miss');
     // A prompt equal to the message text is a different input.
     expect((await ask(request({ model, prompt: 'hi' }), compute)).source).toBe('miss');
     expect(compute.calls).toBe(5);
@@ -169,7 +198,9 @@ describe(CompletionCache.name, () => {
     expect(compute.calls).toBe(2);
     await h.cache.drain();
     const [row] = await queryDb<{ ttl: number }>(
-      h.t.dbUrl, 'SELECT extract(epoch FROM expires_at - created_at)::int AS ttl FROM completion_cache WHERE model = $1', [req.model],
+      h.t.dbUrl,
+      'SELECT extract(epoch FROM expires_at - created_at)::int AS ttl FROM completion_cache WHERE model = $1',
+      [req.model],
     );
     expect(row.ttl).toBe(60);
   });
@@ -213,8 +244,7 @@ describe(CompletionCache.name, () => {
     const it = r.events[Symbol.asyncIterator]();
     await it.next();
     await it.return!();
-    await new Promise((res) => setTimeout(res, 60));
-    expect(slow.aborted).toBe(1);
+    await waitFor('the computation to be aborted', () => slow.aborted, { until: (n) => n === 1 });
     const fallback = await h.cache.run(request({ model: req.model, prompt: 'fallback' }), (signal, ctx) => {
       ctx.doNotStore();
       return scripted().fn(signal, ctx);
