@@ -13,7 +13,7 @@ import { CacheClock, CacheTuning } from '../../src/cache/cache-tuning';
 import { CompletionCache, type CacheRequest, type ComputeFn } from '../../src/cache/completion-cache.service';
 import type { CompletionCacheRepository } from '../../src/cache/completion-cache.repository';
 import { HitRecorder } from '../../src/cache/hit-recorder';
-import { L1Store } from '../../src/cache/l1/l1-store';
+import { type L1Store } from '../../src/cache/l1/l1-store';
 import { MemoryL1Store } from '../../src/cache/l1/memory-l1.store';
 import { RedisFlightLock } from '../../src/cache/l1/redis-flight-lock';
 import { RedisL1Store } from '../../src/cache/l1/redis-l1.store';
@@ -65,12 +65,14 @@ async function build(): Promise<{ cache: CompletionCache; close: () => Promise<v
   let lock: RedisFlightLock | null = null;
   let redis: RedisService | undefined;
   if (redisUrl) {
-    redis = new RedisService(config, new ReadinessRegistry());
+    const service = new RedisService(config, new ReadinessRegistry());
+    redis = service;
     const until = Date.now() + 3_000;
-    while (!redis.available && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    const store = new RedisL1Store(redis, tuning);
+    while (!service.available && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    if (!service.isConfigured()) throw new Error('REDIS_URL is set but Redis is not configured');
+    const store = new RedisL1Store(service, tuning);
     l1 = store;
-    lock = new RedisFlightLock(redis, store, tuning);
+    lock = new RedisFlightLock(service, store, tuning);
   }
   const hits = new HitRecorder(repo, tuning);
   const evictor = new CacheEvictor(repo, config, tuning, clock, stats);
