@@ -33,7 +33,8 @@ import { RedisL1Store } from './l1/redis-l1.store';
     {
       provide: FLIGHT_LOCK,
       inject: [L1Store, CacheTuning],
-      useFactory: (l1: L1Store, tuning: CacheTuning) => (l1 instanceof RedisL1Store ? new RedisFlightLock(l1.redis, l1, tuning) : null),
+      useFactory: (l1: L1Store, tuning: CacheTuning) =>
+        l1 instanceof RedisL1Store ? new RedisFlightLock(l1.redis, l1, tuning) : null,
     },
   ],
   exports: [CompletionCache, CacheStats, CacheClock, CacheTuning],

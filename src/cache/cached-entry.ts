@@ -33,7 +33,15 @@ export function makeEntry(model: string, a: CachedAnswer, expiresAt: number): Ca
   const done: StreamEvent = Object.freeze({ type: 'done', finishReason: a.finishReason, usage });
   // The whole text as one delta: the least work per hit, and any SSE client handles it.
   const events = Object.freeze(a.text ? [Object.freeze({ type: 'delta' as const, text: a.text }), done] : [done]);
-  return { model, text: a.text, finishReason: a.finishReason, usage, expiresAt, events, size: 2 * (a.text.length + model.length) + 256 };
+  return {
+    model,
+    text: a.text,
+    finishReason: a.finishReason,
+    usage,
+    expiresAt,
+    events,
+    size: 2 * (a.text.length + model.length) + 256,
+  };
 }
 
 /** Joins a stream's deltas and its `done` back into one answer. */
@@ -44,7 +52,10 @@ export function answerOf(events: readonly StreamEvent[], done: Extract<StreamEve
 }
 
 export function toResponseJson(a: CachedAnswer): ResponseJson {
-  const usage: ResponseJson['usage'] = { prompt_tokens: a.usage.promptTokens, completion_tokens: a.usage.completionTokens };
+  const usage: ResponseJson['usage'] = {
+    prompt_tokens: a.usage.promptTokens,
+    completion_tokens: a.usage.completionTokens,
+  };
   if (a.usage.estimated) usage.estimated = true;
   return { text: a.text, finish_reason: a.finishReason, usage };
 }
@@ -52,7 +63,8 @@ export function toResponseJson(a: CachedAnswer): ResponseJson {
 /** Defensive: a row or L1 value that does not have the expected shape is a miss, not a crash. */
 export function fromResponseJson(v: unknown): CachedAnswer | undefined {
   const r = v as ResponseJson | null;
-  if (!r || typeof r.text !== 'string' || (r.finish_reason !== 'stop' && r.finish_reason !== 'length')) return undefined;
+  if (!r || typeof r.text !== 'string' || (r.finish_reason !== 'stop' && r.finish_reason !== 'length'))
+    return undefined;
   const u = r.usage;
   if (!u || !Number.isFinite(u.prompt_tokens) || !Number.isFinite(u.completion_tokens)) return undefined;
   const usage: TokenUsage = { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };

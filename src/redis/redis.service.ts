@@ -35,7 +35,11 @@ export class RedisService implements OnApplicationShutdown {
     });
     // Redis down degrades (in-process limits, PostgreSQL cache) but does not stop serving, so it
     // must not fail readiness: a 503 would take every replica out of the load balancer at once.
-    readiness.register('redis', async () => ({ up: true, connected: this.available, mode: this.available ? 'shared' : 'degraded: in-process fallback' }));
+    readiness.register('redis', async () => ({
+      up: true,
+      connected: this.available,
+      mode: this.available ? 'shared' : 'degraded: in-process fallback',
+    }));
   }
 
   get configured(): boolean {

@@ -58,7 +58,8 @@ export class RateLimiter {
   ) {
     const windowMs = opts.windowMs ?? 60_000;
     const buckets = opts.buckets ?? 60;
-    if (!Number.isInteger(windowMs / buckets) || windowMs <= 0) throw new Error('rate limit window must split into whole-millisecond buckets');
+    if (!Number.isInteger(windowMs / buckets) || windowMs <= 0)
+      throw new Error('rate limit window must split into whole-millisecond buckets');
     this.geometry = { bucketMs: windowMs / buckets, buckets };
     this.prefix = opts.prefix ?? 'llm:';
     this.clock = opts.clock;
@@ -120,7 +121,11 @@ export class RateLimiter {
     const { decision, store } = await this.consume(key.id, checks);
     const headers = headersOf(checks, decision);
     if (!decision.allowed) throw this.rejection(checks, decision, headers);
-    return new TokenReservation(key.id, cost, headers, { store, id: this.storeKey(key.id, 'tokens'), bucket: decision.bucket });
+    return new TokenReservation(key.id, cost, headers, {
+      store,
+      id: this.storeKey(key.id, 'tokens'),
+      bucket: decision.bucket,
+    });
   }
 
   /** Gives back what was reserved but not used (or charges the excess). Idempotent. */
@@ -161,7 +166,10 @@ export class RateLimiter {
           return;
         }
       }
-      if (carried) this.logger.log(`rate limits back on Redis: ${carried} requests and tokens counted during the outage carried over`);
+      if (carried)
+        this.logger.log(
+          `rate limits back on Redis: ${carried} requests and tokens counted during the outage carried over`,
+        );
     })().finally(() => (this.carrying = undefined)));
   }
 

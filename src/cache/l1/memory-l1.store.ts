@@ -9,7 +9,8 @@ export class MemoryL1Store extends L1Store {
 
   constructor(maxBytes: number) {
     super();
-    if (maxBytes > 0) this.lru = new LRUCache<string, CacheEntry>({ maxSize: maxBytes, sizeCalculation: (e) => e.size });
+    if (maxBytes > 0)
+      this.lru = new LRUCache<string, CacheEntry>({ maxSize: maxBytes, sizeCalculation: (e) => e.size });
   }
 
   get active(): boolean {

@@ -45,7 +45,13 @@ export class RedisFlightLock {
     }
   }
 
-  async awaitHolder(model: string, id: string, token: string, now: () => number, signal: AbortSignal): Promise<AwaitOutcome> {
+  async awaitHolder(
+    model: string,
+    id: string,
+    token: string,
+    now: () => number,
+    signal: AbortSignal,
+  ): Promise<AwaitOutcome> {
     const started = Date.now();
     let delay = this.tuning.pollMinMs;
     while (!signal.aborted && Date.now() - started < this.tuning.remoteWaitMaxMs) {
@@ -54,7 +60,12 @@ export class RedisFlightLock {
       delay = Math.min(this.tuning.pollMaxMs, Math.ceil(delay * 1.5));
       try {
         const [kind, raw] = (await this.redis.client.eval(
-          POLL, 2, this.store.entryKey(model, id), this.lockKey(id), token, this.tuning.lockTtlMs,
+          POLL,
+          2,
+          this.store.entryKey(model, id),
+          this.lockKey(id),
+          token,
+          this.tuning.lockTtlMs,
         )) as [number, string];
         if (kind === 2) return { kind: 'lock' };
         if (kind === 1) {

@@ -78,9 +78,7 @@ export class RedisL1Store extends L1Store {
   async purge(model?: string): Promise<void> {
     const client = this.redis.client;
     const glob = (s: string) => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-    const pattern = model === undefined
-      ? `${glob(this.tuning.redisPrefix)}e:*`
-      : `${glob(this.entryKey(model, ''))}*`;
+    const pattern = model === undefined ? `${glob(this.tuning.redisPrefix)}e:*` : `${glob(this.entryKey(model, ''))}*`;
     let cursor = '0';
     do {
       const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
