@@ -175,7 +175,10 @@ export async function cleanupSpawned(): Promise<void> {
     if (pid && isAlive(pid)) {
       // Its own session: killing the server's group does not reach it. Immediate shutdown.
       process.kill(pid, 'SIGQUIT');
-      for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+      // Bounded: cleanup must not hang on a PostgreSQL that ignores SIGQUIT.
+      await waitFor(`PostgreSQL ${pid} to stop`, () => !isAlive(pid), { timeoutMs: 5_000, intervalMs: 50 }).catch(
+        () => undefined,
+      );
     }
   }
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
