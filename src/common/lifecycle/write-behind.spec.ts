@@ -91,7 +91,7 @@ describe(WriteBehind.name, () => {
       ([k]) => k,
       ([k, a], [, b]) => [k, a + b],
     );
-    const wb = new WriteBehind(buffer, {
+    const wb = new WriteBehind<[string, number], MergingBuffer<[string, number]>>(buffer, {
       what: 'sums',
       intervalMs: 1_000,
       write: async (batch) => {
