@@ -34,7 +34,7 @@ function refusal(text: string, env: Record<string, string> = {}): string {
 }
 
 /** The valid file with the `big` model's block replaced. */
-const withBig = (block: string): string => valid.replace(/  - id: big[\s\S]*$/, block);
+const withBig = (block: string): string => valid.replace(/ {2}- id: big[\s\S]*$/, block);
 
 describe('models.yaml', () => {
   it('loads the documented example: camelCase, defaults, mps → coreml, absolute paths', () => {
