@@ -16,6 +16,7 @@ export interface WaitForOptions<T> {
   describe?: () => string;
 }
 
+/** Thrown when the time runs out (not when `abortIf` stops the wait). */
 export class WaitForTimeout extends Error {}
 
 /**
@@ -51,7 +52,7 @@ export async function waitFor<T>(
       last = { error };
     }
     const aborted = options.abortIf?.();
-    if (aborted !== undefined) throw new WaitForTimeout(`${aborted} before ${what}${context(options)}`);
+    if (aborted !== undefined) throw new Error(`${aborted} before ${what}${context(options)}`);
     if (Date.now() >= end)
       throw new WaitForTimeout(`timed out after ${timeoutMs} ms waiting for ${what}; ${show(last)}${context(options)}`);
     await new Promise((r) => setTimeout(r, intervalMs));
