@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 export class CreateApiKeys1764316800000 implements MigrationInterface {
   name = 'CreateApiKeys1764316800000';

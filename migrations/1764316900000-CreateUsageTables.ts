@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /** Daily usage rollups (dashboards query these by name) and the quota ledger's durable copy. */
 export class CreateUsageTables1764316900000 implements MigrationInterface {

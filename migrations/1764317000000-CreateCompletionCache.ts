@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 export class CreateCompletionCache1764317000000 implements MigrationInterface {
   name = 'CreateCompletionCache1764317000000';

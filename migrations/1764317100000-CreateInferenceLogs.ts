@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /** One row per inference call, written in batches by InferenceLogWriter. */
 export class CreateInferenceLogs1764317100000 implements MigrationInterface {

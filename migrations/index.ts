@@ -4,4 +4,9 @@ import { CreateCompletionCache1764317000000 } from './1764317000000-CreateComple
 import { CreateInferenceLogs1764317100000 } from './1764317100000-CreateInferenceLogs';
 
 /** Every migration, in order: TypeORM gets classes, not globs, so the bundle stays explicit. */
-export const MIGRATIONS = [CreateApiKeys1764316800000, CreateUsageTables1764316900000, CreateCompletionCache1764317000000, CreateInferenceLogs1764317100000];
+export const MIGRATIONS = [
+  CreateApiKeys1764316800000,
+  CreateUsageTables1764316900000,
+  CreateCompletionCache1764317000000,
+  CreateInferenceLogs1764317100000,
+];

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AppModule } from './app.module';
 import { PinoNestLogger } from './common/logging/pino-nest.logger';
@@ -10,7 +10,7 @@ import { FlushRegistry, shutdownSummary } from './common/lifecycle/flush.registr
 import { requestIdFor } from './common/http/request-id';
 import { answerWhileClosing, clientErrorHandler, frameworkErrors } from './common/http/wire-errors';
 import { setupOpenApi } from './common/openapi/openapi.setup';
-import { AppConfig } from './config/app-config';
+import { type AppConfig } from './config/app-config';
 import { ResolvedDatabase } from './database/resolved-database';
 import { type BootstrapKeyState, startBanner } from './start-banner';
 import { uiDistDir } from './ui/ui.module';

@@ -20,6 +20,8 @@ export default defineConfig({
   },
   // `npm run ui:dev`: pages at the dev server's root, the API proxied to a running server.
   server: {
-    proxy: Object.fromEntries(['/v1', '/admin', '/docs', '/healthz'].map((p) => [p, { target: api, changeOrigin: true }])),
+    proxy: Object.fromEntries(
+      ['/v1', '/admin', '/docs', '/healthz'].map((p) => [p, { target: api, changeOrigin: true }]),
+    ),
   },
 });

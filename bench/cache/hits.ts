@@ -104,7 +104,9 @@ async function loop(name: string, op: () => Promise<unknown>): Promise<void> {
   samples.sort((a, b) => a - b);
   const us = (q: number) => (1000 * samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]).toFixed(1);
   console.log(
-    `${name.padEnd(28)} ${Math.round(samples.length / elapsed).toString().padStart(9)} ops/s   p50 ${us(0.5).padStart(7)} µs   p99 ${us(0.99).padStart(7)} µs`,
+    `${name.padEnd(28)} ${Math.round(samples.length / elapsed)
+      .toString()
+      .padStart(9)} ops/s   p50 ${us(0.5).padStart(7)} µs   p99 ${us(0.99).padStart(7)} µs`,
   );
 }
 

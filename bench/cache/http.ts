@@ -95,7 +95,14 @@ async function latencyProbe(target: string, withBody: boolean): Promise<{ rps: n
   const once = () =>
     new Promise<void>((resolve, reject) => {
       const req = httpRequest(
-        { agent, host: u.hostname, port: u.port, path: u.pathname + u.search, method: withBody ? method : 'GET', headers: withBody ? headers : {} },
+        {
+          agent,
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname + u.search,
+          method: withBody ? method : 'GET',
+          headers: withBody ? headers : {},
+        },
         (res) => {
           res.on('data', () => undefined);
           res.on('end', () => resolve());
@@ -135,19 +142,31 @@ async function main(): Promise<void> {
         sums.hit.p50 += t.p50;
         sums.hello.rps += hv.rps;
         sums.hello.p50 += hv.p50;
-        const tally = Object.entries(cache).map(([k, v]) => `${k}=${v}`).join(' ');
-        console.log(`${String(c).padStart(5)} | hits   | ${t.rps.toFixed(0).padStart(8)} | ${t.p50.toFixed(2).padStart(6)} | ${t.p99.toFixed(2).padStart(6)} | ${String(t.bad).padStart(7)} | ${tally}`);
-        console.log(`${String(c).padStart(5)} | hello  | ${hv.rps.toFixed(0).padStart(8)} | ${hv.p50.toFixed(2).padStart(6)} | ${hv.p99.toFixed(2).padStart(6)} | ${String(hv.bad).padStart(7)} |`);
+        const tally = Object.entries(cache)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ');
+        console.log(
+          `${String(c).padStart(5)} | hits   | ${t.rps.toFixed(0).padStart(8)} | ${t.p50.toFixed(2).padStart(6)} | ${t.p99.toFixed(2).padStart(6)} | ${String(t.bad).padStart(7)} | ${tally}`,
+        );
+        console.log(
+          `${String(c).padStart(5)} | hello  | ${hv.rps.toFixed(0).padStart(8)} | ${hv.p50.toFixed(2).padStart(6)} | ${hv.p99.toFixed(2).padStart(6)} | ${String(hv.bad).padStart(7)} |`,
+        );
       }
       const ratio = sums.hit.rps / sums.hello.rps;
-      console.log(`${String(c).padStart(5)} | ratio  | hits are ${(100 * ratio).toFixed(0)}% of hello's req/s (target >= 50%)\n`);
+      console.log(
+        `${String(c).padStart(5)} | ratio  | hits are ${(100 * ratio).toFixed(0)}% of hello's req/s (target >= 50%)\n`,
+      );
     }
     console.log('one keep-alive connection, sequential, sub-millisecond timing:');
     for (let round = 0; round < rounds; round++) {
       const t = await latencyProbe(url!, true);
       const hv = await latencyProbe(hello.url, false);
-      console.log(`  hits  ${t.rps.toFixed(0).padStart(7)} req/s  p50 ${t.p50.toFixed(3)} ms  p99 ${t.p99.toFixed(3)} ms  (target p50 < 1 ms)`);
-      console.log(`  hello ${hv.rps.toFixed(0).padStart(7)} req/s  p50 ${hv.p50.toFixed(3)} ms  p99 ${hv.p99.toFixed(3)} ms`);
+      console.log(
+        `  hits  ${t.rps.toFixed(0).padStart(7)} req/s  p50 ${t.p50.toFixed(3)} ms  p99 ${t.p99.toFixed(3)} ms  (target p50 < 1 ms)`,
+      );
+      console.log(
+        `  hello ${hv.rps.toFixed(0).padStart(7)} req/s  p50 ${hv.p50.toFixed(3)} ms  p99 ${hv.p99.toFixed(3)} ms`,
+      );
     }
   } finally {
     hello.child?.kill('SIGTERM');

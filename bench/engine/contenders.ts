@@ -43,7 +43,10 @@ export class BareLoop {
   static async open(dir: string, threads: number, spinWait = true): Promise<BareLoop> {
     const file = readModelFolder(dir).onnxFile;
     const session = await ort.InferenceSession.create(file, {
-      intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
       ...(spinWait ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
     });
     return new BareLoop(session);
@@ -57,7 +60,9 @@ export class BareLoop {
     const [heads, headDim] = [meta.shape[1] as number, meta.shape[3] as number];
     const hasPositions = s.inputNames.includes('position_ids');
     const i64 = (xs: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), dims);
-    let past: ort.Tensor[] = pastNames.map(() => new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, headDim]));
+    let past: ort.Tensor[] = pastNames.map(
+      () => new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, headDim]),
+    );
     let ids = promptIds;
     let timed = 0;
     let cpuFrom = process.cpuUsage();
@@ -68,7 +73,11 @@ export class BareLoop {
         input_ids: i64(ids, [1, ids.length]),
         attention_mask: i64(new Array(pastLength + ids.length).fill(1), [1, pastLength + ids.length]),
       };
-      if (hasPositions) feeds.position_ids = i64(ids.map((_, j) => pastLength + j), [1, ids.length]);
+      if (hasPositions)
+        feeds.position_ids = i64(
+          ids.map((_, j) => pastLength + j),
+          [1, ids.length],
+        );
       pastNames.forEach((n, i) => (feeds[n] = past[i]));
       const t0 = performance.now();
       const out = await s.run(feeds);
@@ -93,7 +102,9 @@ export class Engine {
 
   /** `spinWait` undefined: the provider's default. */
   static async open(dir: string, threads: number, spinWait?: boolean): Promise<Engine> {
-    return new Engine(await createOnnxProvider({ id: 'bench', path: dir, threads, spinWait, maxBatchSize: 8, maxQueue: 64 }));
+    return new Engine(
+      await createOnnxProvider({ id: 'bench', path: dir, threads, spinWait, maxBatchSize: 8, maxQueue: 64 }),
+    );
   }
 
   async single(prompt: string, tokens: number): Promise<SingleRun> {

@@ -30,12 +30,30 @@ export function report(name: string, device: string, threads: number, tokens: nu
       `load average ${loadavg()[0].toFixed(1)} at the end`,
   );
   console.table({
-    'bare session.run loop (onnxruntime default: spinning)': row(bareRate, s.bare.map((b) => b.cpuRate)),
-    'bare session.run loop, spinning off': row(bareNoSpinRate, s.bareNoSpin.map((b) => b.cpuRate)),
-    'this engine, 1 stream (default: spinWait off)': row(decode(s.engine), s.engine.map((r) => r.decodeCpu)),
-    'this engine, 1 stream, spinWait on': row(decode(s.engineSpin), s.engineSpin.map((r) => r.decodeCpu)),
-    'transformers.js, 1 stream (spinning)': row(decode(s.tfjs), s.tfjs.map((r) => r.decodeCpu)),
-    'this engine, 8 streams, aggregate incl. prefill': row(s.eight.map((r) => r.aggregate), s.eight.map((r) => r.aggregateCpu)),
+    'bare session.run loop (onnxruntime default: spinning)': row(
+      bareRate,
+      s.bare.map((b) => b.cpuRate),
+    ),
+    'bare session.run loop, spinning off': row(
+      bareNoSpinRate,
+      s.bareNoSpin.map((b) => b.cpuRate),
+    ),
+    'this engine, 1 stream (default: spinWait off)': row(
+      decode(s.engine),
+      s.engine.map((r) => r.decodeCpu),
+    ),
+    'this engine, 1 stream, spinWait on': row(
+      decode(s.engineSpin),
+      s.engineSpin.map((r) => r.decodeCpu),
+    ),
+    'transformers.js, 1 stream (spinning)': row(
+      decode(s.tfjs),
+      s.tfjs.map((r) => r.decodeCpu),
+    ),
+    'this engine, 8 streams, aggregate incl. prefill': row(
+      s.eight.map((r) => r.aggregate),
+      s.eight.map((r) => r.aggregateCpu),
+    ),
   });
   // Per-round ratios cancel load that drifts between rounds; the median of them is the headline.
   const ratio = (label: string, f: (r: number) => number, target = '') => {
@@ -53,5 +71,7 @@ export function report(name: string, device: string, threads: number, tokens: nu
     `time to first token with 8 concurrent requests: p50 ${fmt(median(ttft8), 1)} ms, p90 ${fmt(percentile(ttft8, 90), 1)} ms` +
       ` | 1 request: engine p50 ${fmt(median(s.engine.map((r) => r.ttftMs)), 1)} ms, transformers.js p50 ${fmt(median(s.tfjs.map((r) => r.ttftMs)), 1)} ms`,
   );
-  console.log(`tokens per run: engine ${s.engine[0].tokens}, transformers.js ${s.tfjs[0].tokens}, 8 streams ${s.eight[0].tokens}`);
+  console.log(
+    `tokens per run: engine ${s.engine[0].tokens}, transformers.js ${s.tfjs[0].tokens}, 8 streams ${s.eight[0].tokens}`,
+  );
 }

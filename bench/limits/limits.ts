@@ -26,7 +26,12 @@ const redisUrl = process.env.REDIS_URL;
 const rowsArg = process.argv.indexOf('--rows');
 const ROWS = rowsArg > 0 ? Number(process.argv[rowsArg + 1]) : 1_000_000;
 
-async function timeIt(label: string, n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<void> {
+async function timeIt(
+  label: string,
+  n: number,
+  concurrency: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   const lat: number[] = [];
   const t0 = performance.now();
@@ -43,7 +48,11 @@ async function timeIt(label: string, n: number, concurrency: number, op: (i: num
   const secs = (performance.now() - t0) / 1000;
   lat.sort((a, b) => a - b);
   const p = (q: number) => lat[Math.floor(q * (lat.length - 1))].toFixed(3);
-  console.log(`${label.padEnd(52)} ${Math.round(n / secs).toString().padStart(8)} ops/s   p50 ${p(0.5)} ms   p99 ${p(0.99)} ms`);
+  console.log(
+    `${label.padEnd(52)} ${Math.round(n / secs)
+      .toString()
+      .padStart(8)} ops/s   p50 ${p(0.5)} ms   p99 ${p(0.99)} ms`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -64,17 +73,36 @@ async function main(): Promise<void> {
       [keyIds],
     );
     const modes: [string, Record<string, string>][] = [['in-process', {}]];
-    if (redisUrl) modes.push(['Redis', { REDIS_URL: redisUrl }], ['PostgreSQL (Redis down)', { REDIS_URL: 'redis://127.0.0.1:1' }]);
+    if (redisUrl)
+      modes.push(['Redis', { REDIS_URL: redisUrl }], ['PostgreSQL (Redis down)', { REDIS_URL: 'redis://127.0.0.1:1' }]);
     for (const [mode, env] of modes) {
-      const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: url.toString(), QUOTA_TOKENS_USER: '1000000000', RATE_LIMIT_RPM_USER: '1000000000', RATE_LIMIT_TPM_USER: '1000000000', ...env });
+      const config = loadConfig({
+        NODE_ENV: 'test',
+        DATABASE_URL: url.toString(),
+        QUOTA_TOKENS_USER: '1000000000',
+        RATE_LIMIT_RPM_USER: '1000000000',
+        RATE_LIMIT_TPM_USER: '1000000000',
+        ...env,
+      });
       const readiness = new ReadinessRegistry();
       const redis = new RedisService(config, readiness);
       const up = Date.now();
-      while (env.REDIS_URL && !env.REDIS_URL.endsWith(':1') && !redis.available && Date.now() - up < 3000) await new Promise((r) => setTimeout(r, 20));
+      while (env.REDIS_URL && !env.REDIS_URL.endsWith(':1') && !redis.available && Date.now() - up < 3000)
+        await new Promise((r) => setTimeout(r, 20));
       const prefix = `llmbench:${randomBytes(3).toString('hex')}:`;
       const limiter = new RateLimiter(config, redis, readiness, { prefix });
-      const quota = new QuotaService(config, new QuotaRepository(ds), redis, readiness, new FlushRegistry(), { prefix });
-      const key = (i: number) => ({ id: keyIds[i % 100], label: 'b', role: 'user' as const, quotaTokens: null, rpm: null, tpm: null, allowedModels: null });
+      const quota = new QuotaService(config, new QuotaRepository(ds), redis, readiness, new FlushRegistry(), {
+        prefix,
+      });
+      const key = (i: number) => ({
+        id: keyIds[i % 100],
+        label: 'b',
+        role: 'user' as const,
+        quotaTokens: null,
+        rpm: null,
+        tpm: null,
+        allowedModels: null,
+      });
       if (mode !== 'PostgreSQL (Redis down)') {
         await timeIt(`[${mode}] limiter checkRequest + reserve/settle tokens`, 20_000, 32, async (i) => {
           await limiter.checkRequest(key(i));
@@ -99,7 +127,9 @@ async function main(): Promise<void> {
     );
     await ds.query(`ANALYZE usage_daily`);
     const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM usage_daily`);
-    console.log(`usage_daily: ${n} rows (${days} days x ${keyIds.length} keys x 5 models) loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `usage_daily: ${n} rows (${days} days x ${keyIds.length} keys x 5 models) loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     const repo = new UsageRepository(ds);
     const day = (back: number) => new Date(Date.now() - back * 86_400_000).toISOString().slice(0, 10);
     const q = async (label: string, fn: () => Promise<unknown>) => {

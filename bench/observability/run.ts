@@ -8,13 +8,15 @@
  *     node -r ./scripts/swc-register.js bench/observability/run.ts \
  *       [--duration 6] [--connections 32] [--rounds 5] [--path /bench/ping]
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
 
 // autocannon ships no types; this is the part used here.
-const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<{ non2xx: number; requests: { average: number } }>;
+const autocannon = require('autocannon') as (
+  opts: Record<string, unknown>,
+) => Promise<{ non2xx: number; requests: { average: number } }>;
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -50,8 +52,15 @@ async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
 
 function start(mode: 'on' | 'off', dbUrl: string): Promise<Server> {
   const env: NodeJS.ProcessEnv = {
-    ...process.env, DATABASE_URL: dbUrl, PORT: '0', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', BOOTSTRAP_API_KEY: KEY, BENCH_OBSERVER: mode,
-    MODELS_CONFIG: join(__dirname, '../../test/fixtures/none.yaml'), RATE_LIMIT_RPM_ADMIN: 'unlimited', NODE_ENV: 'production',
+    ...process.env,
+    DATABASE_URL: dbUrl,
+    PORT: '0',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    BOOTSTRAP_API_KEY: KEY,
+    BENCH_OBSERVER: mode,
+    MODELS_CONFIG: join(__dirname, '../../test/fixtures/none.yaml'),
+    RATE_LIMIT_RPM_ADMIN: 'unlimited',
+    NODE_ENV: 'production',
   };
   delete env.REDIS_URL;
   // stdout goes through a pipe to a process of its own, as a container runtime's log reader
@@ -59,7 +68,11 @@ function start(mode: 'on' | 'off', dbUrl: string): Promise<Server> {
   const sink = spawn('wc', ['-l'], { stdio: ['pipe', 'pipe', 'inherit'] });
   let sinkOut = '';
   sink.stdout!.on('data', (d) => (sinkOut += d));
-  const proc = spawn(process.execPath, ['-r', join(__dirname, '../../scripts/swc-register.js'), join(__dirname, 'server.ts')], { env, stdio: ['ignore', sink.stdin!, 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    ['-r', join(__dirname, '../../scripts/swc-register.js'), join(__dirname, 'server.ts')],
+    { env, stdio: ['ignore', sink.stdin!, 'pipe'] },
+  );
   sink.stdin!.destroy(); // the server holds the only write end now: wc ends when it exits
   const logLines = new Promise<number>((r) => sink.on('exit', () => r(Number(sinkOut.trim()))));
   return new Promise((resolve, reject) => {
@@ -74,7 +87,12 @@ function start(mode: 'on' | 'off', dbUrl: string): Promise<Server> {
 }
 
 async function measure(s: Server, seconds: number): Promise<number> {
-  const r = await autocannon({ url: `http://127.0.0.1:${s.port}${path}`, connections, duration: seconds, headers: { 'x-api-key': KEY } });
+  const r = await autocannon({
+    url: `http://127.0.0.1:${s.port}${path}`,
+    connections,
+    duration: seconds,
+    headers: { 'x-api-key': KEY },
+  });
   if (r.non2xx) throw new Error(`${s.mode}: ${r.non2xx} non-2xx answers from ${path}`);
   return r.requests.average;
 }
@@ -97,8 +115,12 @@ async function main(): Promise<void> {
         }
       }
       const ratio = median(rps.on) / median(rps.off);
-      console.log(`RESULT path=${path} connections=${connections} on=${Math.round(median(rps.on))} off=${Math.round(median(rps.off))} req/s (medians)`);
-      console.log(`RATIO observer on/off requests/s = ${ratio.toFixed(3)} (budget >= 0.90: ${ratio >= 0.9 ? 'PASS' : 'FAIL'})`);
+      console.log(
+        `RESULT path=${path} connections=${connections} on=${Math.round(median(rps.on))} off=${Math.round(median(rps.off))} req/s (medians)`,
+      );
+      console.log(
+        `RATIO observer on/off requests/s = ${ratio.toFixed(3)} (budget >= 0.90: ${ratio >= 0.9 ? 'PASS' : 'FAIL'})`,
+      );
     } finally {
       for (const s of [on, off]) s.proc.kill('SIGTERM');
       // Every request of the "on" server wrote one line; the "off" one only its start-up lines.

@@ -30,15 +30,24 @@ async function main(): Promise<void> {
   @Module({ imports: [AppModule.forRoot(config, db)], controllers: [BenchController] })
   class BenchModule {}
   let builder = Test.createTestingModule({ imports: [BenchModule] });
-  if (process.env.BENCH_OBSERVER === 'off') builder = builder.overrideProvider(RequestObserver).useValue({ onModuleInit: () => undefined });
+  if (process.env.BENCH_OBSERVER === 'off')
+    builder = builder.overrideProvider(RequestObserver).useValue({ onModuleInit: () => undefined });
   const moduleRef = await builder.compile();
   // The same adapter options and request-id hook as createApp.
-  const adapter = new FastifyAdapter({ bodyLimit: config.http.maxBodyBytes, genReqId: requestIdFor, requestIdHeader: false, forceCloseConnections: 'idle' });
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.maxBodyBytes,
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    forceCloseConnections: 'idle',
+  });
   const app = moduleRef.createNestApplication<NestFastifyApplication>(adapter, { bufferLogs: true });
   app.useLogger(app.get(PinoNestLogger));
-  app.getHttpAdapter().getInstance().addHook('onRequest', async (req, reply) => {
-    reply.header('x-request-id', req.id);
-  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (req, reply) => {
+      reply.header('x-request-id', req.id);
+    });
   await app.init();
   await app.get(ApiKeysService).bootstrap(config.auth.bootstrapKey, () => undefined);
   await app.listen({ port: config.http.port, host: '127.0.0.1' });

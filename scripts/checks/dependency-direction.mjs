@@ -42,17 +42,31 @@ for (const [issuer, deps] of Object.entries(tree)) {
 /** Strongly connected components with more than one node (Tarjan). */
 function cycles(edges) {
   let index = 0;
-  const idx = new Map(), low = new Map(), stack = [], on = new Set(), out = [];
+  const idx = new Map(),
+    low = new Map(),
+    stack = [],
+    on = new Set(),
+    out = [];
   const visit = (v) => {
-    idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    on.add(v);
     for (const w of edges.get(v) ?? []) {
-      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-      else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
     }
     if (low.get(v) === idx.get(v)) {
       const scc = [];
       let w;
-      do { w = stack.pop(); on.delete(w); scc.push(w); } while (w !== v);
+      do {
+        w = stack.pop();
+        on.delete(w);
+        scc.push(w);
+      } while (w !== v);
       if (scc.length > 1) out.push(scc.sort());
     }
   };
@@ -69,11 +83,15 @@ for (const key of moduleEdges.keys()) {
 }
 for (const scc of cycles(modGraph)) {
   const inside = [...moduleEdges.entries()].filter(([k]) => k.split(' -> ').every((m) => scc.includes(m)));
-  problems.push(`modules depend on each other: ${scc.join(', ')}\n${inside.map(([k, v]) => `    ${k}   (e.g. ${v})`).join('\n')}`);
+  problems.push(
+    `modules depend on each other: ${scc.join(', ')}\n${inside.map(([k, v]) => `    ${k}   (e.g. ${v})`).join('\n')}`,
+  );
 }
 
 if (problems.length) {
   console.error(`dependency check failed:\n- ${problems.join('\n- ')}`);
   process.exit(1);
 }
-console.log(`dependency check: ${fileEdges.size} files, ${modGraph.size} modules, no cycles, src/ independent of test/ and bench/`);
+console.log(
+  `dependency check: ${fileEdges.size} files, ${modGraph.size} modules, no cycles, src/ independent of test/ and bench/`,
+);

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { ensureDefaultModel } from '../../src/model-tools/default-model';
 import { BUNDLED_MODEL_DIR } from '../../src/models/bundled-model';
 import { existsSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { freePort } from '../../src/database/embedded-postgres.launcher';
 import { projectRoot } from '../../src/common/project-root';
-import { RunningNginx, startLocalNginx } from './nginx-local';
+import { type RunningNginx, startLocalNginx } from './nginx-local';
 
 /**
  * The stack without Docker (`make up-local`): N api replicas built from this checkout, against
@@ -52,7 +52,11 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const died = new Promise<{ name: string; code: number | null }>((r) => (reportDeath = r));
   const stopApis = async () => {
     await Promise.all(
-      apis.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => (p.once('exit', r), p.kill('SIGTERM'))) : undefined)),
+      apis.map((p) =>
+        p.exitCode === null && p.signalCode === null
+          ? new Promise((r) => (p.once('exit', r), p.kill('SIGTERM')))
+          : undefined,
+      ),
     );
   };
   try {
@@ -60,7 +64,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       const port = await freePort();
       const child = spawn(process.execPath, [MAIN()], {
         cwd: projectRoot(),
-        env: { ...process.env, ...opts.env, HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: opts.databaseUrl, REDIS_URL: opts.redisUrl },
+        env: {
+          ...process.env,
+          ...opts.env,
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          DATABASE_URL: opts.databaseUrl,
+          REDIS_URL: opts.redisUrl,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       apis.push(child);
@@ -83,7 +94,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     await stopApis();
     throw err;
   }
-  nginx.process.stderr!.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => log(`[nginx] ${l}`)));
+  nginx.process.stderr!.on('data', (d: Buffer) =>
+    d
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .forEach((l) => log(`[nginx] ${l}`)),
+  );
   nginx.process.once('exit', (code) => !stopping && reportDeath({ name: 'nginx', code }));
   return {
     url: `http://127.0.0.1:${opts.port}`,
@@ -101,7 +118,8 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
 /** Creates the database named in the URL when it does not exist yet. */
 async function ensureDatabase(url: string): Promise<void> {
   const name = decodeURIComponent(new URL(url).pathname.slice(1));
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`DATABASE_URL must name a simple database (got "${name}")`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new Error(`DATABASE_URL must name a simple database (got "${name}")`);
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
@@ -119,7 +137,10 @@ async function waitHealthy(port: number, child: ChildProcess, timeoutMs: number)
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the api on port ${port} exited with code ${child.exitCode}`);
     // Bounded: a port taken by something else in the meantime must not hang the start.
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -143,7 +164,11 @@ REDIS_URL (default redis://127.0.0.1:6379; set it empty for in-process limits), 
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { port: { type: 'string', default: '8080' }, replicas: { type: 'string', default: '2' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      port: { type: 'string', default: '8080' },
+      replicas: { type: 'string', default: '2' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) return void process.stdout.write(`${USAGE}\n`);
   const port = Number(values.port);

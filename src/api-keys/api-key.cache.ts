@@ -45,7 +45,10 @@ export class ApiKeyCache {
   set(hashHex: string, value: KeyLookup, keyId?: string, now = Date.now()): void {
     if (!this.listener.healthy || this.config.auth.keyCacheTtlMs === 0) return;
     if (this.entries.size >= MAX_ENTRIES) this.clear();
-    const ttl = value.state === 'unknown' ? Math.min(NEGATIVE_TTL_MS, this.config.auth.keyCacheTtlMs) : this.config.auth.keyCacheTtlMs;
+    const ttl =
+      value.state === 'unknown'
+        ? Math.min(NEGATIVE_TTL_MS, this.config.auth.keyCacheTtlMs)
+        : this.config.auth.keyCacheTtlMs;
     this.entries.set(hashHex, { value, expiresAt: now + ttl, keyId });
     if (keyId) {
       let set = this.hashesById.get(keyId);

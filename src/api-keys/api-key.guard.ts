@@ -20,7 +20,10 @@ export function presentedKey(req: FastifyRequest): string | undefined {
   const auth = req.headers.authorization;
   const bearer = typeof auth === 'string' ? /^Bearer\s+(.+)$/i.exec(auth.trim())?.[1].trim() : undefined;
   if (apiKey && bearer && apiKey !== bearer) {
-    throw new ApiError(ErrorCode.InvalidApiKey, 'X-API-Key and Authorization: Bearer carry different keys: send one key');
+    throw new ApiError(
+      ErrorCode.InvalidApiKey,
+      'X-API-Key and Authorization: Bearer carry different keys: send one key',
+    );
   }
   return apiKey ?? bearer;
 }

@@ -73,7 +73,16 @@ export class ApiKeysService {
   /** BOOTSTRAP_API_KEY if set (idempotent), else a generated admin key on an empty table. */
   async bootstrap(configured: string | undefined, announce: (key: string) => void): Promise<void> {
     const key = configured ?? generateApiKey();
-    const row = { label: 'bootstrap', role: 'admin' as Role, hash: hashApiKey(key), prefix: displayPrefix(key), quotaTokens: null, rpm: null, tpm: null, allowedModels: null };
+    const row = {
+      label: 'bootstrap',
+      role: 'admin' as Role,
+      hash: hashApiKey(key),
+      prefix: displayPrefix(key),
+      quotaTokens: null,
+      rpm: null,
+      tpm: null,
+      allowedModels: null,
+    };
     if (configured) {
       if (await this.repo.insertIfAbsent(row)) this.logger.log('bootstrap admin key from BOOTSTRAP_API_KEY registered');
       return;
@@ -94,6 +103,14 @@ function toLookup(r: ApiKeyRecord | null): KeyLookup {
   if (!r.active) return { state: 'inactive' };
   return {
     state: 'ok',
-    key: { id: r.id, label: r.label, role: r.role, quotaTokens: r.quotaTokens, rpm: r.rpm, tpm: r.tpm, allowedModels: r.allowedModels },
+    key: {
+      id: r.id,
+      label: r.label,
+      role: r.role,
+      quotaTokens: r.quotaTokens,
+      rpm: r.rpm,
+      tpm: r.tpm,
+      allowedModels: r.allowedModels,
+    },
   };
 }

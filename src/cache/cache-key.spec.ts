@@ -1,12 +1,25 @@
 import type { GenerationParams } from '../models/provider.interface';
 import { cacheKey, canonicalJson, keyMaterial, outputParams } from './cache-key';
 
-const params: GenerationParams = { maxTokens: 16, temperature: 0.7, topP: 0.9, topK: 40, repetitionPenalty: 1, stop: [], seed: 3 };
+const params: GenerationParams = {
+  maxTokens: 16,
+  temperature: 0.7,
+  topP: 0.9,
+  topK: 40,
+  repetitionPenalty: 1,
+  stop: [],
+  seed: 3,
+};
 
 describe('cacheKey', () => {
   it('gives the same 32-byte digest for equal requests, whatever the property order', () => {
     const a = cacheKey({ model: 'm', version: 'v', prompt: 'p', params });
-    const b = cacheKey({ params: { seed: 3, stop: [], repetitionPenalty: 1, topK: 40, topP: 0.9, temperature: 0.7, maxTokens: 16 }, prompt: 'p', version: 'v', model: 'm' });
+    const b = cacheKey({
+      params: { seed: 3, stop: [], repetitionPenalty: 1, topK: 40, topP: 0.9, temperature: 0.7, maxTokens: 16 },
+      prompt: 'p',
+      version: 'v',
+      model: 'm',
+    });
     expect(a.bytes).toHaveLength(32);
     expect(a.id).toBe(b.id);
     expect(a.id).toBe(a.bytes.toString('hex'));
@@ -47,14 +60,22 @@ describe('keyMaterial', () => {
   it.each([
     { model: 'm', version: 'v', prompt: 'p', params },
     { model: 'm', version: 'v', prompt: 'p', params: { ...params, temperature: 0, stop: ['b', 'a'] } },
-    { model: 'm', version: 'v', messages: [{ role: 'user' as const, content: 'x', name: 'n' }], params, extra: { z: [{ b: 1, a: 2 }], a: 'q' } },
+    {
+      model: 'm',
+      version: 'v',
+      messages: [{ role: 'user' as const, content: 'x', name: 'n' }],
+      params,
+      extra: { z: [{ b: 1, a: 2 }], a: 'q' },
+    },
   ])('is canonical JSON (sorted keys at every level) for %#', (input) => {
     const m = keyMaterial(input);
     expect(canonicalJson(JSON.parse(m))).toBe(m);
   });
 
   it('refuses a non-finite parameter', () => {
-    expect(() => keyMaterial({ model: 'm', version: 'v', prompt: 'p', params: { ...params, topP: NaN } })).toThrow(TypeError);
+    expect(() => keyMaterial({ model: 'm', version: 'v', prompt: 'p', params: { ...params, topP: NaN } })).toThrow(
+      TypeError,
+    );
   });
 });
 

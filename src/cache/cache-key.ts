@@ -47,7 +47,10 @@ export function cacheKey(input: CacheKeyInput): CacheKey {
 export function keyMaterial(input: CacheKeyInput): string {
   return JSON.stringify({
     extra: input.extra === undefined ? undefined : sortKeys(input.extra),
-    input: input.messages !== undefined ? { messages: input.messages.map(normaliseMessage) } : { prompt: input.prompt ?? '' },
+    input:
+      input.messages !== undefined
+        ? { messages: input.messages.map(normaliseMessage) }
+        : { prompt: input.prompt ?? '' },
     k: KEY_SCHEMA,
     model: input.model,
     params: outputParams(input.params),

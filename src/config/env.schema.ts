@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
 const bool = (def: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -78,7 +79,10 @@ export const envSchema = z.object({
   CACHE_L1_MAX_BYTES: int(64 * 1024 * 1024, 0, 64 * 1024 * 1024 * 1024),
 
   // Observability.
-  METRICS_TOKEN: z.string().optional().transform((v) => (v ? v : undefined)),
+  METRICS_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v : undefined)),
   METRICS_PER_KEY: bool(false),
   LOG_BUFFER_MAX: int(50_000, 100, 10_000_000),
   LOG_FLUSH_MS: int(500, 10, 60_000),

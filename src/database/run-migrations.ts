@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { type DataSource } from 'typeorm';
 
 /**
  * Applies pending migrations under a PostgreSQL advisory lock, so replicas starting together

@@ -39,7 +39,12 @@ export class AccountedStream implements AsyncIterableIterator<StreamEvent> {
       throw error;
     }
     if (r.done) {
-      await this.end({ kind: 'error', error: new Error('the model ended without a result'), text: this.text, firstTokenMs: this.firstTokenMs });
+      await this.end({
+        kind: 'error',
+        error: new Error('the model ended without a result'),
+        text: this.text,
+        firstTokenMs: this.firstTokenMs,
+      });
       return r;
     }
     const e = r.value;
@@ -48,7 +53,13 @@ export class AccountedStream implements AsyncIterableIterator<StreamEvent> {
       this.text += e.text;
     } else {
       this.firstTokenMs ??= performance.now() - this.started;
-      await this.end({ kind: 'done', usage: e.usage, finishReason: e.finishReason, text: this.text, firstTokenMs: this.firstTokenMs });
+      await this.end({
+        kind: 'done',
+        usage: e.usage,
+        finishReason: e.finishReason,
+        text: this.text,
+        firstTokenMs: this.firstTokenMs,
+      });
     }
     return r;
   }

@@ -51,7 +51,11 @@ export class CompletionPipeline {
       // Settled already (and logged): the client gets the error itself.
       if (err instanceof SettledFailure) throw err.error;
       // Refused before any ledger was touched (limits, quota, model, prompt): its log row.
-      recordRefusal(this.deps, { requestId: call.requestId, keyId: call.key.id, model: call.model, endpoint: call.endpoint, startedAt }, err);
+      recordRefusal(
+        this.deps,
+        { requestId: call.requestId, keyId: call.key.id, model: call.model, endpoint: call.endpoint, startedAt },
+        err,
+      );
       throw err;
     }
   }
@@ -59,7 +63,11 @@ export class CompletionPipeline {
   private async run(call: InferenceCall, startedAt: number): Promise<InferenceRun> {
     const requestHeaders = call.rateLimitHeaders ?? {};
     const model = this.resolveAllowed(call);
-    call.annotate?.({ model: model.id, provider: model.config.provider, prompt: call.prompt ?? JSON.stringify(call.messages) });
+    call.annotate?.({
+      model: model.id,
+      provider: model.config.provider,
+      prompt: call.prompt ?? JSON.stringify(call.messages),
+    });
     this.checkPromptSize(call);
     const promptTokens = await this.models.countTokens(model.id, call.messages ?? call.prompt ?? '');
     const wanted = this.maxTokens(call, model, promptTokens);
@@ -85,16 +93,26 @@ export class CompletionPipeline {
         ttlSeconds: model.config.cacheTtl,
         cacheControl: call.cacheControl,
       },
-      (signal, cctx) => this.compute({ ...req, signal }, model.id, call.stream || model.config.provider === 'onnx', (m) => {
-        served = m;
-        if (m !== model.id) cctx.doNotStore();
-      }),
+      (signal, cctx) =>
+        this.compute({ ...req, signal }, model.id, call.stream || model.config.provider === 'onnx', (m) => {
+          served = m;
+          if (m !== model.id) cctx.doNotStore();
+        }),
       call.signal,
     );
     const ctx: SettlementContext = {
-      key: call.key, endpoint: call.endpoint, requestId: call.requestId, model: model.id, promptTokens, quota, tpm,
-      cache: result.source, provider: result.source === 'hit' ? null : model.config.provider, startedAt,
-      streaming: call.stream, committed: false,
+      key: call.key,
+      endpoint: call.endpoint,
+      requestId: call.requestId,
+      model: model.id,
+      promptTokens,
+      quota,
+      tpm,
+      cache: result.source,
+      provider: result.source === 'hit' ? null : model.config.provider,
+      startedAt,
+      streaming: call.stream,
+      committed: false,
     };
     call.annotate?.({ cached: result.source === 'hit' });
     if (result.source === 'bypass') this.metrics.cacheBypass();
@@ -138,7 +156,12 @@ export class CompletionPipeline {
    * here as one delta. Local models always stream (it costs nothing there), so a client that
    * hangs up is charged the tokens generated before it left.
    */
-  private async *compute(req: GenerateRequest, model: string, stream: boolean, onModel: (served: string) => void): AsyncGenerator<StreamEvent> {
+  private async *compute(
+    req: GenerateRequest,
+    model: string,
+    stream: boolean,
+    onModel: (served: string) => void,
+  ): AsyncGenerator<StreamEvent> {
     if (!stream) {
       const routed = await this.models.router.generate(req, model);
       onModel(routed.model);
@@ -170,7 +193,12 @@ export class CompletionPipeline {
       throw new ApiError(ErrorCode.ModelNotAllowed, `this API key may not use model "${model.id}"`, 'model');
     }
     if (model.status === 'error') {
-      throw new ApiError(ErrorCode.ModelUnavailable, `model "${model.id}" is not available: ${model.error ?? 'failed to load'}`, 'model', { 'retry-after': '30' });
+      throw new ApiError(
+        ErrorCode.ModelUnavailable,
+        `model "${model.id}" is not available: ${model.error ?? 'failed to load'}`,
+        'model',
+        { 'retry-after': '30' },
+      );
     }
     return model;
   }

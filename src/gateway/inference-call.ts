@@ -1,6 +1,12 @@
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
 import type { CacheSource } from '../cache/cache-request';
-import type { ChatMessage, FinishReason, GenerationParams, StreamEvent, TokenUsage } from '../models/provider.interface';
+import type {
+  ChatMessage,
+  FinishReason,
+  GenerationParams,
+  StreamEvent,
+  TokenUsage,
+} from '../models/provider.interface';
 
 export type Endpoint = '/v1/generate' | '/v1/chat/completions' | '/v1/completions';
 

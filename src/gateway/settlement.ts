@@ -69,7 +69,13 @@ export async function settle(deps: SettlementDeps, ctx: SettlementContext, end: 
     const countsTokens = !hit || deps.quota.cacheHitsCount;
     await deps.limiter.settleTokens(ctx.tpm, countsTokens ? total : 0);
     if (charged) {
-      deps.usage.record({ keyId: ctx.key.id, model: ctx.model, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, cached: hit });
+      deps.usage.record({
+        keyId: ctx.key.id,
+        model: ctx.model,
+        promptTokens: usage.promptTokens,
+        completionTokens: usage.completionTokens,
+        cached: hit,
+      });
     }
   } catch (err) {
     logger.error({ err, request_id: ctx.requestId }, 'could not settle a request');
@@ -82,12 +88,14 @@ export async function settle(deps: SettlementDeps, ctx: SettlementContext, end: 
 function observe(deps: SettlementDeps, ctx: SettlementContext, end: StreamEnd, usage: TokenUsage): void {
   const seconds = (performance.now() - ctx.startedAt) / 1000;
   const error = end.kind === 'error' ? toApiError(end.error) : undefined;
-  if (!error || usage.completionTokens > 0) deps.metrics.countTokens(ctx.model, usage.promptTokens, usage.completionTokens);
+  if (!error || usage.completionTokens > 0)
+    deps.metrics.countTokens(ctx.model, usage.promptTokens, usage.completionTokens);
   if (end.kind === 'done' && ctx.provider) {
     deps.metrics.observeInference(ctx.model, ctx.provider, seconds);
     if (end.firstTokenMs !== undefined) {
       deps.metrics.observeTtft(ctx.model, end.firstTokenMs / 1000);
-      if (usage.completionTokens > 1) deps.metrics.observeInterToken(ctx.model, (seconds - end.firstTokenMs / 1000) / (usage.completionTokens - 1));
+      if (usage.completionTokens > 1)
+        deps.metrics.observeInterToken(ctx.model, (seconds - end.firstTokenMs / 1000) / (usage.completionTokens - 1));
     }
   }
   deps.logs.record({
@@ -116,7 +124,11 @@ function httpStatus(ctx: SettlementContext, end: StreamEnd, error?: { status: nu
 }
 
 /** A call refused before it started (limits, quota, model, prompt): its row and nothing else. */
-export function recordRefusal(deps: Pick<SettlementDeps, 'logs'>, call: { requestId: string; keyId: string; model?: string; endpoint: Endpoint; startedAt: number }, err: unknown): void {
+export function recordRefusal(
+  deps: Pick<SettlementDeps, 'logs'>,
+  call: { requestId: string; keyId: string; model?: string; endpoint: Endpoint; startedAt: number },
+  err: unknown,
+): void {
   const e = toApiError(err);
   deps.logs.record({
     requestId: call.requestId,

@@ -17,7 +17,11 @@ import { METRICS_PATH, RequestObserver } from './request-observer';
 @Global()
 @Module({
   imports: [
-    PrometheusModule.register({ controller: MetricsController, path: METRICS_PATH, defaultMetrics: { enabled: false } }),
+    PrometheusModule.register({
+      controller: MetricsController,
+      path: METRICS_PATH,
+      defaultMetrics: { enabled: false },
+    }),
     // What ObservabilityWiring connects to the metrics.
     ModelsModule,
     CacheModule,

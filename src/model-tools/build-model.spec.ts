@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { buildModel } from './build-model';
 import { loadModelProto } from './onnx/tensor-io';
 import { OrtDecoder } from './ort-decoder';
-import { ARCHITECTURES, BuildModelOptions } from './spec';
+import { ARCHITECTURES, type BuildModelOptions } from './spec';
 
 const root = mkdtempSync(join(tmpdir(), 'model-tools-build-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -39,7 +39,12 @@ describe('buildModel', () => {
     await buildModel({ outDir: c, arch: 'gpt2', vocab: 'gpt2', ...tiny, seed: 99 });
     const ha = hashes(a);
     expect(Object.keys(ha).sort()).toEqual([
-      'config.json', 'generation_config.json', 'onnx/model.onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json',
+      'config.json',
+      'generation_config.json',
+      'onnx/model.onnx',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
     ]);
     expect(hashes(b)).toEqual(ha);
     const hc = hashes(c);
@@ -52,12 +57,32 @@ describe('buildModel', () => {
     await buildModel({ outDir: dir, arch, ...tiny, heads: 4, kvHeads: 2 });
     const cfg = readJson(dir, 'config.json');
     expect(cfg.model_type).toBe(arch);
-    expect(cfg).toMatchObject({ vocab_size: 259, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, bos_token_id: 256, eos_token_id: 258 });
+    expect(cfg).toMatchObject({
+      vocab_size: 259,
+      hidden_size: 32,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      bos_token_id: 256,
+      eos_token_id: 258,
+    });
     expect(cfg.architectures).toHaveLength(1);
     if (arch === 'gpt2') {
-      expect(cfg).toMatchObject({ n_embd: 32, n_layer: 2, n_head: 4, n_positions: 1024, num_key_value_heads: 4, layer_norm_epsilon: 1e-5 });
+      expect(cfg).toMatchObject({
+        n_embd: 32,
+        n_layer: 2,
+        n_head: 4,
+        n_positions: 1024,
+        num_key_value_heads: 4,
+        layer_norm_epsilon: 1e-5,
+      });
     } else {
-      expect(cfg).toMatchObject({ num_key_value_heads: 2, head_dim: 8, rope_theta: 10000, rms_norm_eps: 1e-6, max_position_embeddings: 2048 });
+      expect(cfg).toMatchObject({
+        num_key_value_heads: 2,
+        head_dim: 8,
+        rope_theta: 10000,
+        rms_norm_eps: 1e-6,
+        max_position_embeddings: 2048,
+      });
       expect(cfg.intermediate_size).toBeGreaterThan(32);
     }
     expect(readJson(dir, 'generation_config.json').eos_token_id).toEqual([258, 256]);
@@ -86,7 +111,11 @@ describe('buildModel', () => {
       'past_key_values.1.value': ['batch_size', 2, 'past_sequence_length', 8],
     });
     expect(graph.output.map((o) => o.name)).toEqual([
-      'logits', 'present.0.key', 'present.0.value', 'present.1.key', 'present.1.value',
+      'logits',
+      'present.0.key',
+      'present.0.value',
+      'present.1.key',
+      'present.1.value',
     ]);
     expect(dims(graph.output[0])).toEqual(['batch_size', 'sequence_length', 259]);
   });
@@ -118,7 +147,9 @@ describe('buildModel', () => {
 
   it('refuses inconsistent sizes with a clear message', async () => {
     await expect(buildModel({ outDir: join(root, 'bad1'), hidden: 30, heads: 4 })).rejects.toThrow(/multiple of heads/);
-    await expect(buildModel({ outDir: join(root, 'bad2'), heads: 4, kvHeads: 3 })).rejects.toThrow(/multiple of kvHeads/);
+    await expect(buildModel({ outDir: join(root, 'bad2'), heads: 4, kvHeads: 3 })).rejects.toThrow(
+      /multiple of kvHeads/,
+    );
     await expect(buildModel({ outDir: join(root, 'bad3'), arch: 'gptx' as never })).rejects.toThrow(/unknown arch/);
     expect(existsSync(join(root, 'bad1'))).toBe(false);
   });

@@ -4,7 +4,7 @@ import { makeConfig, makeGenerationConfig } from './config-writer';
 import { buildGpt2Graph } from './graph/gpt2';
 import { buildLlamaGraph } from './graph/llama';
 import { encodeModel } from './onnx/graph-builder';
-import { BuildModelOptions, ModelSpec, onnxFileName, resolveSpec } from './spec';
+import { type BuildModelOptions, type ModelSpec, onnxFileName, resolveSpec } from './spec';
 import { makeTokenizer } from './tokenizer-writer';
 
 export type { Architecture, BuildModelOptions, ModelSpec, VocabKind } from './spec';

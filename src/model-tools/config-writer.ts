@@ -14,9 +14,18 @@ function archFields(spec: ModelSpec): Record<string, unknown> {
   switch (spec.arch) {
     case 'gpt2':
       return {
-        activation_function: 'gelu_new', layer_norm_epsilon: spec.normEps, n_ctx: spec.maxPositions,
-        n_embd: spec.hidden, n_head: spec.heads, n_inner: spec.intermediate, n_layer: spec.layers,
-        n_positions: spec.maxPositions, scale_attn_weights: true, attn_pdrop: 0, embd_pdrop: 0, resid_pdrop: 0,
+        activation_function: 'gelu_new',
+        layer_norm_epsilon: spec.normEps,
+        n_ctx: spec.maxPositions,
+        n_embd: spec.hidden,
+        n_head: spec.heads,
+        n_inner: spec.intermediate,
+        n_layer: spec.layers,
+        n_positions: spec.maxPositions,
+        scale_attn_weights: true,
+        attn_pdrop: 0,
+        embd_pdrop: 0,
+        resid_pdrop: 0,
       };
     case 'llama':
       return { attention_bias: false, mlp_bias: false, pretraining_tp: 1 };
@@ -26,16 +35,26 @@ function archFields(spec: ModelSpec): Record<string, unknown> {
       return { sliding_window: null };
     case 'phi3':
       return {
-        original_max_position_embeddings: spec.maxPositions, sliding_window: null,
-        resid_pdrop: 0, embd_pdrop: 0, partial_rotary_factor: 1.0,
+        original_max_position_embeddings: spec.maxPositions,
+        sliding_window: null,
+        resid_pdrop: 0,
+        embd_pdrop: 0,
+        partial_rotary_factor: 1.0,
       };
   }
 }
 
 export function makeConfig(spec: ModelSpec, tok: TokenizerFiles): Record<string, unknown> {
-  const rope = spec.arch === 'gpt2'
-    ? {}
-    : { hidden_act: 'silu', rms_norm_eps: spec.normEps, rope_theta: spec.ropeTheta, rope_scaling: null, head_dim: spec.headDim };
+  const rope =
+    spec.arch === 'gpt2'
+      ? {}
+      : {
+          hidden_act: 'silu',
+          rms_norm_eps: spec.normEps,
+          rope_theta: spec.ropeTheta,
+          rope_scaling: null,
+          head_dim: spec.headDim,
+        };
   const config: Record<string, unknown> = {
     architectures: [ARCH_CLASS[spec.arch]],
     model_type: spec.arch,

@@ -5,7 +5,7 @@ import { buildModel } from './build-model';
 import { readFloatInitializers } from './onnx/tensor-io';
 import { OrtDecoder } from './ort-decoder';
 import { referenceForward } from './reference-forward';
-import { Architecture, BuildModelOptions, ModelSpec, onnxFileName } from './spec';
+import { type Architecture, type BuildModelOptions, type ModelSpec, onnxFileName } from './spec';
 
 const root = mkdtempSync(join(tmpdir(), 'model-tools-graph-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -75,19 +75,27 @@ describe.each(cases)('%s graph', (name, arch, extra) => {
   it('gives a left-padded batch the same logits as each prompt alone', async () => {
     const V = spec.vocabSize;
     const pad = P1.length - P2.length;
-    const batch = await dec.forward([P1, [...Array(pad).fill(0), ...P2]], [P1.map(() => 1), [...Array(pad).fill(0), ...P2.map(() => 1)]]);
+    const batch = await dec.forward(
+      [P1, [...Array(pad).fill(0), ...P2]],
+      [P1.map(() => 1), [...Array(pad).fill(0), ...P2.map(() => 1)]],
+    );
     const alone1 = await dec.forward([P1], [P1.map(() => 1)]);
     const alone2 = await dec.forward([P2], [P2.map(() => 1)]);
     const rowLen = P1.length * V;
     for (let s = 0; s < P1.length; s++) {
-      expect(maxDiff(batch.logits, s * V, Float64Array.from(alone1.logits.subarray(s * V, (s + 1) * V)))).toBeLessThan(1e-4);
+      expect(maxDiff(batch.logits, s * V, Float64Array.from(alone1.logits.subarray(s * V, (s + 1) * V)))).toBeLessThan(
+        1e-4,
+      );
     }
     for (let s = 0; s < P2.length; s++) {
       const ref = Float64Array.from(alone2.logits.subarray(s * V, (s + 1) * V));
       expect(maxDiff(batch.logits, rowLen + (pad + s) * V, ref)).toBeLessThan(1e-4);
     }
     // One decode step of the padded batch through the KV cache equals each prompt's own step.
-    const maskB = [[...P1.map(() => 1), 1], [...Array(pad).fill(0), ...P2.map(() => 1), 1]];
+    const maskB = [
+      [...P1.map(() => 1), 1],
+      [...Array(pad).fill(0), ...P2.map(() => 1), 1],
+    ];
     const stepB = await dec.forward([[65], [66]], maskB, batch.present);
     const step1 = await dec.forward([[65]], [[...P1.map(() => 1), 1]], alone1.present);
     const step2 = await dec.forward([[66]], [[...P2.map(() => 1), 1]], alone2.present);
@@ -95,7 +103,10 @@ describe.each(cases)('%s graph', (name, arch, extra) => {
     expect(maxDiff(stepB.logits, V, Float64Array.from(step2.logits))).toBeLessThan(1e-4);
     // The reference agrees on the padded row too (positions derived from the mask).
     const mask2 = [...Array(pad).fill(0), ...P2.map(() => 1)];
-    const ref2 = referenceForward(spec, weights, { inputIds: [[...Array(pad).fill(0), ...P2]], attentionMask: [mask2] })[0];
+    const ref2 = referenceForward(spec, weights, {
+      inputIds: [[...Array(pad).fill(0), ...P2]],
+      attentionMask: [mask2],
+    })[0];
     expect(maxDiff(batch.logits, rowLen + (P1.length - 1) * V, ref2[P1.length - 1])).toBeLessThan(1e-4);
   });
 

@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { IncomingHttpHeaders, Server, createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
+import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel } from './build-model';
@@ -18,12 +18,22 @@ const cdnHeaders: IncomingHttpHeaders[] = [];
 const hubPaths: string[] = [];
 let hub: Server, cdn: Server, hubUrl: string, cdnUrl: string;
 
-const listen = (s: Server) => new Promise<string>((r) => s.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)));
+const listen = (s: Server) =>
+  new Promise<string>((r) =>
+    s.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)),
+  );
 
 beforeAll(async () => {
   const src = join(root, 'src');
   await buildModel({ outDir: src, arch: 'llama', layers: 1, hidden: 32, heads: 2 });
-  for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'onnx/model.onnx']) {
+  for (const f of [
+    'config.json',
+    'generation_config.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'special_tokens_map.json',
+    'onnx/model.onnx',
+  ]) {
     files.set(f, readFileSync(join(src, f)));
   }
   files.set('onnx/model_quantized.onnx', Buffer.from('quantized graph'));
@@ -49,11 +59,14 @@ beforeAll(async () => {
         // The listing lies about one file's size so the size check can be tested.
         size: rfilename === 'onnx/model_fp16.onnx' ? b.length + 5 : b.length,
       }));
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'org/Tiny-Model', siblings }));
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ id: 'org/Tiny-Model', siblings }));
     }
     const resolve = /^\/org\/Tiny-Model\/resolve\/main\/(.+)$/.exec(url.pathname);
     const file = resolve && decodeURIComponent(resolve[1]);
-    if (file && file.includes('_quantized')) return void res.writeHead(302, { location: `${cdnUrl}/blob/${encodeURIComponent(file)}` }).end();
+    if (file && file.includes('_quantized'))
+      return void res.writeHead(302, { location: `${cdnUrl}/blob/${encodeURIComponent(file)}` }).end();
     const body = file ? files.get(file) : undefined;
     if (!body) return void res.writeHead(404).end('{"error":"not found"}');
     res.writeHead(200, { 'content-length': body.length }).end(body);
@@ -75,7 +88,12 @@ describe('pullModel', () => {
     const out = join(root, 'fp32');
     const r = await pull({ outDir: out });
     expect(r.files.map((f) => f.file)).toEqual([
-      'config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'onnx/model.onnx',
+      'config.json',
+      'generation_config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'special_tokens_map.json',
+      'onnx/model.onnx',
     ]);
     for (const f of r.files) expect(readFileSync(join(out, f.file)).equals(files.get(f.file)!)).toBe(true);
     expect(r.name).toBe('tiny-model');
@@ -90,8 +108,13 @@ describe('pullModel', () => {
     const out = join(root, 'q8');
     cdnHeaders.length = 0;
     const r = await pull({ outDir: out, variant: 'q8' });
-    expect(r.files.map((f) => f.file).slice(-2)).toEqual(['onnx/model_quantized.onnx', 'onnx/model_quantized.onnx_data']);
-    expect(readFileSync(join(out, 'onnx/model_quantized.onnx_data')).equals(files.get('onnx/model_quantized.onnx_data')!)).toBe(true);
+    expect(r.files.map((f) => f.file).slice(-2)).toEqual([
+      'onnx/model_quantized.onnx',
+      'onnx/model_quantized.onnx_data',
+    ]);
+    expect(
+      readFileSync(join(out, 'onnx/model_quantized.onnx_data')).equals(files.get('onnx/model_quantized.onnx_data')!),
+    ).toBe(true);
     expect(cdnHeaders).toHaveLength(2);
     expect(cdnHeaders.every((h) => h.authorization === undefined)).toBe(true);
     expect(existsSync(join(out, 'onnx/model.onnx'))).toBe(false);
@@ -119,9 +142,19 @@ describe('pullModel', () => {
 
 describe('selectFiles', () => {
   it('falls back to the legacy decoder_model_merged name and skips unrelated files', () => {
-    const siblings = ['config.json', 'tokenizer.json', 'README.md', 'onnx/decoder_model_merged.onnx', 'onnx/decoder_model_merged_fp16.onnx'];
+    const siblings = [
+      'config.json',
+      'tokenizer.json',
+      'README.md',
+      'onnx/decoder_model_merged.onnx',
+      'onnx/decoder_model_merged_fp16.onnx',
+    ];
     expect(selectFiles(siblings)).toEqual(['config.json', 'tokenizer.json', 'onnx/decoder_model_merged.onnx']);
-    expect(selectFiles(siblings, 'fp16')).toEqual(['config.json', 'tokenizer.json', 'onnx/decoder_model_merged_fp16.onnx']);
+    expect(selectFiles(siblings, 'fp16')).toEqual([
+      'config.json',
+      'tokenizer.json',
+      'onnx/decoder_model_merged_fp16.onnx',
+    ]);
     expect(() => selectFiles(['config.json', 'onnx/model.onnx'])).toThrow(/tokenizer.json missing/);
   });
 });

@@ -33,13 +33,26 @@ export interface PullResult {
 
 export class HubError extends Error {}
 
-const CONFIG_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+const CONFIG_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+];
 const REQUIRED = ['config.json', 'tokenizer.json'];
 
 /** Variant name → file-name suffix, as transformers.js names its dtypes. */
 const VARIANT_SUFFIX: Record<string, string> = {
-  fp32: '', fp16: '_fp16', q8: '_quantized', quantized: '_quantized', int8: '_int8', uint8: '_uint8',
-  q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4',
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  quantized: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
 };
 
 const ONNX_RE = /^onnx\/(model|decoder_model_merged)(_[a-z0-9]+)?\.onnx$/;
@@ -59,7 +72,8 @@ function httpError(status: number, what: string, repo: string, revision: string,
         `(the repository "${repo}" may be private or gated; accept its terms on the hub first)`,
     );
   }
-  if (status === 404) return new HubError(`${what}: not found — check the repository id "${repo}" and revision "${revision}"`);
+  if (status === 404)
+    return new HubError(`${what}: not found — check the repository id "${repo}" and revision "${revision}"`);
   return new HubError(`${what}: HTTP ${status}`);
 }
 
@@ -68,7 +82,8 @@ export function selectFiles(siblings: string[], variant = 'fp32'): string[] {
   const onnx = siblings.filter((f) => ONNX_RE.test(f));
   const suffix = VARIANT_SUFFIX[variant] ?? `_${variant}`;
   const model =
-    onnx.find((f) => f === `onnx/model${suffix}.onnx`) ?? onnx.find((f) => f === `onnx/decoder_model_merged${suffix}.onnx`);
+    onnx.find((f) => f === `onnx/model${suffix}.onnx`) ??
+    onnx.find((f) => f === `onnx/decoder_model_merged${suffix}.onnx`);
   if (!model) {
     const available = [...new Set(onnx.map(variantOf))];
     throw new HubError(
@@ -89,7 +104,9 @@ async function hubFetch(url: string, init: RequestInit): Promise<Response> {
     return await fetch(url, init);
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new HubError(`cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    throw new HubError(
+      `cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -115,7 +132,10 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const info = (await res.json()) as { siblings?: Array<{ rfilename: string; size?: number }> };
   const siblings = info.siblings ?? [];
   const sizes = new Map(siblings.map((s) => [s.rfilename, s.size]));
-  const files = selectFiles(siblings.map((s) => s.rfilename), opts.variant);
+  const files = selectFiles(
+    siblings.map((s) => s.rfilename),
+    opts.variant,
+  );
 
   const done: PullResult['files'] = [];
   for (const file of files) {
@@ -127,8 +147,12 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
       done.push({ file, bytes: existing.size });
       continue;
     }
-    const bytes = await download(`${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${encodePath(file)}`, dest, headers, expected, (status) =>
-      httpError(status, `downloading ${file}`, repo, revision, token),
+    const bytes = await download(
+      `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${encodePath(file)}`,
+      dest,
+      headers,
+      expected,
+      (status) => httpError(status, `downloading ${file}`, repo, revision, token),
     );
     log(`  ${file} (${bytes} bytes)`);
     done.push({ file, bytes });
@@ -154,8 +178,10 @@ async function download(
     await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(tmp));
     const { size } = await stat(tmp);
     const length = res.headers.get('content-encoding') ? null : res.headers.get('content-length');
-    if (length !== null && Number(length) !== size) throw new HubError(`${dest}: got ${size} bytes, server announced ${length}`);
-    if (expected !== undefined && expected !== size) throw new HubError(`${dest}: got ${size} bytes, listing says ${expected}`);
+    if (length !== null && Number(length) !== size)
+      throw new HubError(`${dest}: got ${size} bytes, server announced ${length}`);
+    if (expected !== undefined && expected !== size)
+      throw new HubError(`${dest}: got ${size} bytes, listing says ${expected}`);
     await rename(tmp, dest);
     return size;
   } catch (err) {

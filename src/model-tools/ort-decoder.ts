@@ -34,14 +34,23 @@ export class OrtDecoder {
     const first = pasts[0];
     if (!first || !first.isTensor) throw new Error(`${modelPath}: no past_key_values inputs`);
     const shape = first.shape;
-    return new OrtDecoder(session, pasts.length / 2, Number(shape[1]), Number(shape[3]), session.inputNames.includes('position_ids'));
+    return new OrtDecoder(
+      session,
+      pasts.length / 2,
+      Number(shape[1]),
+      Number(shape[3]),
+      session.inputNames.includes('position_ids'),
+    );
   }
 
   emptyPast(batch: number): Past {
     const past: Past = new Map();
     for (let i = 0; i < this.layers; i++) {
       for (const kind of ['key', 'value']) {
-        past.set(`past_key_values.${i}.${kind}`, new ort.Tensor('float32', new Float32Array(0), [batch, this.kvHeads, 0, this.headDim]));
+        past.set(
+          `past_key_values.${i}.${kind}`,
+          new ort.Tensor('float32', new Float32Array(0), [batch, this.kvHeads, 0, this.headDim]),
+        );
       }
     }
     return past;

@@ -2,7 +2,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OrtDecoder, Past, argmax } from './ort-decoder';
+import { OrtDecoder, type Past, argmax } from './ort-decoder';
 
 /** What int8 costs and buys, measured side by side on the same prompts. */
 export interface QuantReport {
@@ -28,7 +28,11 @@ export const REPORT_PROMPTS = [
 ];
 
 /** Greedy decoding that times only the one-token decode steps (not the prefill). */
-async function timedGreedy(dec: OrtDecoder, prompt: number[], n: number): Promise<{ tokens: number[]; decodeMs: number }> {
+async function timedGreedy(
+  dec: OrtDecoder,
+  prompt: number[],
+  n: number,
+): Promise<{ tokens: number[]; decodeMs: number }> {
   const tokens: number[] = [];
   let past: Past | undefined;
   let ids = prompt;
@@ -83,16 +87,28 @@ export async function quantizationReport(
       }
       const samePositions = a.tokens.filter((t, i) => t === b.tokens[i]).length;
       const firstDiff = a.tokens.findIndex((t, i) => t !== b.tokens[i]);
-      rows.push({ prompt, fp32: a.tokens, int8: b.tokens, samePositions, samePrefix: firstDiff < 0 ? tokens : firstDiff });
+      rows.push({
+        prompt,
+        fp32: a.tokens,
+        int8: b.tokens,
+        samePositions,
+        samePrefix: firstDiff < 0 ? tokens : firstDiff,
+      });
     }
     const fp32Bytes = statSync(fp32File).size;
     const int8Bytes = statSync(int8File).size;
     const fp32Ms = median(times.fp32);
     const int8Ms = median(times.int8);
     return {
-      fp32Bytes, int8Bytes, sizeRatio: int8Bytes / fp32Bytes, prompts: rows, tokensPerPrompt: tokens,
+      fp32Bytes,
+      int8Bytes,
+      sizeRatio: int8Bytes / fp32Bytes,
+      prompts: rows,
+      tokensPerPrompt: tokens,
       identicalFraction: rows.reduce((s, r) => s + r.samePositions, 0) / (rows.length * tokens),
-      fp32MsPerToken: fp32Ms, int8MsPerToken: int8Ms, speedup: fp32Ms / int8Ms,
+      fp32MsPerToken: fp32Ms,
+      int8MsPerToken: int8Ms,
+      speedup: fp32Ms / int8Ms,
     };
   } finally {
     await fp32.release();
@@ -104,7 +120,10 @@ export function formatReport(r: QuantReport): string {
   const lines = [
     `size: fp32 ${(r.fp32Bytes / 1e6).toFixed(1)} MB → int8 ${(r.int8Bytes / 1e6).toFixed(1)} MB (×${r.sizeRatio.toFixed(2)}, ${(1 / r.sizeRatio).toFixed(1)}× smaller)`,
     `greedy tokens identical: ${(r.identicalFraction * 100).toFixed(0)}% of positions`,
-    ...r.prompts.map((p) => `  ${JSON.stringify(p.prompt).slice(0, 40).padEnd(40)} ${p.samePositions}/${r.tokensPerPrompt} same, first ${p.samePrefix} identical`),
+    ...r.prompts.map(
+      (p) =>
+        `  ${JSON.stringify(p.prompt).slice(0, 40).padEnd(40)} ${p.samePositions}/${r.tokensPerPrompt} same, first ${p.samePrefix} identical`,
+    ),
     `decode speed: fp32 ${r.fp32MsPerToken.toFixed(2)} ms/token, int8 ${r.int8MsPerToken.toFixed(2)} ms/token (${r.speedup.toFixed(2)}× ${r.speedup >= 1 ? 'faster' : 'slower'})`,
   ];
   return lines.join('\n');

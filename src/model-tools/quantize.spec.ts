@@ -6,16 +6,18 @@ import { buildModel } from './build-model';
 import { DT, GraphBuilder, encodeModel, float, int } from './onnx/graph-builder';
 import { loadModelProto } from './onnx/tensor-io';
 import { OrtDecoder } from './ort-decoder';
-import { WeightMode, quantizeModelFolder, quantizeModelProto } from './quantize';
+import { type WeightMode, quantizeModelFolder, quantizeModelProto } from './quantize';
 import { quantizationReport } from './quantize-report';
-import { Architecture } from './spec';
+import { type Architecture } from './spec';
 import { uniformTensor } from './weights';
 
 const root = mkdtempSync(join(tmpdir(), 'model-tools-quant-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0, na = 0, nb = 0;
+  let dot = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     dot += a[i] * b[i];
     na += a[i] * a[i];
@@ -32,7 +34,8 @@ async function relativeError(g: GraphBuilder, x: Float32Array, xDims: number[], 
   const feeds = { x: new ort.Tensor('float32', x, xDims) };
   const a = (await fp.run(feeds)).y.data as Float32Array;
   const b = (await q.run(feeds)).y.data as Float32Array;
-  let maxDiff = 0, sq = 0;
+  let maxDiff = 0,
+    sq = 0;
   for (let i = 0; i < a.length; i++) {
     maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
     sq += a[i] * a[i];
@@ -43,16 +46,20 @@ async function relativeError(g: GraphBuilder, x: Float32Array, xDims: number[], 
 describe('quantizeModelProto', () => {
   // All-positive activations near 1 make uint8 codes near 255: the case where full-range int8
   // weights saturate the x86 non-VNNI kernel.
-  const K = 128, N = 96;
+  const K = 128,
+    N = 96;
   const x = uniformTensor(3, 'x', 4 * K, 0.05, 1);
 
-  it.each(['s7', 'u8'] as const)('keeps a MatMul within 5%% of fp32 with %s weights, even for saturating inputs', async (mode) => {
-    const g = new GraphBuilder();
-    g.input('x', DT.FLOAT, [1, 4, K]);
-    g.node('MatMul', ['x', g.init('w', uniformTensor(1, 'w', K * N, 0.15), [K, N])], {}, '', 'y');
-    g.output('y', DT.FLOAT, [1, 4, N]);
-    expect(await relativeError(g, x, [1, 4, K], mode)).toBeLessThan(0.05);
-  });
+  it.each(['s7', 'u8'] as const)(
+    'keeps a MatMul within 5%% of fp32 with %s weights, even for saturating inputs',
+    async (mode) => {
+      const g = new GraphBuilder();
+      g.input('x', DT.FLOAT, [1, 4, K]);
+      g.node('MatMul', ['x', g.init('w', uniformTensor(1, 'w', K * N, 0.15), [K, N])], {}, '', 'y');
+      g.output('y', DT.FLOAT, [1, 4, N]);
+      expect(await relativeError(g, x, [1, 4, K], mode)).toBeLessThan(0.05);
+    },
+  );
 
   it('rewrites Gemm with transB, alpha, beta and a bias', async () => {
     const g = new GraphBuilder();
@@ -122,9 +129,17 @@ describe('quantizationReport', () => {
     const dir = join(root, 'report');
     await buildModel({ outDir: dir, arch: 'llama', layers: 2, hidden: 64, heads: 4 });
     const q = await quantizeModelFolder(dir);
-    const r = await quantizationReport(q.input, q.output, dir, { prompts: ['Hello there', 'abc'], tokens: 8, rounds: 1, threads: 1 });
+    const r = await quantizationReport(q.input, q.output, dir, {
+      prompts: ['Hello there', 'abc'],
+      tokens: 8,
+      rounds: 1,
+      threads: 1,
+    });
     expect(r.sizeRatio).toBeCloseTo(q.outputBytes / q.inputBytes, 6);
-    expect(r.prompts.map((p) => [p.fp32.length, p.int8.length])).toEqual([[8, 8], [8, 8]]);
+    expect(r.prompts.map((p) => [p.fp32.length, p.int8.length])).toEqual([
+      [8, 8],
+      [8, 8],
+    ]);
     const same = r.prompts.reduce((s, p) => s + p.samePositions, 0);
     expect(r.identicalFraction).toBeCloseTo(same / 16, 6);
     expect(r.prompts.every((p) => p.samePrefix <= p.samePositions)).toBe(true);

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { AttrValue, DT, decodeModel, encodeModel, int, ints, makeTensor, toAttribute } from './onnx/graph-builder';
+import { type AttrValue, DT, decodeModel, encodeModel, int, ints, makeTensor, toAttribute } from './onnx/graph-builder';
 import { tensorToArray } from './onnx/tensor-io';
 
 /**
@@ -93,7 +93,8 @@ export function quantizeModelProto(
   const float2d = (name: string | undefined): Tensor | undefined => {
     const t = name ? inits.get(name) : undefined;
     if (!t || t.dataType !== DT.FLOAT || (t.dims ?? []).length !== 2) return undefined;
-    if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new Error(`${name}: external data is not supported`);
+    if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)
+      throw new Error(`${name}: external data is not supported`);
     return t;
   };
   const quantized = (t: Tensor, perRow: boolean): QuantWeight => {
@@ -118,13 +119,19 @@ export function quantizeModelProto(
   let counter = 0;
   const zp128 = () => {
     if (!newInits.some((t) => t.name === 'quant_zero_point_128')) {
-      newInits.push(makeTensor('quant_zero_point_128', Uint8Array.of(128), []), makeTensor('quant_128f', Float32Array.of(128), []));
+      newInits.push(
+        makeTensor('quant_zero_point_128', Uint8Array.of(128), []),
+        makeTensor('quant_128f', Float32Array.of(128), []),
+      );
     }
     return 'quant_zero_point_128';
   };
   const emit = (op: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue> = {}) => {
     out.push({
-      name: `/quant/${op}_${counter++}`, opType: op, input: inputs, output: outputs,
+      name: `/quant/${op}_${counter++}`,
+      opType: op,
+      input: inputs,
+      output: outputs,
       attribute: Object.entries(attrs).map(([name, a]) => toAttribute(name, a)),
     });
   };
@@ -209,7 +216,11 @@ export function quantizeModelProto(
   }
 
   const initializers = [...(graph.initializer ?? []), ...newInits];
-  const kept = removeDead(out, initializers, (graph.output ?? []).map((o) => o.name ?? ''));
+  const kept = removeDead(
+    out,
+    initializers,
+    (graph.output ?? []).map((o) => o.name ?? ''),
+  );
   return {
     model: { ...model, graph: { ...graph, node: kept.nodes, initializer: kept.initializers } },
     stats,

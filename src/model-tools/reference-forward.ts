@@ -132,16 +132,33 @@ function llamaRow(spec: ModelSpec, w: W, ids: number[], pos: number[], mask: num
       matvec(t, get(w, `${p}.${n}.weight`), out, w.get(`${p}.${n}.bias`)?.data, from, cnt);
     const h1 = x.map((t) => rmsNorm(t, get(w, `${p}.input_layernorm.weight`), spec.normEps));
     const qkvW = (nh + 2 * nkv) * d;
-    const q = h1.map((t, s) => ropeHeads(fused ? lin(t, 'self_attn.qkv_proj', qkvW, 0, nh * d) : lin(t, 'self_attn.q_proj', nh * d), nh, s));
-    const k = h1.map((t, s) => ropeHeads(fused ? lin(t, 'self_attn.qkv_proj', qkvW, nh * d, nkv * d) : lin(t, 'self_attn.k_proj', nkv * d), nkv, s));
-    const v = h1.map((t) => (fused ? lin(t, 'self_attn.qkv_proj', qkvW, (nh + nkv) * d, nkv * d) : lin(t, 'self_attn.v_proj', nkv * d)));
+    const q = h1.map((t, s) =>
+      ropeHeads(fused ? lin(t, 'self_attn.qkv_proj', qkvW, 0, nh * d) : lin(t, 'self_attn.q_proj', nh * d), nh, s),
+    );
+    const k = h1.map((t, s) =>
+      ropeHeads(
+        fused ? lin(t, 'self_attn.qkv_proj', qkvW, nh * d, nkv * d) : lin(t, 'self_attn.k_proj', nkv * d),
+        nkv,
+        s,
+      ),
+    );
+    const v = h1.map((t) =>
+      fused ? lin(t, 'self_attn.qkv_proj', qkvW, (nh + nkv) * d, nkv * d) : lin(t, 'self_attn.v_proj', nkv * d),
+    );
     const a = attend(q, k, v, mask, spec);
     x = x.map((t, s) => add(t, lin(a[s], 'self_attn.o_proj', H)));
     x = x.map((t) => {
       const h2 = rmsNorm(t, get(w, `${p}.post_attention_layernorm.weight`), spec.normEps);
       const gate = fused ? lin(h2, 'mlp.gate_up_proj', 2 * I, 0, I) : lin(h2, 'mlp.gate_proj', I);
       const up = fused ? lin(h2, 'mlp.gate_up_proj', 2 * I, I, I) : lin(h2, 'mlp.up_proj', I);
-      return add(t, lin(gate.map((g, i) => silu(g) * up[i]), 'mlp.down_proj', H));
+      return add(
+        t,
+        lin(
+          gate.map((g, i) => silu(g) * up[i]),
+          'mlp.down_proj',
+          H,
+        ),
+      );
     });
   }
   return x.map((t) => head(spec, w, rmsNorm(t, get(w, 'model.norm.weight'), spec.normEps), emb));

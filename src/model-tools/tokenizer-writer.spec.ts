@@ -30,7 +30,9 @@ describe('byte tokenizer', () => {
 
   it('has 256 byte tokens plus the three special tokens', () => {
     expect(files.vocabSize).toBe(259);
-    expect([tok.token_to_id('<|endoftext|>'), tok.token_to_id(IM_START), tok.token_to_id(IM_END)]).toEqual([256, 257, 258]);
+    expect([tok.token_to_id('<|endoftext|>'), tok.token_to_id(IM_START), tok.token_to_id(IM_END)]).toEqual([
+      256, 257, 258,
+    ]);
     expect(files.stopTokenIds).toEqual([258, 256]);
   });
 
@@ -93,7 +95,10 @@ describe('transformers.js AutoTokenizer', () => {
     const ids = hf.encode(text, { add_special_tokens: false });
     expect(ids).toEqual(tok.encode(text, { add_special_tokens: false }).ids);
     expect(hf.decode(ids)).toBe(text);
-    const chat = hf.apply_chat_template([{ role: 'user', content: 'Hi' }], { add_generation_prompt: true, tokenize: false });
+    const chat = hf.apply_chat_template([{ role: 'user', content: 'Hi' }], {
+      add_generation_prompt: true,
+      tokenize: false,
+    });
     expect(chat).toBe('<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n');
   });
 });

@@ -38,13 +38,24 @@ export function bytesToUnicode(): string[] {
 }
 
 const byteLevel = (addPrefixSpace: boolean, trimOffsets: boolean) => ({
-  type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: trimOffsets, use_regex: true,
+  type: 'ByteLevel',
+  add_prefix_space: addPrefixSpace,
+  trim_offsets: trimOffsets,
+  use_regex: true,
 });
 
 function bpeModel(vocab: Record<string, number>, merges: unknown[]) {
   return {
-    type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
-    fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
+    type: 'BPE',
+    dropout: null,
+    unk_token: null,
+    continuing_subword_prefix: '',
+    end_of_word_suffix: '',
+    fuse_unk: false,
+    byte_fallback: false,
+    ignore_merges: false,
+    vocab,
+    merges,
   };
 }
 
@@ -60,7 +71,13 @@ export function gpt2TokenizerPath(): string {
 }
 
 const addedToken = (id: number, content: string) => ({
-  id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip: false,
+  normalized: false,
+  special: true,
 });
 
 /** Builds tokenizer.json, tokenizer_config.json and special_tokens_map.json for a vocabulary. */
@@ -73,9 +90,15 @@ export function makeTokenizer(kind: VocabKind, chat: ChatTemplateKind, maxLength
     const vocab: Record<string, number> = {};
     bytesToUnicode().forEach((ch, b) => (vocab[ch] = b));
     json = {
-      version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null,
-      pre_tokenizer: byteLevel(false, true), post_processor: byteLevel(true, false),
-      decoder: byteLevel(true, true), model: bpeModel(vocab, []),
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: [],
+      normalizer: null,
+      pre_tokenizer: byteLevel(false, true),
+      post_processor: byteLevel(true, false),
+      decoder: byteLevel(true, true),
+      model: bpeModel(vocab, []),
     };
     base = 256;
   } else {
@@ -107,7 +130,9 @@ export function makeTokenizer(kind: VocabKind, chat: ChatTemplateKind, maxLength
     unk_token: null,
   };
   const specialTokensMap = {
-    bos_token: ENDOFTEXT, eos_token: eos, pad_token: ENDOFTEXT,
+    bos_token: ENDOFTEXT,
+    eos_token: eos,
+    pad_token: ENDOFTEXT,
     ...(chat === 'chatml' ? { additional_special_tokens: [IM_START, IM_END] } : {}),
   };
   return {

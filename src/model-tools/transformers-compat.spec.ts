@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { buildModel } from './build-model';
 import { OrtDecoder } from './ort-decoder';
 import { quantizeModelFolder } from './quantize';
-import { Architecture, BuildModelOptions, onnxFileName } from './spec';
+import { type Architecture, type BuildModelOptions, onnxFileName } from './spec';
 
 /**
  * The folders must load in @huggingface/transformers v4 from local files only and generate
@@ -33,7 +33,15 @@ async function transformers() {
 
 describe.each(cases)('transformers.js loads the %s folder', (name, arch, extra) => {
   it('and generates greedily the same tokens as onnxruntime directly', async () => {
-    const spec = await buildModel({ outDir: join(root, name), arch, layers: 2, hidden: 32, heads: 4, seed: 11, ...extra });
+    const spec = await buildModel({
+      outDir: join(root, name),
+      arch,
+      layers: 2,
+      hidden: 32,
+      heads: 4,
+      seed: 11,
+      ...extra,
+    });
     const { AutoModelForCausalLM, AutoTokenizer } = await transformers();
     const tokenizer = await AutoTokenizer.from_pretrained(name);
     const model = await AutoModelForCausalLM.from_pretrained(name, {

@@ -1,4 +1,12 @@
-import { adjust, type Buckets, decide, type Decision, type LimitCheck, type WindowGeometry, windowMs } from './sliding-window';
+import {
+  adjust,
+  type Buckets,
+  decide,
+  type Decision,
+  type LimitCheck,
+  type WindowGeometry,
+  windowMs,
+} from './sliding-window';
 
 /**
  * In-process counters: the store without REDIS_URL, and the fallback while Redis is down. Idle
@@ -12,7 +20,12 @@ export class MemoryWindowStore {
 
   consume(ids: string[], checks: LimitCheck[], now: number): Decision {
     this.sweep(now);
-    return decide(ids.map((id) => this.bucketsOf(id)), checks, now, this.geometry);
+    return decide(
+      ids.map((id) => this.bucketsOf(id)),
+      checks,
+      now,
+      this.geometry,
+    );
   }
 
   adjust(id: string, bucket: number, delta: number, now: number): void {

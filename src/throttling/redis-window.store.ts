@@ -132,7 +132,16 @@ export class RedisWindowStore {
   /** Adds local bucket counts to the shared window in one atomic step; returns what was added. */
   async merge(id: string, buckets: [number, number][], now?: number): Promise<number> {
     if (!buckets.length) return 0;
-    return Number(await this.commands.llmWindowMerge(1, id, now ?? '', this.geometry.bucketMs, this.geometry.buckets, ...buckets.flat()));
+    return Number(
+      await this.commands.llmWindowMerge(
+        1,
+        id,
+        now ?? '',
+        this.geometry.bucketMs,
+        this.geometry.buckets,
+        ...buckets.flat(),
+      ),
+    );
   }
 
   private get commands(): WindowCommands {

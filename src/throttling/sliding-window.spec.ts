@@ -1,4 +1,4 @@
-import { adjust, Buckets, decide, WindowGeometry } from './sliding-window';
+import { adjust, type Buckets, decide, type WindowGeometry } from './sliding-window';
 
 const g: WindowGeometry = { bucketMs: 100, buckets: 10 }; // a 1 s window
 
@@ -16,7 +16,7 @@ describe(decide.name, () => {
 
   it('never admits more than the limit in any trailing window (random traffic)', () => {
     let seed = 42;
-    const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const b: Buckets = new Map();
     const admitted: [number, number][] = [];
     let now = 0;
@@ -35,12 +35,28 @@ describe(decide.name, () => {
   it('does all-or-nothing across limits, and reports a cost above the limit as never passing', () => {
     const req: Buckets = new Map();
     const tok: Buckets = new Map();
-    const d = decide([req, tok], [{ limit: 10, cost: 1 }, { limit: 100, cost: 150 }], 0, g);
+    const d = decide(
+      [req, tok],
+      [
+        { limit: 10, cost: 1 },
+        { limit: 100, cost: 150 },
+      ],
+      0,
+      g,
+    );
     expect(d.allowed).toBe(false);
     expect(d.retryAfterMs).toBe(-1);
     expect(d.states[1].retryAfterMs).toBe(-1);
     expect(req.size).toBe(0);
-    const peek = decide([req, tok], [{ limit: 10, cost: 1 }, { limit: 100, cost: 0 }], 0, g);
+    const peek = decide(
+      [req, tok],
+      [
+        { limit: 10, cost: 1 },
+        { limit: 100, cost: 0 },
+      ],
+      0,
+      g,
+    );
     expect(peek.allowed).toBe(true);
     expect(peek.states.map((s) => s.remaining)).toEqual([9, 100]);
     expect(peek.states[0].resetMs).toBe(1_100);

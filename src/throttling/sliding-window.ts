@@ -65,7 +65,15 @@ export function decide(stores: Buckets[], checks: LimitCheck[], now: number, g: 
     let retry = 0;
     if (sum + c.cost > c.limit) {
       allowed = false;
-      retry = c.cost > c.limit ? -1 : expiresAt(freedBy([...b].sort((x, y) => x[0] - y[0]), sum + c.cost - c.limit));
+      retry =
+        c.cost > c.limit
+          ? -1
+          : expiresAt(
+              freedBy(
+                [...b].sort((x, y) => x[0] - y[0]),
+                sum + c.cost - c.limit,
+              ),
+            );
     }
     retries.push(retry);
     if (retry === -1 || retryAfterMs === -1) retryAfterMs = -1;

@@ -26,7 +26,8 @@ export class InferenceLogRetention implements OnModuleInit, OnApplicationShutdow
 
   onModuleInit(): void {
     if (!this.config.observability.logRetentionDays) return;
-    const run = () => void this.purge().catch((err) => this.logger.warn(`inference_logs retention failed: ${(err as Error).message}`));
+    const run = () =>
+      void this.purge().catch((err) => this.logger.warn(`inference_logs retention failed: ${(err as Error).message}`));
     this.timer = setTimeout(() => {
       run();
       this.timer = setInterval(run, INTERVAL_MS);
@@ -39,7 +40,9 @@ export class InferenceLogRetention implements OnModuleInit, OnApplicationShutdow
   purge(now = new Date(), batchRows = BATCH_ROWS): Promise<number> {
     const days = this.config.observability.logRetentionDays;
     if (!days) return Promise.resolve(0);
-    return (this.running ??= this.deleteBatches(new Date(now.getTime() - days * DAY_MS), batchRows).finally(() => (this.running = undefined)));
+    return (this.running ??= this.deleteBatches(new Date(now.getTime() - days * DAY_MS), batchRows).finally(
+      () => (this.running = undefined),
+    ));
   }
 
   private async deleteBatches(cutoff: Date, batchRows: number): Promise<number> {

@@ -47,9 +47,12 @@ const text = (v: unknown, max: number): string => {
   const s = (typeof v === 'string' ? v : String(v ?? '')).replaceAll('\u0000', '\uFFFD');
   return s.length <= max ? s : s.slice(0, max).replace(/[\uD800-\uDBFF]$/, '');
 };
-const optText = (v: unknown, max: number): string | null => (v === null || v === undefined || v === '' ? null : text(v, max));
-const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.min(Math.round(v), INT4_MAX) : 0);
-const millis = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.min(v, 1e9) : null);
+const optText = (v: unknown, max: number): string | null =>
+  v === null || v === undefined || v === '' ? null : text(v, max);
+const count = (v: unknown): number =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.min(Math.round(v), INT4_MAX) : 0;
+const millis = (v: unknown): number | null =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.min(v, 1e9) : null;
 
 /**
  * Clamps and truncates whatever the pipeline passes, so one odd value never poisons a batch of

@@ -20,7 +20,12 @@ export const aggregateUsageQuerySchema = z.strictObject({
 });
 
 const tokens = { prompt_tokens: z.number().int(), completion_tokens: z.number().int() };
-const totals = { requests: z.number().int(), ...tokens, total_tokens: z.number().int(), cached_requests: z.number().int() };
+const totals = {
+  requests: z.number().int(),
+  ...tokens,
+  total_tokens: z.number().int(),
+  cached_requests: z.number().int(),
+};
 
 export const ownUsageSchema = z.object({
   period_start: z.string(),
@@ -38,7 +43,9 @@ export const keyUsageSchema = z.object({
   to: z.string(),
   quota_tokens: z.number().int().nullable(),
   current_period: ownUsageSchema.omit({ by_model: true, quota_tokens: true }),
-  periods: z.array(z.object({ period_start: z.string(), used_tokens: z.number().int(), reserved_tokens: z.number().int() })),
+  periods: z.array(
+    z.object({ period_start: z.string(), used_tokens: z.number().int(), reserved_tokens: z.number().int() }),
+  ),
   by_model: z.array(z.object({ model: z.string(), ...totals })),
   by_day: z.array(z.object({ day: z.string(), model: z.string(), ...totals })),
 });

@@ -31,7 +31,13 @@ export class UsageService {
     const byModel = new Map(rows.map((r) => [r.model, r]));
     for (const p of this.recorder.pendingFor(key.id)) {
       if (p.day < from || p.day > to) continue;
-      const e = byModel.get(p.model) ?? { model: p.model, requests: 0, promptTokens: 0, completionTokens: 0, cachedRequests: 0 };
+      const e = byModel.get(p.model) ?? {
+        model: p.model,
+        requests: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        cachedRequests: 0,
+      };
       addInto(e, p);
       byModel.set(p.model, e);
     }
@@ -40,7 +46,12 @@ export class UsageService {
       quota_tokens: snap.quotaTokens,
       by_model: [...byModel.values()]
         .sort((a, b) => a.model.localeCompare(b.model))
-        .map((m) => ({ model: m.model, prompt_tokens: m.promptTokens, completion_tokens: m.completionTokens, requests: m.requests })),
+        .map((m) => ({
+          model: m.model,
+          prompt_tokens: m.promptTokens,
+          completion_tokens: m.completionTokens,
+          requests: m.requests,
+        })),
     };
   }
 
@@ -60,7 +71,11 @@ export class UsageService {
       to,
       quota_tokens: snap.quotaTokens,
       current_period: periodDto(snap),
-      periods: periods.map((p) => ({ period_start: p.periodStart.toISOString(), used_tokens: p.used, reserved_tokens: p.reserved })),
+      periods: periods.map((p) => ({
+        period_start: p.periodStart.toISOString(),
+        used_tokens: p.used,
+        reserved_tokens: p.reserved,
+      })),
       by_model: byModel.map((m) => ({ model: m.model, ...totalsDto(m) })),
       by_day: byDay.map((d) => ({ day: d.day, model: d.model, ...totalsDto(d) })),
     };
@@ -75,7 +90,11 @@ export class UsageService {
     return {
       group_by: q.group_by,
       ...r,
-      data: rows.map((row) => ({ [field]: row.group, ...(row.label !== undefined ? { label: row.label } : {}), ...totalsDto(row) })),
+      data: rows.map((row) => ({
+        [field]: row.group,
+        ...(row.label !== undefined ? { label: row.label } : {}),
+        ...totalsDto(row),
+      })),
     };
   }
 
@@ -92,7 +111,13 @@ function range(from: string, to: string): { from: string; to: string } {
   return { from, to };
 }
 
-function periodDto(s: { periodStart: Date; resetAt: Date; usedTokens: number; reservedTokens: number; remainingTokens: number | null }) {
+function periodDto(s: {
+  periodStart: Date;
+  resetAt: Date;
+  usedTokens: number;
+  reservedTokens: number;
+  remainingTokens: number | null;
+}) {
   return {
     period_start: s.periodStart.toISOString(),
     reset_at: s.resetAt.toISOString(),

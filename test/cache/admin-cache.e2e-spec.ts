@@ -6,7 +6,8 @@ import { bootCache, drain, request, scripted, uniqueModel, type CacheHarness } f
 describe(CacheController.name, () => {
   let h: CacheHarness;
   let userKey: string;
-  const count = async () => (await queryDb<{ n: number }>(h.t.dbUrl, 'SELECT count(*)::int AS n FROM completion_cache'))[0].n;
+  const count = async () =>
+    (await queryDb<{ n: number }>(h.t.dbUrl, 'SELECT count(*)::int AS n FROM completion_cache'))[0].n;
 
   async function seed(model: string, prompts: string[]) {
     for (const prompt of prompts) await drain((await h.cache.run(request({ model, prompt }), scripted().fn)).events);

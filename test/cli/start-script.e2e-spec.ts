@@ -63,7 +63,8 @@ describe('npm start (scripts/start.js)', () => {
     return { code, out: s.stdout + s.stderr, npmPid: s.pid };
   }
   const builds = () => readFileSync(join(app, 'builds.txt'), 'utf8').length;
-  const generated = () => (existsSync(join(app, 'generated.txt')) ? readFileSync(join(app, 'generated.txt'), 'utf8').length : 0);
+  const generated = () =>
+    existsSync(join(app, 'generated.txt')) ? readFileSync(join(app, 'generated.txt'), 'utf8').length : 0;
 
   it('builds on the first start, then not again until a source changes', async () => {
     const first = await npmStart();

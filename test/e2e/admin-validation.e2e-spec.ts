@@ -1,4 +1,4 @@
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 import { queryDb } from '../helpers/test-database';
 
 describe('admin API input validation', () => {
@@ -52,7 +52,12 @@ describe('admin API input validation', () => {
 
   it('answers 404 not_found for an unknown key id on every key route', async () => {
     const ghost = '00000000-0000-4000-8000-000000000000';
-    for (const [method, path] of [['GET', ''], ['PATCH', ''], ['POST', '/rotate'], ['DELETE', '']]) {
+    for (const [method, path] of [
+      ['GET', ''],
+      ['PATCH', ''],
+      ['POST', '/rotate'],
+      ['DELETE', ''],
+    ]) {
       const r = await call(t.baseUrl, method, `/admin/keys/${ghost}${path}`, {
         key: t.adminKey,
         body: method === 'PATCH' ? { label: 'y' } : undefined,
@@ -70,7 +75,9 @@ describe('admin API input validation', () => {
     expect(huge.status).toBe(413);
     expect(huge.body.error.code).toBe('request_too_large');
     const text = await call(t.baseUrl, 'POST', '/admin/keys', {
-      key: t.adminKey, rawBody: 'label=x', headers: { 'content-type': 'text/plain' },
+      key: t.adminKey,
+      rawBody: 'label=x',
+      headers: { 'content-type': 'text/plain' },
     });
     expect(text.status).toBeGreaterThanOrEqual(400);
     expect(text.status).toBeLessThan(500);

@@ -17,11 +17,15 @@ describe('API key authentication', () => {
   it('tells a missing key from an invalid one', async () => {
     const missing = await call(t.baseUrl, 'GET', '/admin/keys');
     expect(missing.status).toBe(401);
-    expect(missing.body.error).toEqual(expect.objectContaining({ code: 'missing_api_key', type: 'authentication_error' }));
+    expect(missing.body.error).toEqual(
+      expect.objectContaining({ code: 'missing_api_key', type: 'authentication_error' }),
+    );
     const invalid = await call(t.baseUrl, 'GET', '/admin/keys', { key: 'sk-not-a-real-key-00000000000000000' });
     expect(invalid.status).toBe(401);
     expect(invalid.body.error.code).toBe('invalid_api_key');
-    const garbage = await call(t.baseUrl, 'GET', '/admin/keys', { headers: { authorization: 'Bearer not a key at all' } });
+    const garbage = await call(t.baseUrl, 'GET', '/admin/keys', {
+      headers: { authorization: 'Bearer not a key at all' },
+    });
     expect(garbage.body.error.code).toBe('invalid_api_key');
   });
 
@@ -32,17 +36,26 @@ describe('API key authentication', () => {
   });
 
   it('refuses X-API-Key and a bearer token that carry different keys, whichever is the admin', async () => {
-    for (const [xApiKey, bearer] of [[t.adminKey, userKey], [userKey, t.adminKey], [t.adminKey, 'sk-not-a-real-key-00000000000000000']]) {
+    for (const [xApiKey, bearer] of [
+      [t.adminKey, userKey],
+      [userKey, t.adminKey],
+      [t.adminKey, 'sk-not-a-real-key-00000000000000000'],
+    ]) {
       for (const path of ['/admin/keys', '/v1/usage', '/v1/models']) {
         const r = await call(t.baseUrl, 'GET', path, { key: xApiKey, headers: { authorization: `Bearer ${bearer}` } });
         expect(r.status).toBe(401);
-        expect(r.body.error).toEqual(expect.objectContaining({ code: 'invalid_api_key', type: 'authentication_error' }));
+        expect(r.body.error).toEqual(
+          expect.objectContaining({ code: 'invalid_api_key', type: 'authentication_error' }),
+        );
       }
     }
   });
 
   it('accepts the same key sent both ways', async () => {
-    const r = await call(t.baseUrl, 'GET', '/admin/keys', { key: t.adminKey, headers: { authorization: `bearer  ${t.adminKey} ` } });
+    const r = await call(t.baseUrl, 'GET', '/admin/keys', {
+      key: t.adminKey,
+      headers: { authorization: `bearer  ${t.adminKey} ` },
+    });
     expect(r.status).toBe(200);
   });
 
@@ -53,7 +66,10 @@ describe('API key authentication', () => {
   });
 
   it('refuses an inactive key with api_key_inactive', async () => {
-    const created = await call(t.baseUrl, 'POST', '/admin/keys', { key: t.adminKey, body: { label: 'bob', role: 'admin' } });
+    const created = await call(t.baseUrl, 'POST', '/admin/keys', {
+      key: t.adminKey,
+      body: { label: 'bob', role: 'admin' },
+    });
     await call(t.baseUrl, 'PATCH', `/admin/keys/${created.body.id}`, { key: t.adminKey, body: { active: false } });
     const r = await call(t.baseUrl, 'GET', '/admin/keys', { key: created.body.key });
     expect(r.status).toBe(403);

@@ -1,4 +1,4 @@
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 
 describe('boot', () => {
   let t: TestApp;
@@ -26,22 +26,25 @@ describe('boot', () => {
 
 describe('boot with Redis', () => {
   const redisUrl = process.env.REDIS_URL;
-  (redisUrl ? it : it.skip)('reports Redis in readyz, and stays ready (degraded) when Redis is unreachable', async () => {
-    const up = await startTestApp({ REDIS_URL: redisUrl! });
-    try {
-      const r = await call(up.baseUrl, 'GET', '/readyz');
-      expect(r.status).toBe(200);
-      expect(r.body.details.redis.connected).toBe(true);
-    } finally {
-      await up.close();
-    }
-    const down = await startTestApp({ REDIS_URL: 'redis://127.0.0.1:1' });
-    try {
-      const r = await call(down.baseUrl, 'GET', '/readyz');
-      expect(r.status).toBe(200);
-      expect(r.body.details.redis.connected).toBe(false);
-    } finally {
-      await down.close();
-    }
-  });
+  (redisUrl ? it : it.skip)(
+    'reports Redis in readyz, and stays ready (degraded) when Redis is unreachable',
+    async () => {
+      const up = await startTestApp({ REDIS_URL: redisUrl! });
+      try {
+        const r = await call(up.baseUrl, 'GET', '/readyz');
+        expect(r.status).toBe(200);
+        expect(r.body.details.redis.connected).toBe(true);
+      } finally {
+        await up.close();
+      }
+      const down = await startTestApp({ REDIS_URL: 'redis://127.0.0.1:1' });
+      try {
+        const r = await call(down.baseUrl, 'GET', '/readyz');
+        expect(r.status).toBe(200);
+        expect(r.body.details.redis.connected).toBe(false);
+      } finally {
+        await down.close();
+      }
+    },
+  );
 });

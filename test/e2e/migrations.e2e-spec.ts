@@ -6,7 +6,9 @@ import { createTestDatabase, queryDb } from '../helpers/test-database';
 describe(runMigrationsLocked.name, () => {
   it('lets three replicas starting together on an empty database migrate once, without errors', async () => {
     const db = await createTestDatabase();
-    const sources = await Promise.all([1, 2, 3].map(() => new DataSource(buildDataSourceOptions(db.url, 2)).initialize()));
+    const sources = await Promise.all(
+      [1, 2, 3].map(() => new DataSource(buildDataSourceOptions(db.url, 2)).initialize()),
+    );
     try {
       const ran = await Promise.all(sources.map((ds) => runMigrationsLocked(ds)));
       // One replica applied everything; the others waited and found nothing left to do.

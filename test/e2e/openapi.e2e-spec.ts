@@ -1,4 +1,4 @@
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 
 describe('OpenAPI document', () => {
   let t: TestApp;
@@ -18,13 +18,16 @@ describe('OpenAPI document', () => {
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
     );
     // Every route Fastify serves (except the docs themselves) is documented.
-    const served = t.running.app
-      .getHttpAdapter()
-      .getInstance()
-      .printRoutes({ commonPrefix: false });
+    const served = t.running.app.getHttpAdapter().getInstance().printRoutes({ commonPrefix: false });
     for (const expected of [
-      'GET /healthz', 'GET /readyz', 'POST /admin/keys', 'GET /admin/keys', 'GET /admin/keys/{id}',
-      'PATCH /admin/keys/{id}', 'POST /admin/keys/{id}/rotate', 'DELETE /admin/keys/{id}',
+      'GET /healthz',
+      'GET /readyz',
+      'POST /admin/keys',
+      'GET /admin/keys',
+      'GET /admin/keys/{id}',
+      'PATCH /admin/keys/{id}',
+      'POST /admin/keys/{id}/rotate',
+      'DELETE /admin/keys/{id}',
     ]) {
       expect(routes).toContain(expected);
     }

@@ -10,7 +10,9 @@ const models = modelRoot('decoding');
 async function loadRunner(dir: string, optimizeGraph = true): Promise<ModelRunner> {
   const folder = readModelFolder(dir);
   return ModelRunner.load(folder, parseModelConfig(folder.config, folder.generationConfig, folder.configFile), {
-    device: 'cpu', threads: 1, optimizeGraph,
+    device: 'cpu',
+    threads: 1,
+    optimizeGraph,
   });
 }
 
@@ -27,19 +29,43 @@ describe.each([
       // With the cache: prefill once, then one token per pass.
       const cached: number[] = [];
       const cachedLogits: Float32Array[] = [];
-      let out = await runner.forward({ ids: prompt, batch: 1, seqLen: prompt.length, pads: [0], past: null, pastLength: 0, want: 'logits' });
+      let out = await runner.forward({
+        ids: prompt,
+        batch: 1,
+        seqLen: prompt.length,
+        pads: [0],
+        past: null,
+        pastLength: 0,
+        want: 'logits',
+      });
       for (let step = 0; step < 12; step++) {
         const logits = out.logits![0].slice();
         cachedLogits.push(logits);
         cached.push(argmax(logits));
         const pastLength = prompt.length + step;
-        out = await runner.forward({ ids: [cached[step]], batch: 1, seqLen: 1, pads: [0], past: out.presents, pastLength, want: 'logits' });
+        out = await runner.forward({
+          ids: [cached[step]],
+          batch: 1,
+          seqLen: 1,
+          pads: [0],
+          past: out.presents,
+          pastLength,
+          want: 'logits',
+        });
       }
       // Without: the whole sequence from scratch every step.
       const tokens = [...prompt];
       let worst = 0;
       for (let step = 0; step < 12; step++) {
-        const full = await runner.forward({ ids: tokens, batch: 1, seqLen: tokens.length, pads: [0], past: null, pastLength: 0, want: 'logits' });
+        const full = await runner.forward({
+          ids: tokens,
+          batch: 1,
+          seqLen: tokens.length,
+          pads: [0],
+          past: null,
+          pastLength: 0,
+          want: 'logits',
+        });
         worst = Math.max(worst, maxAbsDiff(full.logits![0], cachedLogits[step]));
         tokens.push(argmax(full.logits![0]));
       }
@@ -95,13 +121,21 @@ describe.each([
   let tokensSeen = 0;
   beforeAll(async () => {
     const dir = await models.build(`batch-${name.length}-${opts.arch}`, opts);
-    provider = await createOnnxProvider({ id: 'b', path: dir, maxBatchSize: 8, threads: 1, variant: opts.quantize ? 'q8' : 'fp32' });
+    provider = await createOnnxProvider({
+      id: 'b',
+      path: dir,
+      maxBatchSize: 8,
+      threads: 1,
+      variant: opts.quantize ? 'q8' : 'fp32',
+    });
     provider.setHooks({ onBatch: (n) => batchSizes.push(n), onToken: () => tokensSeen++ });
   });
   afterAll(() => provider.close());
 
   // A sampled row too: its own seeded RNG must make it independent of its neighbours.
-  const reqs = PROMPTS.map((p, i) => request(p, i === 1 ? { temperature: 0.9, topK: 40, seed: 3, maxTokens: 12 } : { maxTokens: 10 + i }));
+  const reqs = PROMPTS.map((p, i) =>
+    request(p, i === 1 ? { temperature: 0.9, topK: 40, seed: 3, maxTokens: 12 } : { maxTokens: 10 + i }),
+  );
 
   it('gives each of several different-length prompts the tokens it gets alone', async () => {
     const alone = [];
@@ -115,7 +149,11 @@ describe.each([
 
   it('gives requests that join a running batch mid-way the tokens they get alone', async () => {
     const first = request('Long running request', { maxTokens: 30 });
-    const late = [request('late one', { maxTokens: 8 }), request('x', { maxTokens: 12 }), request('third, later still', { maxTokens: 6 })];
+    const late = [
+      request('late one', { maxTokens: 8 }),
+      request('x', { maxTokens: 12 }),
+      request('third, later still', { maxTokens: 6 }),
+    ];
     const alone = [];
     for (const r of [first, ...late]) alone.push((await provider.generateTokens(r)).tokenIds);
 

@@ -4,7 +4,9 @@ import { buildModel, type BuildModelOptions } from '../../src/model-tools/build-
 import { quantizeModelFolder } from '../../src/model-tools/quantize';
 import { makeTempDir } from '../helpers/temp-dir';
 
-export type TestModel = Omit<BuildModelOptions, 'outDir'> & { /** also write onnx/model_quantized.onnx */ quantize?: boolean };
+export type TestModel = Omit<BuildModelOptions, 'outDir'> & {
+  /** also write onnx/model_quantized.onnx */ quantize?: boolean;
+};
 
 /** A temp folder of generated models for one spec file, removed after it. */
 export function modelRoot(prefix: string): { root: string; build(name: string, opts: TestModel): Promise<string> } {
@@ -21,9 +23,18 @@ export function modelRoot(prefix: string): { root: string; build(name: string, o
 }
 
 export const GREEDY: GenerationParams = {
-  maxTokens: 16, temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, stop: [],
+  maxTokens: 16,
+  temperature: 0,
+  topP: 1,
+  topK: 0,
+  repetitionPenalty: 1,
+  stop: [],
 };
 
-export function request(prompt: string, params: Partial<GenerationParams> = {}, extra: Partial<GenerateRequest> = {}): GenerateRequest {
+export function request(
+  prompt: string,
+  params: Partial<GenerationParams> = {},
+  extra: Partial<GenerateRequest> = {},
+): GenerateRequest {
   return { prompt, params: { ...GREEDY, ...params }, ...extra };
 }

@@ -21,7 +21,9 @@ beforeAll(async () => {
 });
 afterAll(() => provider.close());
 
-async function collect(req: GenerateRequest): Promise<{ deltas: string[]; done: Extract<StreamEvent, { type: 'done' }> }> {
+async function collect(
+  req: GenerateRequest,
+): Promise<{ deltas: string[]; done: Extract<StreamEvent, { type: 'done' }> }> {
   const deltas: string[] = [];
   for await (const e of provider.stream(req)) {
     if (e.type === 'delta') deltas.push(e.text);
@@ -44,7 +46,9 @@ describe('seeded sampling', () => {
   it('reads the same logits as the greedy path: a tiny temperature picks the greedy tokens', async () => {
     // Greedy rows fetch the in-graph argmax; sampled rows fetch full logits: both must agree.
     const greedy = await provider.generateTokens(request('Once upon a time', { maxTokens: 20 }));
-    const cold = await provider.generateTokens(request('Once upon a time', { maxTokens: 20, temperature: 1e-4, seed: 1 }));
+    const cold = await provider.generateTokens(
+      request('Once upon a time', { maxTokens: 20, temperature: 1e-4, seed: 1 }),
+    );
     expect(cold.tokenIds).toEqual(greedy.tokenIds);
   });
 
@@ -119,11 +123,14 @@ describe('streaming', () => {
     ['byte vocabulary', 9],
     ['GPT-2 vocabulary', 1],
   ])('concatenates to the non-streaming text without splitting a character (%s, seed %i)', async (vocab, seed) => {
-    const [p, tok, eos] = vocab === 'GPT-2 vocabulary' ? [provider, tokenizer, 50256] : [byteProvider, byteTokenizer, 256];
+    const [p, tok, eos] =
+      vocab === 'GPT-2 vocabulary' ? [provider, tokenizer, 50256] : [byteProvider, byteTokenizer, 256];
     const req = request('Emoji 🎉 and 漢字:', { temperature: 1.5, topP: 1, maxTokens: 60, seed });
     const streamed: string[] = [];
     let done: StreamEvent | undefined;
-    for await (const e of p.stream(req)) if (e.type === 'delta') streamed.push(e.text); else done = e;
+    for await (const e of p.stream(req))
+      if (e.type === 'delta') streamed.push(e.text);
+      else done = e;
     const whole = await p.generateTokens(req);
     expect(streamed.join('')).toBe(whole.text);
     expect(done).toEqual({ type: 'done', finishReason: whole.finishReason, usage: whole.usage });

@@ -98,7 +98,11 @@ describe('model folder layouts', () => {
     const base = await createOnnxProvider({ id: 'base', path: good });
     const expected = await base.generate(request('abc'));
     await base.close();
-    for (const [path, variant] of [[quantized, 'q8'], [quantized, 'quantized'], [legacy, 'fp32']]) {
+    for (const [path, variant] of [
+      [quantized, 'q8'],
+      [quantized, 'quantized'],
+      [legacy, 'fp32'],
+    ]) {
       const p = await createOnnxProvider({ id: 'v', path, variant });
       expect(await p.generate(request('abc'))).toEqual(expected);
       await p.close();
@@ -159,7 +163,12 @@ describe('execution providers', () => {
   it('treats mps as an alias of coreml', async () => {
     resetFallbackWarnings();
     const warnings: string[] = [];
-    const p = await createOnnxProvider({ id: 'm', path: good, device: 'mps', logger: { warn: (m) => warnings.push(m) } });
+    const p = await createOnnxProvider({
+      id: 'm',
+      path: good,
+      device: 'mps',
+      logger: { warn: (m) => warnings.push(m) },
+    });
     await p.close();
     // On Linux there is no CoreML: the fallback names the provider the alias resolved to.
     if (process.platform !== 'darwin') expect(warnings[0]).toMatch(/"coreml" is unavailable/);
@@ -169,7 +178,9 @@ describe('execution providers', () => {
 
 describe('tokenizer files', () => {
   it('uses chat_template.jinja when the folder ships one', async () => {
-    const dir = damaged((d) => writeFileSync(join(d, 'chat_template.jinja'), '{% for m in messages %}{{ m.content }}{% endfor %}'));
+    const dir = damaged((d) =>
+      writeFileSync(join(d, 'chat_template.jinja'), '{% for m in messages %}{{ m.content }}{% endfor %}'),
+    );
     const p = await createOnnxProvider({ id: 't', path: dir });
     // byte vocabulary: one token per byte, nothing added by the template
     expect(await p.countTokens([{ role: 'user', content: 'hello' }])).toBe(5);
@@ -177,12 +188,17 @@ describe('tokenizer files', () => {
   });
 
   it('turns a template that refuses the conversation into invalid_request on messages', async () => {
-    const template = "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}ok";
+    const template =
+      "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}ok";
     const dir = damaged((d) => writeFileSync(join(d, 'chat_template.jinja'), template));
     const p = await createOnnxProvider({ id: 't', path: dir });
     try {
       const messages = [{ role: 'system' as const, content: 'x' }];
-      const expected = { code: 'invalid_request', param: 'messages', message: expect.stringMatching(/System role not supported/) };
+      const expected = {
+        code: 'invalid_request',
+        param: 'messages',
+        message: expect.stringMatching(/System role not supported/),
+      };
       await expect(p.generate({ messages, params: request('').params })).rejects.toMatchObject(expected);
       await expect(p.countTokens(messages)).rejects.toMatchObject(expected);
     } finally {
@@ -195,4 +211,3 @@ describe('tokenizer files', () => {
     expect((await loadError(dir)).reason).toMatch(/chat template/);
   });
 });
-

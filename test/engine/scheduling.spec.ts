@@ -120,7 +120,13 @@ describe('close', () => {
 describe('hooks', () => {
   it('reports batch size, queue depth, first-token latency and tokens', async () => {
     provider = await createOnnxProvider({ id: 'h', path: dir, maxBatchSize: 4 });
-    const seen = { batch: [] as number[], queue: [] as number[], firstToken: [] as number[], tokens: 0, inflight: [] as number[] };
+    const seen = {
+      batch: [] as number[],
+      queue: [] as number[],
+      firstToken: [] as number[],
+      tokens: 0,
+      inflight: [] as number[],
+    };
     provider.setHooks({
       onBatch: (n) => seen.batch.push(n),
       onQueueDepth: (n) => seen.queue.push(n),
@@ -141,7 +147,15 @@ describe('hooks', () => {
   });
 
   it('keeps generating when a hook throws', async () => {
-    provider = await createOnnxProvider({ id: 'x', path: dir, hooks: { onToken: () => { throw new Error('metrics down'); } } });
+    provider = await createOnnxProvider({
+      id: 'x',
+      path: dir,
+      hooks: {
+        onToken: () => {
+          throw new Error('metrics down');
+        },
+      },
+    });
     expect((await provider.generate(request('still fine', { maxTokens: 3 }))).usage.completionTokens).toBe(3);
   });
 });

@@ -45,7 +45,12 @@ describe.each(cases)('greedy tokens match transformers.js: %s', (name, opts) => 
       const reference = async (ids: number[]) => {
         const input_ids = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
         const attention_mask = new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
-        const out = (await model.generate({ input_ids, attention_mask, max_new_tokens: NEW_TOKENS, do_sample: false })) as { tolist(): bigint[][] };
+        const out = (await model.generate({
+          input_ids,
+          attention_mask,
+          max_new_tokens: NEW_TOKENS,
+          do_sample: false,
+        })) as { tolist(): bigint[][] };
         return out.tolist()[0].map(Number).slice(ids.length);
       };
 
@@ -57,7 +62,11 @@ describe.each(cases)('greedy tokens match transformers.js: %s', (name, opts) => 
       expect(ours.tokenIds.length).toBeGreaterThan(3);
 
       const messages = [{ role: 'user' as const, content: 'Say something.' }];
-      const chatIds = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, return_tensor: false, return_dict: false }) as number[];
+      const chatIds = tokenizer.apply_chat_template(messages, {
+        add_generation_prompt: true,
+        return_tensor: false,
+        return_dict: false,
+      }) as number[];
       expect(await provider.countTokens(messages)).toBe(chatIds.length);
       const chat = await provider.generateTokens({ messages, params: request('', { maxTokens: NEW_TOKENS }).params });
       expect(chat.tokenIds).toEqual(await reference(chatIds));

@@ -1,10 +1,13 @@
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { tinyModelDir, writeModelsYaml } from '../helpers/model-fixtures';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 
 /** The data payloads of an SSE response. */
 async function sse(res: Response): Promise<string[]> {
-  return (await res.text()).split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice(6));
+  return (await res.text())
+    .split('\n\n')
+    .filter((b) => b.startsWith('data: '))
+    .map((b) => b.slice(6));
 }
 
 describe('the completion cache through the HTTP API', () => {

@@ -1,5 +1,5 @@
 import { tinyModelDir, writeModelsYaml } from '../helpers/model-fixtures';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 
 describe('inference endpoints: input validation and model access', () => {
   let t: TestApp;
@@ -10,7 +10,10 @@ describe('inference endpoints: input validation and model access', () => {
       `default_model: tiny\nmodels:\n  - id: tiny\n    provider: onnx\n    path: ${dir}\n    aliases: [small]\n  - id: other\n    provider: onnx\n    path: ${dir}\n`,
     );
     t = await startTestApp({ MODELS_CONFIG: yaml, MAX_PROMPT_CHARS: '200', MAX_BODY_BYTES: '20000' });
-    const r = await call(t.baseUrl, 'POST', '/admin/keys', { key: t.adminKey, body: { label: 'limited', allowed_models: ['other'] } });
+    const r = await call(t.baseUrl, 'POST', '/admin/keys', {
+      key: t.adminKey,
+      body: { label: 'limited', allowed_models: ['other'] },
+    });
     limitedKey = r.body.key;
   });
   afterAll(() => t.close());
@@ -33,7 +36,11 @@ describe('inference endpoints: input validation and model access', () => {
     ['/v1/chat/completions', {}, 'messages'],
     ['/v1/chat/completions', { messages: [] }, 'messages'],
     ['/v1/chat/completions', { messages: [{ role: 'wizard', content: 'x' }] }, 'messages.0.role'],
-    ['/v1/chat/completions', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }, 'messages.0.content'],
+    [
+      '/v1/chat/completions',
+      { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] },
+      'messages.0.content',
+    ],
     ['/v1/chat/completions', { messages: msgs, n: 2 }, 'n'],
     ['/v1/chat/completions', { messages: msgs, max_completion_tokens: -1 }, 'max_completion_tokens'],
     ['/v1/chat/completions', { messages: msgs, stream_options: { include_usage: true } }, 'stream_options'],
@@ -70,27 +77,48 @@ describe('inference endpoints: input validation and model access', () => {
     expect(long.body.error.code).toBe('request_too_large');
     expect(long.body.error.param).toBe('prompt');
     const chat = await call(t.baseUrl, 'POST', '/v1/chat/completions', {
-      key: t.adminKey, body: { messages: [{ role: 'user', content: 'y'.repeat(150) }, { role: 'user', content: 'y'.repeat(60) }] },
+      key: t.adminKey,
+      body: {
+        messages: [
+          { role: 'user', content: 'y'.repeat(150) },
+          { role: 'user', content: 'y'.repeat(60) },
+        ],
+      },
     });
     expect(chat.status).toBe(413);
-    const huge = await call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'z'.repeat(30_000) } });
+    const huge = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: t.adminKey,
+      body: { prompt: 'z'.repeat(30_000) },
+    });
     expect(huge.status).toBe(413);
   });
 
   it('caps max_tokens by the context: a prompt that leaves no room is invalid_request', async () => {
     // The byte-vocabulary test model has a 512-token context; 200 chars ≈ 200 tokens fits, so shrink via a huge max_tokens instead.
-    const r = await call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'abc', max_tokens: 1_000_000, temperature: 0 } });
+    const r = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: t.adminKey,
+      body: { prompt: 'abc', max_tokens: 1_000_000, temperature: 0 },
+    });
     expect(r.status).toBe(200);
     expect(r.body.usage.prompt_tokens + r.body.usage.completion_tokens).toBeLessThanOrEqual(512);
   });
 
   it('restricts a key to its allowed models, in calls and in /v1/models', async () => {
-    const denied = await call(t.baseUrl, 'POST', '/v1/generate', { key: limitedKey, body: { prompt: 'x', model: 'tiny', max_tokens: 1 } });
+    const denied = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: limitedKey,
+      body: { prompt: 'x', model: 'tiny', max_tokens: 1 },
+    });
     expect(denied.status).toBe(403);
     expect(denied.body.error.code).toBe('model_not_allowed');
-    const byDefault = await call(t.baseUrl, 'POST', '/v1/generate', { key: limitedKey, body: { prompt: 'x', max_tokens: 1 } });
+    const byDefault = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: limitedKey,
+      body: { prompt: 'x', max_tokens: 1 },
+    });
     expect(byDefault.body.error.code).toBe('model_not_allowed');
-    const ok = await call(t.baseUrl, 'POST', '/v1/generate', { key: limitedKey, body: { prompt: 'x', model: 'other', max_tokens: 1 } });
+    const ok = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: limitedKey,
+      body: { prompt: 'x', model: 'other', max_tokens: 1 },
+    });
     expect(ok.status).toBe(200);
     const list = await call(t.baseUrl, 'GET', '/v1/models', { key: limitedKey });
     expect(list.body.data.map((m: { id: string }) => m.id)).toEqual(['other']);
@@ -100,7 +128,10 @@ describe('inference endpoints: input validation and model access', () => {
   });
 
   it('resolves aliases and answers with the model that served', async () => {
-    const r = await call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'x', model: 'small', max_tokens: 1 } });
+    const r = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: t.adminKey,
+      body: { prompt: 'x', model: 'small', max_tokens: 1 },
+    });
     expect(r.status).toBe(200);
     expect(r.body.model).toBe('tiny');
   });

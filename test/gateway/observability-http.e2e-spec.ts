@@ -1,5 +1,5 @@
 import { tinyModelDir, writeModelsYaml } from '../helpers/model-fixtures';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 import { queryDb } from '../helpers/test-database';
 import { InferenceLogWriter } from '../../src/usage/inference-log.writer';
 
@@ -15,17 +15,26 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 describe('metrics and inference_logs from real inference traffic', () => {
   let yaml: string;
   beforeAll(async () => {
-    yaml = writeModelsYaml(`default_model: tiny\nmodels:\n  - id: tiny\n    provider: onnx\n    path: ${await tinyModelDir()}\n`);
+    yaml = writeModelsYaml(
+      `default_model: tiny\nmodels:\n  - id: tiny\n    provider: onnx\n    path: ${await tinyModelDir()}\n`,
+    );
   });
 
   it('writes exactly one row per call and metrics that match the traffic', async () => {
     const t: TestApp = await startTestApp({ MODELS_CONFIG: yaml });
     try {
       const ok = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: `p${i}`, max_tokens: 3, temperature: 0.9 } })),
+        Array.from({ length: 20 }, (_, i) =>
+          call(t.baseUrl, 'POST', '/v1/generate', {
+            key: t.adminKey,
+            body: { prompt: `p${i}`, max_tokens: 3, temperature: 0.9 },
+          }),
+        ),
       );
       const missing = await Promise.all(
-        Array.from({ length: 5 }, () => call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'x', model: 'nope' } })),
+        Array.from({ length: 5 }, () =>
+          call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'x', model: 'nope' } }),
+        ),
       );
       expect(ok.every((r) => r.status === 200)).toBe(true);
       expect(missing.every((r) => r.status === 404)).toBe(true);
@@ -34,7 +43,16 @@ describe('metrics and inference_logs from real inference traffic', () => {
       expect(rows).toHaveLength(25);
       for (const r of ok) {
         const row = rows.find((x) => x.request_id === r.headers.get('x-request-id'))!;
-        expect(row).toEqual(expect.objectContaining({ model: 'tiny', provider: 'onnx', endpoint: '/v1/generate', status: 200, cached: false, finish_reason: r.body.finish_reason }));
+        expect(row).toEqual(
+          expect.objectContaining({
+            model: 'tiny',
+            provider: 'onnx',
+            endpoint: '/v1/generate',
+            status: 200,
+            cached: false,
+            finish_reason: r.body.finish_reason,
+          }),
+        );
         expect(row.prompt_tokens).toBe(r.body.usage.prompt_tokens);
         expect(row.completion_tokens).toBe(r.body.usage.completion_tokens);
         expect(row.latency_ms).toBeGreaterThan(0);
@@ -67,7 +85,10 @@ describe('metrics and inference_logs from real inference traffic', () => {
     const first = new Promise<void>((r) => (firstAnswer = r));
     const load = Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: `s${i}`, max_tokens: 8, temperature: 0.9 } })
+        call(t.baseUrl, 'POST', '/v1/generate', {
+          key: t.adminKey,
+          body: { prompt: `s${i}`, max_tokens: 8, temperature: 0.9 },
+        })
           .then((r) => {
             if (r.status === 200) answered.push(r.headers.get('x-request-id')!);
             firstAnswer();
@@ -83,6 +104,9 @@ describe('metrics and inference_logs from real inference traffic', () => {
     const rows = await queryDb<{ request_id: string }>(t.dbUrl, 'SELECT request_id FROM inference_logs');
     const logged = new Set(rows.map((r) => r.request_id));
     for (const id of answered) expect(logged.has(id)).toBe(true);
-    await queryDb(process.env.DATABASE_URL!, `DROP DATABASE IF EXISTS ${new URL(t.dbUrl).pathname.slice(1)} WITH (FORCE)`);
+    await queryDb(
+      process.env.DATABASE_URL!,
+      `DROP DATABASE IF EXISTS ${new URL(t.dbUrl).pathname.slice(1)} WITH (FORCE)`,
+    );
   });
 });

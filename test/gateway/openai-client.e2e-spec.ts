@@ -1,7 +1,7 @@
 import OpenAI, { AuthenticationError, NotFoundError } from 'openai';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { tinyModelDir, writeModelsYaml } from '../helpers/model-fixtures';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 
 describe('the official openai client against the server', () => {
   let t: TestApp;
@@ -30,7 +30,12 @@ describe('the official openai client against the server', () => {
   });
 
   it('answers a chat completion from the local model', async () => {
-    const r = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, temperature: 0 });
+    const r = await client.chat.completions.create({
+      model: 'tiny',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 8,
+      temperature: 0,
+    });
     expect(r.object).toBe('chat.completion');
     expect(r.model).toBe('tiny');
     expect(typeof r.choices[0].message.content).toBe('string');
@@ -41,9 +46,18 @@ describe('the official openai client against the server', () => {
   });
 
   it('streams a chat completion with usage, and the stream equals the non-streamed text', async () => {
-    const body = { model: 'tiny', messages: [{ role: 'user' as const, content: 'stream me' }], max_tokens: 12, temperature: 0 };
+    const body = {
+      model: 'tiny',
+      messages: [{ role: 'user' as const, content: 'stream me' }],
+      max_tokens: 12,
+      temperature: 0,
+    };
     const whole = await client.chat.completions.create(body);
-    const stream = await client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      ...body,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = '';
     let usage;
     let finish;
@@ -62,7 +76,12 @@ describe('the official openai client against the server', () => {
     expect(r.object).toBe('text_completion');
     expect(r.choices[0].text).toBe('Hello, world!');
     expect(upstream.completionRequests.at(-1)!.body!.model).toBe('gpt-fake');
-    const stream = await client.chat.completions.create({ model: 'remote', messages: [{ role: 'user', content: 'x' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: 'remote',
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const parts: string[] = [];
     let usage;
     for await (const chunk of stream) {
@@ -74,7 +93,9 @@ describe('the official openai client against the server', () => {
   });
 
   it('raises NotFoundError with model_not_found for an unknown model', async () => {
-    const err = await client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    const err = await client.chat.completions
+      .create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(NotFoundError);
     expect(err.code).toBe('model_not_found');
   });
@@ -85,9 +106,19 @@ describe('the official openai client against the server', () => {
   });
 
   it('serves /v1/generate with the documented shape, using the default model', async () => {
-    const r = await call(t.baseUrl, 'POST', '/v1/generate', { key: t.adminKey, body: { prompt: 'abc', max_tokens: 4, temperature: 0 } });
+    const r = await call(t.baseUrl, 'POST', '/v1/generate', {
+      key: t.adminKey,
+      body: { prompt: 'abc', max_tokens: 4, temperature: 0 },
+    });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual(expect.objectContaining({ model: 'tiny', cached: false, finish_reason: expect.any(String), text: expect.any(String) }));
+    expect(r.body).toEqual(
+      expect.objectContaining({
+        model: 'tiny',
+        cached: false,
+        finish_reason: expect.any(String),
+        text: expect.any(String),
+      }),
+    );
     expect(r.body.usage.total_tokens).toBe(r.body.usage.prompt_tokens + r.body.usage.completion_tokens);
     expect(r.body.latency_ms).toBeGreaterThan(0);
     expect(r.headers.get('x-cache')).toMatch(/^(hit|miss|bypass)$/);

@@ -188,10 +188,16 @@ export class FakeOpenAIUpstream {
     if (res.destroyed) return;
     if (behaviour.kind === 'status') {
       const headers: Record<string, string> = behaviour.retryAfter ? { 'retry-after': behaviour.retryAfter } : {};
-      return json(res, behaviour.status, { error: { message: behaviour.message ?? `fake failure ${behaviour.status}` } }, headers);
+      return json(
+        res,
+        behaviour.status,
+        { error: { message: behaviour.message ?? `fake failure ${behaviour.status}` } },
+        headers,
+      );
     }
     const model = String(record.body?.model ?? 'fake-model');
-    if (record.body?.stream === true && behaviour.kind !== 'json') return this.streamAnswer(res, chat, model, behaviour, record.body);
+    if (record.body?.stream === true && behaviour.kind !== 'json')
+      return this.streamAnswer(res, chat, model, behaviour, record.body);
     json(res, 200, this.fullAnswer(chat, model, record.body));
   }
 
@@ -199,7 +205,8 @@ export class FakeOpenAIUpstream {
   private answerFor(body: Record<string, unknown> | undefined): { deltas: string[]; finishReason: 'stop' | 'length' } {
     const max = Number(body?.max_tokens ?? body?.max_completion_tokens);
     const all = this.options.deltas;
-    if (!this.options.honourMaxTokens || !Number.isInteger(max) || max >= all.length) return { deltas: all, finishReason: this.options.finishReason };
+    if (!this.options.honourMaxTokens || !Number.isInteger(max) || max >= all.length)
+      return { deltas: all, finishReason: this.options.finishReason };
     return { deltas: all.slice(0, max), finishReason: 'length' };
   }
 
@@ -236,7 +243,11 @@ export class FakeOpenAIUpstream {
       object: chat ? 'chat.completion.chunk' : 'text_completion',
       created: Math.floor(Date.now() / 1000),
       model,
-      choices: [chat ? { index: 0, delta: { content: text }, finish_reason: finish } : { index: 0, text, finish_reason: finish }],
+      choices: [
+        chat
+          ? { index: 0, delta: { content: text }, finish_reason: finish }
+          : { index: 0, text, finish_reason: finish },
+      ],
     });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const answer = this.answerFor(body);
@@ -262,13 +273,24 @@ export class FakeOpenAIUpstream {
     if (res.destroyed) return;
     send(chunk('', answer.finishReason));
     const include = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;
-    if (this.options.usage && include) send({ id: 'cmpl-fake', object: 'chat.completion.chunk', model, choices: [], usage: this.usageBody(deltas.length) });
+    if (this.options.usage && include)
+      send({
+        id: 'cmpl-fake',
+        object: 'chat.completion.chunk',
+        model,
+        choices: [],
+        usage: this.usageBody(deltas.length),
+      });
     send('[DONE]');
     res.end();
   }
 
   private usageBody(completion: number): Record<string, number> {
-    return { prompt_tokens: this.options.promptTokens, completion_tokens: completion, total_tokens: this.options.promptTokens + completion };
+    return {
+      prompt_tokens: this.options.promptTokens,
+      completion_tokens: completion,
+      total_tokens: this.options.promptTokens + completion,
+    };
   }
 }
 

@@ -1,4 +1,4 @@
-import { createApp, RunningApp } from '../../src/app.factory';
+import { createApp, type RunningApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
 import { createTestDatabase } from './test-database';
 

@@ -23,7 +23,11 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   };
 }
 
-export async function queryDb<T = Record<string, unknown>>(url: string, sql: string, args: unknown[] = []): Promise<T[]> {
+export async function queryDb<T = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  args: unknown[] = [],
+): Promise<T[]> {
   const c = new Client({ connectionString: url });
   await c.connect();
   try {

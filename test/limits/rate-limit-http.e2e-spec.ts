@@ -17,7 +17,10 @@ class LimitedController {
   constructor(private readonly limiter: RateLimiter) {}
 
   @Post()
-  async hit(@Body() body: { id: string; rpm: number; tpm: number; tokens: number }, @Res({ passthrough: true }) reply: FastifyReply) {
+  async hit(
+    @Body() body: { id: string; rpm: number; tpm: number; tokens: number },
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const key = testKey({ id: body.id, rpm: body.rpm, tpm: body.tpm });
     const { headers } = await this.limiter.checkRequest(key);
     const tokens = await this.limiter.reserveTokens(key, body.tokens);

@@ -23,12 +23,20 @@ async function streamedUsage(res: Response): Promise<number> {
 }
 
 /** One chat completion; returns the status and the total_tokens the client was told (0 when refused). */
-async function chat(app: TestApp, key: string, model: string, stream: boolean): Promise<{ status: number; told: number }> {
+async function chat(
+  app: TestApp,
+  key: string,
+  model: string,
+  stream: boolean,
+): Promise<{ status: number; told: number }> {
   const res = await fetch(`${app.baseUrl}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'x-api-key': key, 'content-type': 'application/json' },
     body: JSON.stringify({
-      model, max_tokens: MAX_TOKENS, temperature: 0.9, messages: [{ role: 'user', content: PROMPT }],
+      model,
+      max_tokens: MAX_TOKENS,
+      temperature: 0.9,
+      messages: [{ role: 'user', content: PROMPT }],
       ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
     }),
   });
@@ -36,15 +44,19 @@ async function chat(app: TestApp, key: string, model: string, stream: boolean): 
     await res.text();
     return { status: res.status, told: 0 };
   }
-  const told = stream ? await streamedUsage(res) : ((await res.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
+  const told = stream
+    ? await streamedUsage(res)
+    : ((await res.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
   return { status: 200, told };
 }
 
 function yamlFor(upstreams: Record<string, FakeOpenAIUpstream>, local?: string, fallbackTo?: string): string {
   let y = `default_model: ${local ? 'tiny' : Object.keys(upstreams)[0]}\nmodels:\n`;
   if (local) y += `  - id: tiny\n    provider: onnx\n    path: ${local}\n`;
-  if (local && fallbackTo) y += `  - id: tiny-fb\n    provider: onnx\n    path: ${local}\n    fallbacks: [${fallbackTo}]\n`;
-  for (const [id, u] of Object.entries(upstreams)) y += `  - id: ${id}\n    provider: http\n    base_url: ${u.baseUrl}\n    max_retries: 0\n    timeout_ms: 30000\n`;
+  if (local && fallbackTo)
+    y += `  - id: tiny-fb\n    provider: onnx\n    path: ${local}\n    fallbacks: [${fallbackTo}]\n`;
+  for (const [id, u] of Object.entries(upstreams))
+    y += `  - id: ${id}\n    provider: http\n    base_url: ${u.baseUrl}\n    max_retries: 0\n    timeout_ms: 30000\n`;
   return writeModelsYaml(y);
 }
 
@@ -69,7 +81,11 @@ describe('every token is charged', () => {
 
     it('charges an upstream that reports more than was reserved: ledger = usage_daily = inference_logs = what the client was told', async () => {
       const { key, id } = await createKey(t, { quota_tokens: 10_000_000, tpm: 10_000_000 });
-      const answers = [await chat(t, key, 'greedy', false), await chat(t, key, 'greedy', true), await chat(t, key, 'greedy', false)];
+      const answers = [
+        await chat(t, key, 'greedy', false),
+        await chat(t, key, 'greedy', true),
+        await chat(t, key, 'greedy', false),
+      ];
       expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
       const told = answers.reduce((n, a) => n + a.told, 0);
       expect(told).toBeGreaterThan(3 * 27_000);
@@ -79,7 +95,9 @@ describe('every token is charged', () => {
     });
 
     it('charges an honest upstream whose prompt count differs from our estimate, token for token', async () => {
-      const estimate = await t.running.app.get(ModelsService).countTokens('honest', [{ role: 'user', content: PROMPT }]);
+      const estimate = await t.running.app
+        .get(ModelsService)
+        .countTokens('honest', [{ role: 'user', content: PROMPT }]);
       const { key, id } = await createKey(t, { quota_tokens: 1_000_000 });
       let told = 0;
       for (const promptTokens of [estimate + 1, estimate - 2, Math.ceil(estimate * 1.07), estimate * 2]) {
@@ -98,7 +116,9 @@ describe('every token is charged', () => {
       let told = 0;
       for (let i = 0; i < 20; i++) {
         const r = await call(t.baseUrl, 'POST', '/v1/generate', {
-          key, body: { model: 'tiny', prompt: '', max_tokens: 50, temperature: 0.9 }, headers: { 'cache-control': 'no-store' },
+          key,
+          body: { model: 'tiny', prompt: '', max_tokens: 50, temperature: 0.9 },
+          headers: { 'cache-control': 'no-store' },
         });
         if (r.status === 402) break;
         expect(r.status).toBe(200);
@@ -112,7 +132,10 @@ describe('every token is charged', () => {
     it('holds the margin for a local model that may fall back to another (its count is then an estimate)', async () => {
       const { key } = await createKey(t, { quota_tokens: 1 });
       const needed = async (model: string) => {
-        const r = await call(t.baseUrl, 'POST', '/v1/generate', { key, body: { model, prompt: 'a prompt of some forty characters or so', max_tokens: 5 } });
+        const r = await call(t.baseUrl, 'POST', '/v1/generate', {
+          key,
+          body: { model, prompt: 'a prompt of some forty characters or so', max_tokens: 5 },
+        });
         expect(r.status).toBe(402);
         return Number(/needs at least (\d+)/.exec(r.body.error.message)![1]);
       };
@@ -140,7 +163,11 @@ describe('every token is charged', () => {
     const keyIds: string[] = [];
     beforeAll(async () => {
       if (!REDIS_URL) return;
-      upstream = await FakeOpenAIUpstream.start({ honourMaxTokens: true, delayMs: 30, deltas: ['a', 'b', 'c', 'd', 'e', 'f'] });
+      upstream = await FakeOpenAIUpstream.start({
+        honourMaxTokens: true,
+        delayMs: 30,
+        deltas: ['a', 'b', 'c', 'd', 'e', 'f'],
+      });
       yaml = yamlFor({ remote: upstream }, await tinyModelDir());
       const env = { MODELS_CONFIG: yaml, REDIS_URL, QUOTA_FLUSH_MS: '60000', QUOTA_REMOTE_MARGIN: '0.25' };
       const first = await startTestApp(env);
@@ -158,7 +185,9 @@ describe('every token is charged', () => {
     async function race(model: string) {
       const { key, id } = await createKey(apps[0], { quota_tokens: QUOTA, tpm: 10_000_000 });
       keyIds.push(id);
-      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => chat(apps[i % 2], key, model, i % 3 === 0)));
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => chat(apps[i % 2], key, model, i % 3 === 0)),
+      );
       const served = answers.filter((a) => a.status === 200);
       expect(served.length + answers.filter((a) => a.status === 402).length).toBe(50);
       expect(served.length).toBeGreaterThan(0);
@@ -171,7 +200,9 @@ describe('every token is charged', () => {
 
     /** The tokens held for the prompt of one request (estimate plus QUOTA_REMOTE_MARGIN). */
     async function reservedPrompt(): Promise<number> {
-      const estimate = await apps[0].running.app.get(ModelsService).countTokens('remote', [{ role: 'user', content: PROMPT }]);
+      const estimate = await apps[0].running.app
+        .get(ModelsService)
+        .countTokens('remote', [{ role: 'user', content: PROMPT }]);
       return withMargin(estimate, apps[0].running.app.get(AppConfig).quota.remoteMargin);
     }
 
@@ -180,24 +211,30 @@ describe('every token is charged', () => {
       expect(told).toBeLessThanOrEqual(QUOTA);
     });
 
-    (REDIS_URL ? it : it.skip)('never exceeds the quota for a remote model whose prompt count stays within the margin', async () => {
-      upstream.options.promptTokens = await reservedPrompt(); // the worst the margin absorbs
-      const { told } = await race('remote');
-      expect(told).toBeLessThanOrEqual(QUOTA);
-    });
+    (REDIS_URL ? it : it.skip)(
+      'never exceeds the quota for a remote model whose prompt count stays within the margin',
+      async () => {
+        upstream.options.promptTokens = await reservedPrompt(); // the worst the margin absorbs
+        const { told } = await race('remote');
+        expect(told).toBeLessThanOrEqual(QUOTA);
+      },
+    );
 
-    (REDIS_URL ? it : it.skip)('ends over the quota by at most the estimation error of the requests in flight (docs/limits.md)', async () => {
-      const held = await reservedPrompt();
-      upstream.options.promptTokens = held + 9; // 9 tokens per request beyond the margin
-      const { served, told, key } = await race('remote');
-      const overshoot = told - QUOTA;
-      // The documented bound: the sum, over the requests in flight at the last grant, of what each
-      // used beyond its reservation. All of them were served, each 9 over: at most served × 9.
-      expect(overshoot).toBeLessThanOrEqual(served * 9);
-      expect(overshoot).toBeGreaterThan(0); // measured: the race really ended over the quota
-      // Once over, the key is refused: a key at or over its quota gets 402.
-      const after = await chat(apps[1], key, 'remote', false);
-      expect(after.status).toBe(402);
-    });
+    (REDIS_URL ? it : it.skip)(
+      'ends over the quota by at most the estimation error of the requests in flight (docs/limits.md)',
+      async () => {
+        const held = await reservedPrompt();
+        upstream.options.promptTokens = held + 9; // 9 tokens per request beyond the margin
+        const { served, told, key } = await race('remote');
+        const overshoot = told - QUOTA;
+        // The documented bound: the sum, over the requests in flight at the last grant, of what each
+        // used beyond its reservation. All of them were served, each 9 over: at most served × 9.
+        expect(overshoot).toBeLessThanOrEqual(served * 9);
+        expect(overshoot).toBeGreaterThan(0); // measured: the race really ended over the quota
+        // Once over, the key is refused: a key at or over its quota gets 402.
+        const after = await chat(apps[1], key, 'remote', false);
+        expect(after.status).toBe(402);
+      },
+    );
   });
 });

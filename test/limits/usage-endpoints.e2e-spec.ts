@@ -1,6 +1,6 @@
 import { QuotaService } from '../../src/quota/quota.service';
 import { UsageRecorder } from '../../src/usage/usage.recorder';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 import { queryDb } from '../helpers/test-database';
 
 describe('usage endpoints', () => {
@@ -16,23 +16,39 @@ describe('usage endpoints', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ QUOTA_FLUSH_MS: '60000' });
-    const create = async (body: object) => (await call(t.baseUrl, 'POST', '/admin/keys', { key: t.adminKey, body })).body;
+    const create = async (body: object) =>
+      (await call(t.baseUrl, 'POST', '/admin/keys', { key: t.adminKey, body })).body;
     user = await create({ label: 'reader', quota_tokens: 500 });
     other = await create({ label: 'other' });
     recorder = t.running.app.get(UsageRecorder);
     quota = t.running.app.get(QuotaService);
-    const key = { id: user.id, label: 'reader', role: 'user' as const, quotaTokens: 500, rpm: null, tpm: null, allowedModels: null };
+    const key = {
+      id: user.id,
+      label: 'reader',
+      role: 'user' as const,
+      quotaTokens: 500,
+      rpm: null,
+      tpm: null,
+      allowedModels: null,
+    };
     await quota.settle(await quota.reserve(key, 20, 100), { promptTokens: 20, completionTokens: 30 });
     await quota.reserve(key, 10, 10); // in flight
     recorder.record({ keyId: user.id, model: 'tiny', promptTokens: 20, completionTokens: 30, cached: false });
     recorder.record({ keyId: user.id, model: 'tiny', promptTokens: 20, completionTokens: 30, cached: true }); // a free cache hit
     recorder.record({ keyId: user.id, model: 'big', promptTokens: 5, completionTokens: 7, cached: false });
     recorder.record({ keyId: other.id, model: 'tiny', promptTokens: 1, completionTokens: 1, cached: false });
-    recorder.record({ keyId: user.id, model: 'tiny', promptTokens: 3, completionTokens: 3, cached: false, at: new Date(`${earlier}T12:00:00Z`) });
+    recorder.record({
+      keyId: user.id,
+      model: 'tiny',
+      promptTokens: 3,
+      completionTokens: 3,
+      cached: false,
+      at: new Date(`${earlier}T12:00:00Z`),
+    });
   });
   afterAll(() => t.close());
 
-  it("does show a key its own period, quota and per-model usage, before and after the write-behind", async () => {
+  it('does show a key its own period, quota and per-model usage, before and after the write-behind', async () => {
     const expected = {
       quota_tokens: 500,
       used_tokens: 50,
@@ -51,7 +67,11 @@ describe('usage endpoints', () => {
     await recorder.flush();
     await quota.flush();
     expect((await call(t.baseUrl, 'GET', '/v1/usage', { key: user.key })).body).toMatchObject(expected);
-    const rows = await queryDb(t.dbUrl, `SELECT model, requests::int, cached_requests::int, prompt_tokens::int FROM usage_daily WHERE key_id = $1 AND day = $2 ORDER BY model`, [user.id, today]);
+    const rows = await queryDb(
+      t.dbUrl,
+      `SELECT model, requests::int, cached_requests::int, prompt_tokens::int FROM usage_daily WHERE key_id = $1 AND day = $2 ORDER BY model`,
+      [user.id, today],
+    );
     expect(rows).toEqual([
       { model: 'big', requests: 1, cached_requests: 0, prompt_tokens: 5 },
       { model: 'tiny', requests: 2, cached_requests: 1, prompt_tokens: 20 },
@@ -64,9 +84,20 @@ describe('usage endpoints', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ key_id: user.id, from: since, to: today, quota_tokens: 500 });
     expect(r.body.current_period).toMatchObject({ used_tokens: 50, reserved_tokens: 20, remaining_tokens: 430 });
-    expect(r.body.periods).toEqual([{ period_start: quota.currentPeriod().start.toISOString(), used_tokens: 50, reserved_tokens: 0 }]);
-    expect(r.body.by_model.find((m: { model: string }) => m.model === 'tiny')).toMatchObject({ requests: 3, prompt_tokens: 23, total_tokens: 56, cached_requests: 1 });
-    expect(r.body.by_day.map((d: { day: string; model: string }) => `${d.day}/${d.model}`)).toEqual([`${earlier}/tiny`, `${today}/big`, `${today}/tiny`]);
+    expect(r.body.periods).toEqual([
+      { period_start: quota.currentPeriod().start.toISOString(), used_tokens: 50, reserved_tokens: 0 },
+    ]);
+    expect(r.body.by_model.find((m: { model: string }) => m.model === 'tiny')).toMatchObject({
+      requests: 3,
+      prompt_tokens: 23,
+      total_tokens: 56,
+      cached_requests: 1,
+    });
+    expect(r.body.by_day.map((d: { day: string; model: string }) => `${d.day}/${d.model}`)).toEqual([
+      `${earlier}/tiny`,
+      `${today}/big`,
+      `${today}/tiny`,
+    ]);
     const defaults = await admin(`/admin/keys/${user.id}/usage`);
     expect(defaults.body.to).toBe(today);
     expect(defaults.body.by_day.some((d: { day: string }) => d.day === earlier)).toBe(false);
@@ -80,12 +111,21 @@ describe('usage endpoints', () => {
       { model: 'big', requests: 1, prompt_tokens: 5, completion_tokens: 7, total_tokens: 12, cached_requests: 0 },
     ]);
     const byKey = await admin(`/admin/usage?group_by=key&from=${since}&to=${today}`);
-    expect(byKey.body.data.map((k: { key_id: string; label: string; total_tokens: number }) => [k.key_id, k.label, k.total_tokens])).toEqual([
+    expect(
+      byKey.body.data.map((k: { key_id: string; label: string; total_tokens: number }) => [
+        k.key_id,
+        k.label,
+        k.total_tokens,
+      ]),
+    ).toEqual([
       [user.id, 'reader', 68],
       [other.id, 'other', 2],
     ]);
     const byDay = await admin(`/admin/usage?group_by=day&from=${since}&to=${today}`);
-    expect(byDay.body.data.map((d: { day: string; requests: number }) => [d.day, d.requests])).toEqual([[earlier, 1], [today, 4]]);
+    expect(byDay.body.data.map((d: { day: string; requests: number }) => [d.day, d.requests])).toEqual([
+      [earlier, 1],
+      [today, 4],
+    ]);
   });
 
   it('does refuse the admin reports to non-admin keys', async () => {
@@ -111,7 +151,9 @@ describe('usage endpoints', () => {
     ['/admin/keys/USER/usage?group_by=model', 'group_by'],
     ['/v1/usage?verbose=1', 'verbose'],
   ])('does answer GET %s with 400 naming %s', async (path, param) => {
-    const r = await call(t.baseUrl, 'GET', path.replace('USER', user.id), { key: path.startsWith('/v1') ? user.key : t.adminKey });
+    const r = await call(t.baseUrl, 'GET', path.replace('USER', user.id), {
+      key: path.startsWith('/v1') ? user.key : t.adminKey,
+    });
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ code: 'invalid_request', param });
   });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { call, startTestApp, TestApp } from '../helpers/test-app';
+import { call, startTestApp, type TestApp } from '../helpers/test-app';
 import { queryDb } from '../helpers/test-database';
 import { EXPECTED_INFERENCE, sendInferenceTraffic } from './helpers/inference-traffic';
-import { Family, hasPromtool, parsePrometheusText, promtoolCheck, valueOf } from './helpers/prom-text';
+import { type Family, hasPromtool, parsePrometheusText, promtoolCheck, valueOf } from './helpers/prom-text';
 
 /** Every family the issue asks for, with its type. */
 export const REQUIRED_FAMILIES: Record<string, Family['type']> = {
@@ -28,7 +28,10 @@ export const REQUIRED_FAMILIES: Record<string, Family['type']> = {
   llm_nodejs_heap_size_used_bytes: 'gauge',
 };
 
-async function scrape(t: TestApp, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; text: string }> {
+async function scrape(
+  t: TestApp,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string | null; text: string }> {
   const res = await fetch(`${t.baseUrl}/metrics`, { headers });
   return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
 }
@@ -45,7 +48,8 @@ describe('GET /metrics', () => {
     // HTTP traffic: every status below is asserted against the counters.
     for (let i = 0; i < 3; i++) expect((await call(t.baseUrl, 'GET', '/healthz')).status).toBe(200);
     for (let i = 0; i < 2; i++) expect((await call(t.baseUrl, 'GET', `/no/such/route/${i}`)).status).toBe(404);
-    for (let i = 0; i < 2; i++) expect((await call(t.baseUrl, 'GET', `/admin/keys/${randomUUID()}`, { key })).status).toBe(404);
+    for (let i = 0; i < 2; i++)
+      expect((await call(t.baseUrl, 'GET', `/admin/keys/${randomUUID()}`, { key })).status).toBe(404);
     expect((await call(t.baseUrl, 'GET', '/admin/keys/not-a-uuid', { key })).status).toBe(400);
     expect((await call(t.baseUrl, 'POST', '/admin/keys', { key, rawBody: '{"label":' })).status).toBe(400);
     expect((await call(t.baseUrl, 'GET', '/admin/keys')).status).toBe(401);
@@ -115,7 +119,8 @@ describe('GET /metrics', () => {
       expect(get('llm_inference_duration_seconds_count', { model, provider })).toBe(n);
     }
     expect(get('llm_inference_duration_seconds_sum', { model: 'tiny', provider: 'onnx' })).toBeCloseTo(0.3, 6);
-    for (const [model, n] of Object.entries(x.ttft)) expect(get('llm_time_to_first_token_seconds_count', { model })).toBe(n);
+    for (const [model, n] of Object.entries(x.ttft))
+      expect(get('llm_time_to_first_token_seconds_count', { model })).toBe(n);
     expect(get('llm_inter_token_latency_seconds_count', { model: 'tiny' })).toBe(x.interToken.tiny);
     expect(get('llm_inter_token_latency_seconds_bucket', { model: 'tiny', le: '0.0025' })).toBe(0);
     expect(get('llm_inter_token_latency_seconds_bucket', { model: 'tiny', le: '0.005' })).toBe(9);
@@ -131,7 +136,12 @@ describe('GET /metrics', () => {
     expect(get('llm_upstream_requests_total', { model: 'big', outcome: 'timeout' })).toBe(1);
     expect(get('llm_model_up', { model: 'tiny' })).toBe(1);
     expect(families.get('llm_model_up')!.samples.find((s) => s.labels.model === 'big')?.value).toBe(0);
-    expect(families.get('llm_model_up')!.samples.map((s) => s.labels.model).sort()).toEqual(['big', 'tiny']);
+    expect(
+      families
+        .get('llm_model_up')!
+        .samples.map((s) => s.labels.model)
+        .sort(),
+    ).toEqual(['big', 'tiny']);
     expect(get('llm_inflight_requests', { model: 'tiny' })).toBe(x.inflight.tiny);
     expect(get('llm_queue_depth', { model: 'tiny' })).toBe(x.queueDepth.tiny);
     expect(get('llm_batch_size_count', { model: 'tiny' })).toBe(2);
@@ -164,7 +174,8 @@ describe('GET /metrics with METRICS_TOKEN and METRICS_PER_KEY', () => {
   });
 
   it('does count requests per key id, never the key itself', async () => {
-    for (let i = 0; i < 3; i++) expect((await call(t.baseUrl, 'GET', '/admin/keys?limit=1', { key: t.adminKey })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await call(t.baseUrl, 'GET', '/admin/keys?limit=1', { key: t.adminKey })).status).toBe(200);
     const [{ id }] = await queryDb<{ id: string }>(t.dbUrl, `SELECT id FROM api_keys WHERE label = 'bootstrap'`);
     const { text } = await scrape(t, { authorization: `Bearer ${token}` });
     const families = parsePrometheusText(text);

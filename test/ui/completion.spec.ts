@@ -1,5 +1,5 @@
 import { ApiCallError, ApiClient, apiBase, failureFromBody } from '../../ui/src/api-client';
-import { CompletionRequest, runCompletion } from '../../ui/src/completion';
+import { type CompletionRequest, runCompletion } from '../../ui/src/completion';
 
 /** A fetch that records the call and answers with a streamed body, piece by piece. */
 function fakeFetch(status: number, headers: Record<string, string>, pieces: string[]) {
@@ -38,8 +38,19 @@ describe('apiBase', () => {
 describe('failureFromBody', () => {
   it('reads the OpenAI error body and the Retry-After and request id headers', () => {
     const headers = new Headers({ 'retry-after': '12', 'x-request-id': 'abc' });
-    const f = failureFromBody(429, '{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}}', headers);
-    expect(f).toEqual({ status: 429, code: 'rate_limit_exceeded', message: 'slow down', param: null, retryAfter: '12', requestId: 'abc' });
+    const f = failureFromBody(
+      429,
+      '{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}}',
+      headers,
+    );
+    expect(f).toEqual({
+      status: 429,
+      code: 'rate_limit_exceeded',
+      message: 'slow down',
+      param: null,
+      retryAfter: '12',
+      requestId: 'abc',
+    });
   });
 
   it('turns a body that is not our JSON (a proxy page) into an http_<status> code', () => {
@@ -65,7 +76,11 @@ describe(runCompletion.name, () => {
     const r = await runCompletion(client, chat(), (d) => deltas.push(d), { now: () => (t += 10) });
     expect(deltas).toEqual(['Hel', 'lo']);
     expect(r).toMatchObject({
-      text: 'Hello', model: 'tiny', finishReason: 'stop', cache: 'miss', requestId: 'req-1',
+      text: 'Hello',
+      model: 'tiny',
+      finishReason: 'stop',
+      cache: 'miss',
+      requestId: 'req-1',
       usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
     });
     expect(r.ttftMs).toBe(10);
@@ -73,7 +88,11 @@ describe(runCompletion.name, () => {
     expect(calls[0].url).toBe('http://h/v1/chat/completions');
     const sent = JSON.parse(String(calls[0].init.body));
     expect(sent).toEqual({
-      messages: [{ role: 'user', content: 'Hi' }], model: 'tiny', max_tokens: 8, temperature: 0, stream: true,
+      messages: [{ role: 'user', content: 'Hi' }],
+      model: 'tiny',
+      max_tokens: 8,
+      temperature: 0,
+      stream: true,
       stream_options: { include_usage: true },
     });
     expect((calls[0].init.headers as Record<string, string>)['x-api-key']).toBe('sk-test');
@@ -82,13 +101,35 @@ describe(runCompletion.name, () => {
   it('uses /v1/generate in prompt mode, with seed and Cache-Control: no-cache when asked', async () => {
     const { calls, fetchImpl } = fakeFetch(200, SSE, [
       chunk({ id: 'g', model: 'tiny', text: 'ab' }),
-      chunk({ id: 'g', model: 'tiny', text: '', finish_reason: 'length', usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }, cached: false, latency_ms: 4.5 }),
+      chunk({
+        id: 'g',
+        model: 'tiny',
+        text: '',
+        finish_reason: 'length',
+        usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+        cached: false,
+        latency_ms: 4.5,
+      }),
       'data: [DONE]\n\n',
     ]);
     const client = new ApiClient('http://h/', () => 'k', fetchImpl);
-    const r = await runCompletion(client, { mode: 'prompt', prompt: 'Once', params: { temperature: 1, maxTokens: 2, seed: 7, stream: true, noCache: true } }, () => undefined);
+    const r = await runCompletion(
+      client,
+      {
+        mode: 'prompt',
+        prompt: 'Once',
+        params: { temperature: 1, maxTokens: 2, seed: 7, stream: true, noCache: true },
+      },
+      () => undefined,
+    );
     expect(calls[0].url).toBe('http://h/v1/generate');
-    expect(JSON.parse(String(calls[0].init.body))).toEqual({ prompt: 'Once', max_tokens: 2, temperature: 1, stream: true, seed: 7 });
+    expect(JSON.parse(String(calls[0].init.body))).toEqual({
+      prompt: 'Once',
+      max_tokens: 2,
+      temperature: 1,
+      stream: true,
+      seed: 7,
+    });
     expect((calls[0].init.headers as Record<string, string>)['cache-control']).toBe('no-cache');
     expect(r).toMatchObject({ text: 'ab', finishReason: 'length', serverLatencyMs: 4.5 });
   });
@@ -99,7 +140,9 @@ describe(runCompletion.name, () => {
       chunk({ error: { message: 'upstream cut', type: 'server_error', param: null, code: 'upstream_error' } }),
     ]);
     const deltas: string[] = [];
-    const err = await runCompletion(new ApiClient('http://h/', () => 'k', fetchImpl), chat(), (d) => deltas.push(d)).catch((e) => e);
+    const err = await runCompletion(new ApiClient('http://h/', () => 'k', fetchImpl), chat(), (d) =>
+      deltas.push(d),
+    ).catch((e) => e);
     expect(err).toBeInstanceOf(ApiCallError);
     expect(err.failure).toMatchObject({ code: 'upstream_error', message: 'upstream cut', requestId: 'req-1' });
     expect(deltas).toEqual(['par']);
@@ -107,7 +150,9 @@ describe(runCompletion.name, () => {
 
   it('calls a stream that ends without [DONE] incomplete', async () => {
     const { fetchImpl } = fakeFetch(200, SSE, [chunk({ choices: [{ delta: { content: 'x' } }] })]);
-    const err = await runCompletion(new ApiClient('http://h/', () => 'k', fetchImpl), chat(), () => undefined).catch((e) => e);
+    const err = await runCompletion(new ApiClient('http://h/', () => 'k', fetchImpl), chat(), () => undefined).catch(
+      (e) => e,
+    );
     expect(err.failure.code).toBe('stream_incomplete');
   });
 
@@ -115,22 +160,36 @@ describe(runCompletion.name, () => {
     const { fetchImpl } = fakeFetch(429, { 'content-type': 'application/json', 'retry-after': '30' }, [
       '{"error":{"message":"rpm exceeded","type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}}',
     ]);
-    const err = await runCompletion(new ApiClient('http://h/', () => 'k', fetchImpl), chat(), () => undefined).catch((e) => e);
+    const err = await runCompletion(new ApiClient('http://h/', () => 'k', fetchImpl), chat(), () => undefined).catch(
+      (e) => e,
+    );
     expect(err.failure).toMatchObject({ status: 429, code: 'rate_limit_exceeded', retryAfter: '30' });
   });
 
   it('reads a non-streamed chat answer', async () => {
     const { fetchImpl } = fakeFetch(200, { 'content-type': 'application/json', 'x-cache': 'hit' }, [
-      JSON.stringify({ model: 'tiny', choices: [{ message: { role: 'assistant', content: 'Hey' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }),
+      JSON.stringify({
+        model: 'tiny',
+        choices: [{ message: { role: 'assistant', content: 'Hey' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      }),
     ]);
-    const r = await runCompletion(new ApiClient('http://h/', () => 'k', fetchImpl), chat({ stream: false }), () => undefined);
+    const r = await runCompletion(
+      new ApiClient('http://h/', () => 'k', fetchImpl),
+      chat({ stream: false }),
+      () => undefined,
+    );
     expect(r).toMatchObject({ text: 'Hey', cache: 'hit', finishReason: 'stop' });
   });
 
   it('reports an unreachable server as network_error', async () => {
-    const client = new ApiClient('http://h/', () => 'k', async () => {
-      throw new TypeError('fetch failed');
-    });
+    const client = new ApiClient(
+      'http://h/',
+      () => 'k',
+      async () => {
+        throw new TypeError('fetch failed');
+      },
+    );
     const err = await runCompletion(client, chat(), () => undefined).catch((e) => e);
     expect(err.failure).toMatchObject({ status: 0, code: 'network_error' });
   });

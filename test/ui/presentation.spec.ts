@@ -4,7 +4,13 @@ import { formatInt, formatMs, tokensPerSecond } from '../../ui/src/format';
 
 describe(barChartSvg.name, () => {
   it('draws one bar per row, largest first, with widths proportional to the values', () => {
-    const svg = barChartSvg([{ label: 'small', value: 10 }, { label: 'big', value: 40 }], { id: 'c', title: 'Tokens', unit: 'tokens', width: 480 });
+    const svg = barChartSvg(
+      [
+        { label: 'small', value: 10 },
+        { label: 'big', value: 40 },
+      ],
+      { id: 'c', title: 'Tokens', unit: 'tokens', width: 480 },
+    );
     const widths = [...svg.matchAll(/<rect class="chart-bar"[^>]*width="(\d+)"/g)].map((m) => Number(m[1]));
     expect(widths).toEqual([200, 50]);
     expect(svg.indexOf('>big<')).toBeLessThan(svg.indexOf('>small<'));
@@ -27,17 +33,35 @@ describe(barChartSvg.name, () => {
 
 describe(describeFailure.name, () => {
   it('makes a 429 readable with its code and the Retry-After delay', () => {
-    const v = describeFailure({ status: 429, code: 'rate_limit_exceeded', message: 'rpm exceeded', retryAfter: '42', requestId: 'r1' });
-    expect(v).toEqual({ title: 'Rate limited', hint: 'Too many requests for this key: retry in 42 s.', code: 'rate_limit_exceeded', status: 429, message: 'rpm exceeded', requestId: 'r1' });
+    const v = describeFailure({
+      status: 429,
+      code: 'rate_limit_exceeded',
+      message: 'rpm exceeded',
+      retryAfter: '42',
+      requestId: 'r1',
+    });
+    expect(v).toEqual({
+      title: 'Rate limited',
+      hint: 'Too many requests for this key: retry in 42 s.',
+      code: 'rate_limit_exceeded',
+      status: 429,
+      message: 'rpm exceeded',
+      requestId: 'r1',
+    });
   });
 
   it('names quota exhaustion and an invalid request field', () => {
     expect(describeFailure({ status: 402, code: 'quota_exhausted', message: 'm' }).title).toBe('Quota exhausted');
-    expect(describeFailure({ status: 400, code: 'invalid_request', message: 'm', param: 'temperature' }).hint).toBe('Check the field "temperature".');
+    expect(describeFailure({ status: 400, code: 'invalid_request', message: 'm', param: 'temperature' }).hint).toBe(
+      'Check the field "temperature".',
+    );
   });
 
   it('keeps an unknown code as is, under a generic title', () => {
-    expect(describeFailure({ status: 418, code: 'teapot', message: 'm' })).toMatchObject({ title: 'Error 418', code: 'teapot' });
+    expect(describeFailure({ status: 418, code: 'teapot', message: 'm' })).toMatchObject({
+      title: 'Error 418',
+      code: 'teapot',
+    });
   });
 });
 

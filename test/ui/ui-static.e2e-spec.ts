@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UI_CONTENT_SECURITY_POLICY, UiStaticServer } from '../../src/ui/ui.module';
-import { startTestApp, TestApp } from '../helpers/test-app';
+import { startTestApp, type TestApp } from '../helpers/test-app';
 import { ensurePlaygroundBuilt } from '../stack/tools';
 
 describe(UiStaticServer.name, () => {

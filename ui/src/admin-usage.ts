@@ -1,5 +1,5 @@
 import type { ApiClient } from './api-client';
-import { Bar, barChartSvg } from './chart';
+import { type Bar, barChartSvg } from './chart';
 import { byId } from './dom';
 
 interface UsageRow {
@@ -47,14 +47,20 @@ export async function loadUsage(client: ApiClient): Promise<void> {
       value: r[metric],
       detail: `${r.requests} requests, ${r.cached_requests} from the cache`,
     }));
-  byId('chart-model').innerHTML = barChartSvg(bars(byModel.data, (r) => r.model ?? '?'), {
-    id: 'usage-model',
-    title: `${UNITS[metric]} per model`,
-    unit: UNITS[metric],
-  });
-  byId('chart-key').innerHTML = barChartSvg(bars(byKey.data, (r) => r.label ?? r.key_id?.slice(0, 8) ?? '?'), {
-    id: 'usage-key',
-    title: `${UNITS[metric]} per key`,
-    unit: UNITS[metric],
-  });
+  byId('chart-model').innerHTML = barChartSvg(
+    bars(byModel.data, (r) => r.model ?? '?'),
+    {
+      id: 'usage-model',
+      title: `${UNITS[metric]} per model`,
+      unit: UNITS[metric],
+    },
+  );
+  byId('chart-key').innerHTML = barChartSvg(
+    bars(byKey.data, (r) => r.label ?? r.key_id?.slice(0, 8) ?? '?'),
+    {
+      id: 'usage-key',
+      title: `${UNITS[metric]} per key`,
+      unit: UNITS[metric],
+    },
+  );
 }

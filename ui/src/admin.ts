@@ -53,9 +53,26 @@ function row(k: KeyRecord): HTMLTableRowElement {
   const actions: HTMLElement[] = [];
   if (k.status !== 'revoked') {
     actions.push(
-      h('button', { type: 'button', class: 'secondary', 'data-action': k.active ? 'deactivate' : 'activate', 'aria-label': `${k.active ? 'Deactivate' : 'Activate'} ${k.label}` }, k.active ? 'Deactivate' : 'Activate'),
-      h('button', { type: 'button', class: 'secondary', 'data-action': 'rotate', 'aria-label': `Rotate ${k.label}` }, 'Rotate'),
-      h('button', { type: 'button', class: 'danger', 'data-action': 'revoke', 'aria-label': `Revoke ${k.label}` }, 'Revoke'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'secondary',
+          'data-action': k.active ? 'deactivate' : 'activate',
+          'aria-label': `${k.active ? 'Deactivate' : 'Activate'} ${k.label}`,
+        },
+        k.active ? 'Deactivate' : 'Activate',
+      ),
+      h(
+        'button',
+        { type: 'button', class: 'secondary', 'data-action': 'rotate', 'aria-label': `Rotate ${k.label}` },
+        'Rotate',
+      ),
+      h(
+        'button',
+        { type: 'button', class: 'danger', 'data-action': 'revoke', 'aria-label': `Revoke ${k.label}` },
+        'Revoke',
+      ),
     );
   }
   const tr = h(
@@ -108,7 +125,8 @@ async function act(k: KeyRecord, action: string): Promise<void> {
   if (action === 'revoke' && !confirm(`Revoke "${k.label}"? It will never work again.`)) return;
   await guarded(`${action} ${k.label}`, async () => {
     const path = `admin/keys/${encodeURIComponent(k.id)}`;
-    if (action === 'deactivate' || action === 'activate') await client.json('PATCH', path, { active: action === 'activate' });
+    if (action === 'deactivate' || action === 'activate')
+      await client.json('PATCH', path, { active: action === 'activate' });
     if (action === 'revoke') await client.json('DELETE', path);
     if (action === 'rotate') revealKey(await client.json<CreatedKey>('POST', `${path}/rotate`), 'Rotated');
     await loadKeys();
@@ -122,7 +140,10 @@ function optionalInt(id: string): number | undefined {
 
 async function create(): Promise<void> {
   await guarded('Creating the key', async () => {
-    const models = byId<HTMLInputElement>('create-models').value.split(',').map((s) => s.trim()).filter(Boolean);
+    const models = byId<HTMLInputElement>('create-models')
+      .value.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const payload: Record<string, unknown> = {
       label: byId<HTMLInputElement>('create-label').value.trim(),
       role: byId<HTMLSelectElement>('create-role').value,

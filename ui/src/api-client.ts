@@ -37,7 +37,11 @@ export function failureFromBody(status: number, text: string, headers?: Headers)
     parsed = undefined;
   }
   const err = (parsed as { error?: Record<string, unknown> } | undefined)?.error;
-  const base = { status, retryAfter: headers?.get('retry-after') ?? null, requestId: headers?.get('x-request-id') ?? null };
+  const base = {
+    status,
+    retryAfter: headers?.get('retry-after') ?? null,
+    requestId: headers?.get('x-request-id') ?? null,
+  };
   if (err && typeof err === 'object') {
     return {
       ...base,
@@ -60,7 +64,11 @@ export class ApiClient {
   ) {}
 
   /** Sends the request and returns the response if it is 2xx. */
-  async send(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+  async send(
+    method: string,
+    path: string,
+    opts: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json, text/event-stream', ...opts.headers };
     const key = this.key().trim();
     if (key) headers['x-api-key'] = key;
@@ -75,7 +83,11 @@ export class ApiClient {
       });
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err;
-      throw new ApiCallError({ status: 0, code: 'network_error', message: `could not reach the server: ${(err as Error)?.message ?? err}` });
+      throw new ApiCallError({
+        status: 0,
+        code: 'network_error',
+        message: `could not reach the server: ${(err as Error)?.message ?? err}`,
+      });
     }
     if (!res.ok) throw new ApiCallError(await failureFrom(res));
     return res;

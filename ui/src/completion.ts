@@ -1,4 +1,4 @@
-import { ApiCallError, ApiClient, failureFromBody } from './api-client';
+import { ApiCallError, type ApiClient, failureFromBody } from './api-client';
 import { SseParser } from './sse';
 
 export type Mode = 'prompt' | 'chat';
@@ -98,7 +98,7 @@ export async function runCompletion(
   if (req.params.stream && contentType.includes('text/event-stream') && res.body) {
     await readStream(res.body, req.mode, result, emit, result.requestId);
   } else {
-    absorb(req.mode, await res.json(), result, emit);
+    absorb(req.mode, (await res.json()) as WireChunk, result, emit);
   }
   result.latencyMs = now() - started;
   return result;
@@ -130,7 +130,9 @@ async function readStream(
   try {
     for (;;) {
       const chunk = await reader.read();
-      const events = chunk.done ? parser.push(decoder.decode() + '\n\n') : parser.push(decoder.decode(chunk.value, { stream: true }));
+      const events = chunk.done
+        ? parser.push(decoder.decode() + '\n\n')
+        : parser.push(decoder.decode(chunk.value, { stream: true }));
       for (const data of events) {
         if (data === '[DONE]') {
           done = true;
@@ -149,12 +151,32 @@ async function readStream(
     reader.releaseLock();
   }
   if (!done) {
-    throw new ApiCallError({ status: 200, code: 'stream_incomplete', message: 'the stream ended before [DONE]', requestId });
+    throw new ApiCallError({
+      status: 200,
+      code: 'stream_incomplete',
+      message: 'the stream ended before [DONE]',
+      requestId,
+    });
   }
 }
 
+/** What the playground reads of an answer or stream chunk, in either endpoint's shape. */
+interface WireChunk {
+  model?: unknown;
+  usage?: unknown;
+  text?: unknown;
+  finish_reason?: string | null;
+  latency_ms?: unknown;
+  choices?: { delta?: { content?: unknown }; message?: { content?: unknown }; finish_reason?: string | null }[];
+}
+
 /** Folds one JSON answer or stream chunk (either endpoint's shape) into the result. */
-function absorb(mode: Mode, chunk: any, result: CompletionResult, emit: (text: string) => void): void {
+function absorb(
+  mode: Mode,
+  chunk: WireChunk | undefined,
+  result: CompletionResult,
+  emit: (text: string) => void,
+): void {
   if (typeof chunk?.model === 'string') result.model = chunk.model;
   if (chunk?.usage) result.usage = chunk.usage as Usage;
   if (mode === 'prompt') {

@@ -34,7 +34,14 @@ export function failureOf(err: unknown): ApiFailure {
 export function showFailure(region: HTMLElement, err: unknown): void {
   const v = describeFailure(failureOf(err));
   const parts: Array<HTMLElement | null> = [
-    h('p', { class: 'error-title' }, h('strong', {}, v.title), ' ', h('code', { class: 'error-code' }, v.code), v.status ? ` (HTTP ${v.status})` : ''),
+    h(
+      'p',
+      { class: 'error-title' },
+      h('strong', {}, v.title),
+      ' ',
+      h('code', { class: 'error-code' }, v.code),
+      v.status ? ` (HTTP ${v.status})` : '',
+    ),
     h('p', { class: 'error-message' }, v.message),
     v.hint ? h('p', { class: 'error-hint' }, v.hint) : null,
     v.requestId ? h('p', { class: 'error-request' }, 'Request id: ', h('code', {}, v.requestId)) : null,

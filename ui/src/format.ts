@@ -8,14 +8,17 @@ export function formatMs(ms: number | null | undefined): string {
 /** 1234567 → "1,234,567" (locale-independent, so tests and screenshots agree). */
 export function formatInt(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Completion tokens per second after the first token (the decoding speed), or over the whole call. */
 export function tokensPerSecond(completionTokens: number, latencyMs: number, ttftMs: number | null): string {
   if (!completionTokens || latencyMs <= 0) return '—';
   const decodeMs = ttftMs !== null && completionTokens > 1 && latencyMs > ttftMs ? latencyMs - ttftMs : latencyMs;
-  const tokens = ttftMs !== null && completionTokens > 1 && latencyMs > ttftMs ? completionTokens - 1 : completionTokens;
+  const tokens =
+    ttftMs !== null && completionTokens > 1 && latencyMs > ttftMs ? completionTokens - 1 : completionTokens;
   return `${(tokens / (decodeMs / 1000)).toFixed(1)} tok/s`;
 }
 

@@ -1,5 +1,5 @@
 import { ApiClient, apiBase } from './api-client';
-import { ChatMessage, CompletionResult, Mode, runCompletion } from './completion';
+import { type ChatMessage, type CompletionResult, type Mode, runCompletion } from './completion';
 import { byId, clearFailure, h, showFailure, store } from './dom';
 import { formatInt, formatMs, tokensPerSecond } from './format';
 
@@ -44,7 +44,9 @@ async function loadModels(): Promise<void> {
   try {
     const list = await client.json<{ data: Array<{ id: string }> }>('GET', 'v1/models');
     const options = list.data.map((m) => h('option', { value: m.id }, m.id));
-    modelSelect.replaceChildren(...(options.length ? options : [h('option', { value: '' }, '(no models for this key)')]));
+    modelSelect.replaceChildren(
+      ...(options.length ? options : [h('option', { value: '' }, '(no models for this key)')]),
+    );
     if (list.data.some((m) => m.id === previous)) modelSelect.value = previous;
     clearFailure(errorBox);
   } catch (err) {
@@ -55,14 +57,31 @@ async function loadModels(): Promise<void> {
 
 function renderTranscript(): void {
   transcript.replaceChildren(
-    ...history.map((m) => h('li', { class: `msg msg-${m.role}` }, h('span', { class: 'msg-role' }, m.role), h('span', { class: 'msg-text' }, m.content))),
+    ...history.map((m) =>
+      h(
+        'li',
+        { class: `msg msg-${m.role}` },
+        h('span', { class: 'msg-role' }, m.role),
+        h('span', { class: 'msg-text' }, m.content),
+      ),
+    ),
   );
 }
 
 function showResult(r: CompletionResult): void {
-  setStat('stat-latency', r.serverLatencyMs !== null ? `${formatMs(r.latencyMs)} (server ${formatMs(r.serverLatencyMs)})` : formatMs(r.latencyMs));
+  setStat(
+    'stat-latency',
+    r.serverLatencyMs !== null
+      ? `${formatMs(r.latencyMs)} (server ${formatMs(r.serverLatencyMs)})`
+      : formatMs(r.latencyMs),
+  );
   setStat('stat-ttft', formatMs(r.ttftMs));
-  setStat('stat-tokens', r.usage ? `${formatInt(r.usage.prompt_tokens)} + ${formatInt(r.usage.completion_tokens)} = ${formatInt(r.usage.total_tokens)}` : '—');
+  setStat(
+    'stat-tokens',
+    r.usage
+      ? `${formatInt(r.usage.prompt_tokens)} + ${formatInt(r.usage.completion_tokens)} = ${formatInt(r.usage.total_tokens)}`
+      : '—',
+  );
   setStat('stat-speed', r.usage ? tokensPerSecond(r.usage.completion_tokens, r.latencyMs, r.ttftMs) : '—');
   setStat('stat-cache', r.cache ?? '—');
   setStat('stat-finish', r.finishReason ?? '—');
@@ -72,7 +91,8 @@ function showResult(r: CompletionResult): void {
 }
 
 function resetStats(): void {
-  for (const id of ['latency', 'ttft', 'tokens', 'speed', 'cache', 'finish', 'model', 'ratelimit', 'request-id']) setStat(`stat-${id}`, '—');
+  for (const id of ['latency', 'ttft', 'tokens', 'speed', 'cache', 'finish', 'model', 'ratelimit', 'request-id'])
+    setStat(`stat-${id}`, '—');
 }
 
 function setBusy(busy: boolean): void {

@@ -28,7 +28,10 @@ export const updateKeySchema = z
 export const listKeysQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: sqlText(200).optional(),
-  active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  active: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   role: role.optional(),
   label: sqlText(200).optional(),
 });

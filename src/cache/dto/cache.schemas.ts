@@ -2,9 +2,7 @@ import { z } from 'zod';
 import { modelIdText } from '../../common/validation/sql-safe';
 
 export const purgeCacheQuerySchema = z.strictObject({
-  model: modelIdText
-    .optional()
-    .describe('Purge only this model (the resolved id); all models when absent'),
+  model: modelIdText.optional().describe('Purge only this model (the resolved id); all models when absent'),
 });
 
 export const purgeCacheResultSchema = z.object({

@@ -28,15 +28,22 @@ export function toApiError(err: unknown, logger?: Logger, requestId?: string): A
   const e = err as { code?: string; statusCode?: number; message?: string; type?: string };
   if (e && typeof e.code === 'string' && FASTIFY_CODES[e.code]) {
     const code = FASTIFY_CODES[e.code];
-    return new ApiError(code, code === ErrorCode.RequestTooLarge ? 'request body is too large' : `invalid request body: ${e.message}`);
+    return new ApiError(
+      code,
+      code === ErrorCode.RequestTooLarge ? 'request body is too large' : `invalid request body: ${e.message}`,
+    );
   }
   // JSON syntax errors from the body parser (Fastify marks them 400).
-  if (e && e.statusCode === 400 && err instanceof SyntaxError) return ApiError.invalid(`malformed JSON body: ${e.message}`);
+  if (e && e.statusCode === 400 && err instanceof SyntaxError)
+    return ApiError.invalid(`malformed JSON body: ${e.message}`);
   if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     if (e.statusCode === 413) return new ApiError(ErrorCode.RequestTooLarge, 'request body is too large');
     return ApiError.invalid(e.message ?? 'invalid request');
   }
-  if (isDatabaseDown(err)) return new ApiError(ErrorCode.ServiceUnavailable, 'the database is unavailable; try again shortly', null, { 'retry-after': '1' });
+  if (isDatabaseDown(err))
+    return new ApiError(ErrorCode.ServiceUnavailable, 'the database is unavailable; try again shortly', null, {
+      'retry-after': '1',
+    });
   // Safety net behind the DTOs' checks (docs/api.md): PostgreSQL refused a value for what it is
   // (SQLSTATE class 22, data exception), so the input was at fault, not the server.
   const sqlState = sqlStateOf(err);
@@ -62,8 +69,14 @@ function sqlStateOf(err: unknown): string | undefined {
 
 function isDatabaseDown(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
-  return code === 'ECONNREFUSED' || code === '57P01' || code === '57P03' || code === '08006' || code === '08001'
-    || /Connection terminated|timeout exceeded when trying to connect/i.test(String((err as Error)?.message));
+  return (
+    code === 'ECONNREFUSED' ||
+    code === '57P01' ||
+    code === '57P03' ||
+    code === '08006' ||
+    code === '08001' ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test(String((err as Error)?.message))
+  );
 }
 
 export function sendError(reply: FastifyReply, err: ApiError): void {

@@ -48,4 +48,9 @@ export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorat
 }
 
 /** Every authenticated route can answer these. */
-export const AUTH_ERRORS = [ErrorCode.MissingApiKey, ErrorCode.InvalidApiKey, ErrorCode.ApiKeyInactive, ErrorCode.InvalidRequest];
+export const AUTH_ERRORS = [
+  ErrorCode.MissingApiKey,
+  ErrorCode.InvalidApiKey,
+  ErrorCode.ApiKeyInactive,
+  ErrorCode.InvalidRequest,
+];

@@ -1,5 +1,5 @@
-import { PipeTransform } from '@nestjs/common';
-import { z } from 'zod';
+import { type PipeTransform } from '@nestjs/common';
+import { type z } from 'zod';
 import { ApiError } from '../errors/api-error';
 
 /** Turns the first zod issue into `invalid_request` with `param` naming the field. */

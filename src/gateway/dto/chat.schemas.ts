@@ -14,19 +14,27 @@ export const chatMessageSchema = z.object({
   tool_call_id: z.string().max(256).optional(),
 });
 
-export const chatRequestSchema = z.strictObject({
-  messages: z.array(chatMessageSchema).min(1).max(10_000),
-  ...samplingShape,
-  ...neutralOpenAiShape,
-  max_tokens: maxTokens,
-  max_completion_tokens: maxTokens,
-  stream_options: streamOptionsSchema,
-  top_logprobs: z.null().optional(),
-  response_format: z.strictObject({ type: z.literal('text', { error: 'only response_format text is supported' }) }).nullable().optional(),
-  tools: z.array(z.unknown()).max(0, 'tools are not supported').nullable().optional(),
-  tool_choice: z.literal('none', { error: 'tools are not supported' }).nullable().optional(),
-  parallel_tool_calls: z.boolean().nullable().optional(),
-}).refine((b) => !b.stream_options || b.stream === true, { message: 'stream_options is only allowed with stream: true', path: ['stream_options'] });
+export const chatRequestSchema = z
+  .strictObject({
+    messages: z.array(chatMessageSchema).min(1).max(10_000),
+    ...samplingShape,
+    ...neutralOpenAiShape,
+    max_tokens: maxTokens,
+    max_completion_tokens: maxTokens,
+    stream_options: streamOptionsSchema,
+    top_logprobs: z.null().optional(),
+    response_format: z
+      .strictObject({ type: z.literal('text', { error: 'only response_format text is supported' }) })
+      .nullable()
+      .optional(),
+    tools: z.array(z.unknown()).max(0, 'tools are not supported').nullable().optional(),
+    tool_choice: z.literal('none', { error: 'tools are not supported' }).nullable().optional(),
+    parallel_tool_calls: z.boolean().nullable().optional(),
+  })
+  .refine((b) => !b.stream_options || b.stream === true, {
+    message: 'stream_options is only allowed with stream: true',
+    path: ['stream_options'],
+  });
 
 export const chatCompletionSchema = z.object({
   id: z.string(),

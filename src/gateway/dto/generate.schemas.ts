@@ -7,7 +7,11 @@ export const generateRequestSchema = z.strictObject({
   max_tokens: maxTokens,
 });
 
-export const usageSchema = z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int(), total_tokens: z.number().int() });
+export const usageSchema = z.object({
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+});
 
 export const generateResponseSchema = z.object({
   id: z.string(),

@@ -18,7 +18,13 @@ export const samplingShape = {
   frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
   presence_penalty: z.number().min(-2).max(2).nullable().optional(),
   stop: stopSchema,
-  seed: z.number().int().min(-(2 ** 53) + 1).max(2 ** 53 - 1).nullable().optional(),
+  seed: z
+    .number()
+    .int()
+    .min(-(2 ** 53) + 1)
+    .max(2 ** 53 - 1)
+    .nullable()
+    .optional(),
   stream: z.boolean().nullable().optional(),
   user: z.string().max(256).optional(),
 };
@@ -31,7 +37,11 @@ export const streamOptionsSchema = z.strictObject({ include_usage: z.boolean().o
 export const neutralOpenAiShape = {
   n: z.literal(1, { error: 'only n = 1 is supported' }).nullable().optional(),
   logprobs: z.union([z.literal(false), z.null()], { error: 'logprobs are not supported' }).optional(),
-  logit_bias: z.record(z.string(), z.number()).refine((o) => Object.keys(o).length === 0, 'logit_bias is not supported').nullable().optional(),
+  logit_bias: z
+    .record(z.string(), z.number())
+    .refine((o) => Object.keys(o).length === 0, 'logit_bias is not supported')
+    .nullable()
+    .optional(),
   metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
   store: z.boolean().nullable().optional(),
   service_tier: z.string().max(32).nullable().optional(),

@@ -5,12 +5,24 @@ import { usageBody } from './usage';
 
 /** OpenAI `chat.completion` and `chat.completion.chunk` objects. */
 export function chatFormat(includeUsage: boolean): Formatter {
-  const base = (run: InferenceRun) => ({ id: `chatcmpl-${run.id}`, created: run.created, model: run.model, system_fingerprint: null });
+  const base = (run: InferenceRun) => ({
+    id: `chatcmpl-${run.id}`,
+    created: run.created,
+    model: run.model,
+    system_fingerprint: null,
+  });
   return {
     complete: (run, r) => ({
       ...base(run),
       object: 'chat.completion',
-      choices: [{ index: 0, message: { role: 'assistant', content: r.text, refusal: null }, logprobs: null, finish_reason: r.finishReason }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: r.text, refusal: null },
+          logprobs: null,
+          finish_reason: r.finishReason,
+        },
+      ],
       usage: usageBody(r.usage),
     }),
     chunks(run: InferenceRun, e: StreamEvent, first: boolean) {
@@ -27,7 +39,8 @@ export function chatFormat(includeUsage: boolean): Formatter {
         return out;
       }
       out.push(chunk({}, e.finishReason));
-      if (includeUsage) out.push({ ...base(run), object: 'chat.completion.chunk', choices: [], usage: usageBody(e.usage) });
+      if (includeUsage)
+        out.push({ ...base(run), object: 'chat.completion.chunk', choices: [], usage: usageBody(e.usage) });
       return out;
     },
   };

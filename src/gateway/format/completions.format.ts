@@ -5,7 +5,13 @@ import { usageBody } from './usage';
 
 /** OpenAI `text_completion` objects (streamed chunks have the same object type). */
 export function completionsFormat(includeUsage: boolean): Formatter {
-  const base = (run: InferenceRun) => ({ id: `cmpl-${run.id}`, object: 'text_completion', created: run.created, model: run.model, system_fingerprint: null });
+  const base = (run: InferenceRun) => ({
+    id: `cmpl-${run.id}`,
+    object: 'text_completion',
+    created: run.created,
+    model: run.model,
+    system_fingerprint: null,
+  });
   return {
     complete: (run, r) => ({
       ...base(run),

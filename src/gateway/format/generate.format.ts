@@ -18,9 +18,16 @@ export const generateFormat: Formatter = {
   }),
   chunks(run: InferenceRun, e: StreamEvent) {
     if (e.type === 'delta') return e.text ? [{ id: `gen-${run.id}`, model: run.model, text: e.text }] : [];
-    return [{
-      id: `gen-${run.id}`, model: run.model, text: '', finish_reason: e.finishReason, usage: usageBody(e.usage),
-      cached: run.cache === 'hit', latency_ms: latency(run),
-    }];
+    return [
+      {
+        id: `gen-${run.id}`,
+        model: run.model,
+        text: '',
+        finish_reason: e.finishReason,
+        usage: usageBody(e.usage),
+        cached: run.cache === 'hit',
+        latency_ms: latency(run),
+      },
+    ];
   },
 };

@@ -12,7 +12,12 @@ export interface Formatter {
 }
 
 /** Answers a started run as JSON or as SSE, according to `stream`. */
-export async function respond(reply: FastifyReply, run: InferenceRun, stream: boolean, format: Formatter): Promise<void> {
+export async function respond(
+  reply: FastifyReply,
+  run: InferenceRun,
+  stream: boolean,
+  format: Formatter,
+): Promise<void> {
   if (!stream) {
     const result = await collect(run);
     reply.headers(run.headers).status(200).send(format.complete(run, result));

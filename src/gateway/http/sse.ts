@@ -11,7 +11,10 @@ import { toApiError } from '../../common/errors/all-exceptions.filter';
 export class SseWriter {
   private ended = false;
 
-  constructor(private readonly reply: FastifyReply, headers: Record<string, string>) {
+  constructor(
+    private readonly reply: FastifyReply,
+    headers: Record<string, string>,
+  ) {
     reply.hijack();
     reply.raw.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),

@@ -1,4 +1,4 @@
-import { ParseArgsConfig, parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Bad command-line input: printed with the usage text, exit code 2. */
 export class UsageError extends Error {}

@@ -9,12 +9,27 @@ describe('model:build arguments', () => {
   });
 
   it('applies every option over the preset', () => {
-    const argv = '--arch gpt2 --out /tmp/x --layers 3 --hidden 48 --heads 6 --vocab byte --seed 9 --no-position-ids --legacy-name --chat-template plain'.split(' ');
+    const argv =
+      '--arch gpt2 --out /tmp/x --layers 3 --hidden 48 --heads 6 --vocab byte --seed 9 --no-position-ids --legacy-name --chat-template plain'.split(
+        ' ',
+      );
     expect(buildOptionsFromArgs(argv)).toEqual({
-      arch: 'gpt2', vocab: 'byte', seed: 9, outDir: '/tmp/x', layers: 3, hidden: 48, heads: 6,
-      positionIds: false, legacyName: true, chatTemplate: 'plain',
+      arch: 'gpt2',
+      vocab: 'byte',
+      seed: 9,
+      outDir: '/tmp/x',
+      layers: 3,
+      hidden: 48,
+      heads: 6,
+      positionIds: false,
+      legacyName: true,
+      chatTemplate: 'plain',
     });
-    expect(buildOptionsFromArgs(['--preset', 'bench', '--kv-heads', '2'])).toEqual({ ...BENCH_MODEL_SPEC, kvHeads: 2, outDir: resolve('models/tiny') });
+    expect(buildOptionsFromArgs(['--preset', 'bench', '--kv-heads', '2'])).toEqual({
+      ...BENCH_MODEL_SPEC,
+      kvHeads: 2,
+      outDir: resolve('models/tiny'),
+    });
     expect(buildOptionsFromArgs(['--help'])).toBeNull();
   });
 

@@ -6,15 +6,24 @@ Downloads an ONNX model folder from the Hugging Face hub (HF_ENDPOINT, default h
 HF_TOKEN for private or gated repositories) and prints the models.yaml entry to add.`;
 
 runCli(USAGE, async (argv) => {
-  const { values: v, positionals } = parseCli({
-    revision: { type: 'string' }, variant: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  }, argv);
+  const { values: v, positionals } = parseCli(
+    {
+      revision: { type: 'string' },
+      variant: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    argv,
+  );
   if (v.help) return void process.stdout.write(`${USAGE}\n`);
   if (positionals.length !== 1) throw new UsageError('expected one repository id');
   const repo = positionals[0];
   process.stdout.write(`pulling ${repo}@${v.revision ?? 'main'} (${v.variant ?? 'fp32'})\n`);
   const r = await pullModel({
-    repo, revision: v.revision, variant: v.variant, outDir: v.out,
+    repo,
+    revision: v.revision,
+    variant: v.variant,
+    outDir: v.out,
     log: (line) => process.stdout.write(`${line}\n`),
   });
   process.stdout.write(`\nsaved to ${r.outDir}\nadd to models.yaml under models:\n\n${r.yamlEntry}\n`);

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { WeightMode, quantizeModelFolder } from '../quantize';
+import { type WeightMode, quantizeModelFolder } from '../quantize';
 import { formatReport, quantizationReport } from '../quantize-report';
 import { UsageError, mb, parseCli, runCli, toInt } from './args';
 
@@ -9,10 +9,16 @@ Writes onnx/model_quantized.onnx (dynamic int8) and compares it with the fp32 mo
 precise, slower kernel), s8 (full int8; saturates on x86 CPUs without VNNI).`;
 
 runCli(USAGE, async (argv) => {
-  const { values: v, positionals } = parseCli({
-    weights: { type: 'string' }, 'no-report': { type: 'boolean' }, tokens: { type: 'string' },
-    threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  }, argv);
+  const { values: v, positionals } = parseCli(
+    {
+      weights: { type: 'string' },
+      'no-report': { type: 'boolean' },
+      tokens: { type: 'string' },
+      threads: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    argv,
+  );
   if (v.help) return void process.stdout.write(`${USAGE}\n`);
   if (positionals.length !== 1) throw new UsageError('expected one model folder');
   const mode = (v.weights ?? 's7') as WeightMode;

@@ -1,4 +1,4 @@
-import { DT, GraphBuilder, float, int, ints, valueInfo } from '../onnx/graph-builder';
+import { DT, type GraphBuilder, float, int, ints, valueInfo } from '../onnx/graph-builder';
 import type { ModelSpec } from '../spec';
 import { uniformTensor } from '../weights';
 
@@ -74,10 +74,12 @@ function attentionBias(g: GraphBuilder, mask: string, inputIds: string): string 
   const one = g.constI64([1], []);
   const keyIdx = g.node('Range', [g.constI64([0], []), totalS, one], {}, h);
   const queryIdx = g.node('Range', [pastS, totalS, one], {}, h);
-  const causal = g.node('LessOrEqual', [
-    g.node('Unsqueeze', [keyIdx, g.constI64([0])], {}, h),
-    g.node('Unsqueeze', [queryIdx, g.constI64([1])], {}, h),
-  ], {}, h);
+  const causal = g.node(
+    'LessOrEqual',
+    [g.node('Unsqueeze', [keyIdx, g.constI64([0])], {}, h), g.node('Unsqueeze', [queryIdx, g.constI64([1])], {}, h)],
+    {},
+    h,
+  );
   const keep = g.node('Cast', [mask], { to: int(DT.BOOL) }, h);
   const keep4 = g.node('Unsqueeze', [keep, g.constI64([1, 2])], {}, h);
   const allowed = g.node('And', [causal, keep4], {}, h);
@@ -104,7 +106,12 @@ export function rmsNorm(ctx: Ctx, x: string, name: string): string {
   const { g } = ctx;
   const w = weight(ctx, `${name}.weight`, [ctx.spec.hidden], 0.1, 1);
   // Pow→ReduceMean→Add→Sqrt→Div→Mul is the pattern onnxruntime fuses into one normalization kernel.
-  const ms = g.node('ReduceMean', [g.node('Pow', [x, g.constF32([2])], {}, name)], { axes: ints([-1]), keepdims: int(1) }, name);
+  const ms = g.node(
+    'ReduceMean',
+    [g.node('Pow', [x, g.constF32([2])], {}, name)],
+    { axes: ints([-1]), keepdims: int(1) },
+    name,
+  );
   const rms = g.node('Sqrt', [g.node('Add', [ms, g.constF32([ctx.spec.normEps])], {}, name)], {}, name);
   return g.node('Mul', [g.node('Div', [x, rms], {}, name), w], {}, name);
 }

@@ -13,10 +13,15 @@ export function buildGpt2Graph(spec: ModelSpec): GraphBuilder {
   const embStd = spec.weightScale / Math.sqrt(H);
   const wte = weight(ctx, 'transformer.wte.weight', [spec.vocabSize, H], embStd);
   const wpe = weight(ctx, 'transformer.wpe.weight', [spec.maxPositions, H], embStd);
-  let x = g.node('Add', [
-    g.node('Gather', [wte, ctx.inputIds], { axis: int(0) }, 'embed'),
-    g.node('Gather', [wpe, ctx.positions], { axis: int(0) }, 'embed'),
-  ], {}, 'embed');
+  let x = g.node(
+    'Add',
+    [
+      g.node('Gather', [wte, ctx.inputIds], { axis: int(0) }, 'embed'),
+      g.node('Gather', [wpe, ctx.positions], { axis: int(0) }, 'embed'),
+    ],
+    {},
+    'embed',
+  );
 
   for (let i = 0; i < spec.layers; i++) {
     const p = `transformer.h.${i}`;

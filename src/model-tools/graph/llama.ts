@@ -1,6 +1,6 @@
 import { GraphBuilder, int } from '../onnx/graph-builder';
 import type { ModelSpec } from '../spec';
-import { Ctx, attention, declareInputs, linear, lmHead, rmsNorm, silu, splitHeads, weight } from './common';
+import { type Ctx, attention, declareInputs, linear, lmHead, rmsNorm, silu, splitHeads, weight } from './common';
 
 /** cos/sin tables [B, 1, S, d] for the positions, HF layout (frequencies repeated twice). */
 function ropeTables(ctx: Ctx): { cos: string; sin: string } {
@@ -8,7 +8,12 @@ function ropeTables(ctx: Ctx): { cos: string; sin: string } {
   const half = spec.headDim / 2;
   const inv = Float32Array.from({ length: half }, (_, j) => 1 / Math.pow(spec.ropeTheta, (2 * j) / spec.headDim));
   const invFreq = g.init('rope.inv_freq', inv, [half]);
-  const pos = g.node('Unsqueeze', [g.node('Cast', [ctx.positions], { to: int(1) }, 'rope'), g.constI64([-1])], {}, 'rope');
+  const pos = g.node(
+    'Unsqueeze',
+    [g.node('Cast', [ctx.positions], { to: int(1) }, 'rope'), g.constI64([-1])],
+    {},
+    'rope',
+  );
   const freqs = g.node('Mul', [pos, invFreq], {}, 'rope');
   const emb = g.node('Concat', [freqs, freqs], { axis: int(-1) }, 'rope');
   const u = (t: string) => g.node('Unsqueeze', [t, g.constI64([1])], {}, 'rope');
@@ -59,7 +64,13 @@ export function buildLlamaGraph(spec: ModelSpec): GraphBuilder {
     const h2 = rmsNorm(ctx, x, `${p}.post_attention_layernorm`);
     let gate: string, up: string;
     if (fused) {
-      [gate, up] = g.nodeN('Split', [linear(ctx, h2, `${p}.mlp.gate_up_proj`, H, 2 * I, false)], 2, { axis: int(-1) }, `${p}.mlp`);
+      [gate, up] = g.nodeN(
+        'Split',
+        [linear(ctx, h2, `${p}.mlp.gate_up_proj`, H, 2 * I, false)],
+        2,
+        { axis: int(-1) },
+        `${p}.mlp`,
+      );
     } else {
       gate = linear(ctx, h2, `${p}.mlp.gate_proj`, H, I, false);
       up = linear(ctx, h2, `${p}.mlp.up_proj`, H, I, false);

@@ -48,10 +48,14 @@ export function valueInfo(name: string, elemType: number, dims: Dim[]): onnx.IVa
 export function toAttribute(name: string, a: AttrValue): onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   switch (a.kind) {
-    case 'int': return { name, type: T.INT, i: a.v };
-    case 'float': return { name, type: T.FLOAT, f: a.v };
-    case 'ints': return { name, type: T.INTS, ints: a.v };
-    case 'tensor': return { name, type: T.TENSOR, t: a.v };
+    case 'int':
+      return { name, type: T.INT, i: a.v };
+    case 'float':
+      return { name, type: T.FLOAT, f: a.v };
+    case 'ints':
+      return { name, type: T.INTS, ints: a.v };
+    case 'tensor':
+      return { name, type: T.TENSOR, t: a.v };
   }
 }
 
@@ -98,7 +102,14 @@ export class GraphBuilder {
   }
 
   /** Adds a node; returns its output names (given ones, or fresh `/<hint>/<op>_<n>` names). */
-  nodeN(op: string, inputs: string[], nOut: number, attrs: Record<string, AttrValue> = {}, hint = '', outs?: string[]): string[] {
+  nodeN(
+    op: string,
+    inputs: string[],
+    nOut: number,
+    attrs: Record<string, AttrValue> = {},
+    hint = '',
+    outs?: string[],
+  ): string[] {
     const id = this.counter++;
     const base = `${hint ? `/${hint}` : ''}/${op}_${id}`;
     const output = outs ?? Array.from({ length: nOut }, (_, i) => `${base}_out${i}`);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { onnx } from 'onnx-proto';
+import { type onnx } from 'onnx-proto';
 import { DT, decodeModel } from './graph-builder';
 
 export interface DenseTensor {
@@ -21,7 +21,9 @@ export function tensorToArray(t: onnx.ITensorProto): DenseTensor {
     case DT.INT64:
       return {
         dims,
-        data: bytes ? new BigInt64Array(bytes) : BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(toNumber(v)))),
+        data: bytes
+          ? new BigInt64Array(bytes)
+          : BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(toNumber(v)))),
       };
     case DT.INT32:
       return { dims, data: bytes ? new Int32Array(bytes) : Int32Array.from(t.int32Data ?? []) };

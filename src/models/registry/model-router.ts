@@ -1,6 +1,6 @@
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
-import type { GenerateRequest, GenerateResult, StreamEvent } from '../provider.interface';
+import type { GenerateRequest, GenerateResult } from '../provider.interface';
 import type { ModelLease } from './model-entry';
 import type { ResolvedModel } from './model-registry';
 import { RoutedStream, type StreamAttempt } from './routed-stream';

@@ -21,7 +21,14 @@ export function dashboardQueries(): PanelQuery[] {
     const panels = (board.panels as any[]).flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
     for (const p of panels) {
       for (const t of p.targets ?? []) {
-        out.push({ dashboard: board.uid, panel: p.title, datasourceUid: t.datasource?.uid ?? p.datasource?.uid, expr: t.expr, rawSql: t.rawSql, format: t.format });
+        out.push({
+          dashboard: board.uid,
+          panel: p.title,
+          datasourceUid: t.datasource?.uid ?? p.datasource?.uid,
+          expr: t.expr,
+          rawSql: t.rawSql,
+          format: t.format,
+        });
       }
     }
   }
@@ -36,13 +43,23 @@ export function dashboards(): any[] {
 
 /** Grafana's template variables replaced by values a plain PromQL parser accepts. */
 export function concretePromql(expr: string): string {
-  return expr
-    .replace(/\$__rate_interval|\$__interval|\$__range/g, '1m')
-    .replace(/\$model\b/g, '.*');
+  return expr.replace(/\$__rate_interval|\$__interval|\$__range/g, '1m').replace(/\$model\b/g, '.*');
 }
 
 const KEYWORDS = new Set([
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'inf',
+  'nan',
 ]);
 
 /**
@@ -74,7 +91,10 @@ export function concreteSql(sql: string, from: Date, to: Date): string {
   const f = `'${from.toISOString()}'`;
   const t = `'${to.toISOString()}'`;
   const out = sql
-    .replace(/\$__timeGroupAlias\(\s*([^,]+?)\s*,\s*[^)]+\)/g, (_, col) => `floor(extract(epoch from ${col})/60)*60 AS "time"`)
+    .replace(
+      /\$__timeGroupAlias\(\s*([^,]+?)\s*,\s*[^)]+\)/g,
+      (_, col) => `floor(extract(epoch from ${col})/60)*60 AS "time"`,
+    )
     .replace(/\$__timeGroup\(\s*([^,]+?)\s*,\s*[^)]+\)/g, (_, col) => `floor(extract(epoch from ${col})/60)*60`)
     .replace(/\$__timeFilter\(\s*([^)]+?)\s*\)/g, (_, col) => `${col} BETWEEN ${f} AND ${t}`)
     .replace(/\$__timeFrom\(\)/g, f)

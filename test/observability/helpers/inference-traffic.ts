@@ -9,7 +9,11 @@ export const TRAFFIC_MODELS = ['tiny', 'big'];
  * model, and one call with a model that is not configured (counted as model="other").
  */
 export const EXPECTED_INFERENCE = {
-  tokens: { tiny: { prompt: 30, completion: 12 }, big: { prompt: 7, completion: 5 }, other: { prompt: 3, completion: 1 } },
+  tokens: {
+    tiny: { prompt: 30, completion: 12 },
+    big: { prompt: 7, completion: 5 },
+    other: { prompt: 3, completion: 1 },
+  },
   inferences: { tiny: 3, big: 1, other: 1 },
   ttft: { tiny: 3, big: 1 },
   interToken: { tiny: 9 },

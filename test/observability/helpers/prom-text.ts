@@ -26,7 +26,8 @@ function parseValue(s: string, line: number): number {
   if (/^\+?inf(inity)?$/i.test(s)) return Infinity;
   if (/^-inf(inity)?$/i.test(s)) return -Infinity;
   if (/^nan$/i.test(s)) return NaN;
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) throw new Error(`line ${line}: bad value ${JSON.stringify(s)}`);
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s))
+    throw new Error(`line ${line}: bad value ${JSON.stringify(s)}`);
   return Number(s);
 }
 
@@ -105,7 +106,8 @@ export function parsePrometheusText(text: string): Map<string, Family> {
     let rest = raw.slice(nameEnd);
     if (rest.startsWith('{')) ({ labels, rest } = parseLabels(rest.slice(1), line));
     const parts = rest.trim().split(/\s+/);
-    if (parts.length < 1 || parts.length > 2 || !parts[0]) throw new Error(`line ${line}: expected a value and an optional timestamp`);
+    if (parts.length < 1 || parts.length > 2 || !parts[0])
+      throw new Error(`line ${line}: expected a value and an optional timestamp`);
     const value = parseValue(parts[0], line);
     const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
     if (seen.has(key)) throw new Error(`line ${line}: duplicate series ${key}`);

@@ -1,4 +1,4 @@
-import { createConnection, createServer, Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 
 export interface TcpProxy {
   port: number;
