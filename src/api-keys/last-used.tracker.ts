@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { FlushRegistry } from '../common/lifecycle/flush.registry';
 import { MergingBuffer } from '../common/lifecycle/merging-buffer';
 import { WriteBehind } from '../common/lifecycle/write-behind';
@@ -15,7 +15,7 @@ const MAX_PENDING = 100_000;
 
 /** Collects last-used times in memory and writes them in one statement per interval. */
 @Injectable()
-export class LastUsedTracker implements OnModuleInit, OnModuleDestroy {
+export class LastUsedTracker {
   private readonly writes: WriteBehind<LastUse, MergingBuffer<LastUse>>;
 
   constructor(repo: ApiKeysRepository, config: AppConfig, flushes: FlushRegistry) {
@@ -35,19 +35,7 @@ export class LastUsedTracker implements OnModuleInit, OnModuleDestroy {
           batch.map((u) => u.at),
         ),
     });
-    flushes.register(
-      'last_used_at',
-      () => this.writes.close(),
-      () => this.writes.dropped,
-    );
-  }
-
-  onModuleInit(): void {
-    this.writes.start();
-  }
-
-  onModuleDestroy(): void {
-    this.writes.stop();
+    flushes.track(this.writes);
   }
 
   touch(keyId: string, at = new Date()): void {

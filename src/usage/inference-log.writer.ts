@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { BoundedBuffer } from '../common/lifecycle/bounded-buffer';
 import { FlushRegistry } from '../common/lifecycle/flush.registry';
 import { PartialWriteError, WriteBehind } from '../common/lifecycle/write-behind';
@@ -24,7 +24,7 @@ function isRowError(err: unknown): boolean {
  * retrying for up to SHUTDOWN_TIMEOUT_MS (docs/observability.md).
  */
 @Injectable()
-export class InferenceLogWriter implements OnModuleInit, OnModuleDestroy {
+export class InferenceLogWriter {
   private readonly logger = new Logger(InferenceLogWriter.name);
   private readonly writes: WriteBehind<InferenceLogRow, BoundedBuffer<InferenceLogRow>>;
   private unreported = { buffer_full: 0, invalid: 0, shutdown: 0 };
@@ -59,19 +59,7 @@ export class InferenceLogWriter implements OnModuleInit, OnModuleDestroy {
         this.reportDrops();
       },
     });
-    flushes.register(
-      'inference_logs rows',
-      () => this.writes.close(),
-      () => this.writes.dropped,
-    );
-  }
-
-  onModuleInit(): void {
-    this.writes.start();
-  }
-
-  onModuleDestroy(): void {
-    this.writes.stop();
+    flushes.track(this.writes);
   }
 
   /** Never blocks and never throws: the row is written within LOG_FLUSH_MS, or on shutdown. */

@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { FlushRegistry } from '../common/lifecycle/flush.registry';
 import { MergingBuffer } from '../common/lifecycle/merging-buffer';
 import { WriteBehind } from '../common/lifecycle/write-behind';
@@ -23,7 +23,7 @@ const MAX_PENDING = 100_000;
  * when CACHE_HITS_COUNT_TOKENS is on, so the rollups agree with the quota ledger.
  */
 @Injectable()
-export class UsageRecorder implements OnModuleInit, OnModuleDestroy {
+export class UsageRecorder {
   private readonly writes: WriteBehind<DailyUsage, MergingBuffer<DailyUsage>>;
 
   constructor(
@@ -38,19 +38,7 @@ export class UsageRecorder implements OnModuleInit, OnModuleDestroy {
       intervalMs: config.quota.flushMs,
       write: (batch) => repo.addDaily(batch),
     });
-    flushes.register(
-      'usage rollups',
-      () => this.writes.close(),
-      () => this.writes.dropped,
-    );
-  }
-
-  onModuleInit(): void {
-    this.writes.start();
-  }
-
-  onModuleDestroy(): void {
-    this.writes.stop();
+    flushes.track(this.writes);
   }
 
   /** Off the request path: never waits, never throws. */

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 
 /** What one flusher wrote at shutdown: `written` things of kind `what` (e.g. 12 "inference_logs rows"). */
 export interface FlushCount {
@@ -8,6 +8,15 @@ export interface FlushCount {
 
 /** Items a buffer has dropped since start, by reason (e.g. "buffer_full"). */
 export type DropCounts = Readonly<Record<string, number>>;
+
+/** A write-behind as the registry drives it (common/lifecycle/write-behind.ts). */
+export interface TrackedWriter {
+  readonly what: string;
+  readonly dropped: DropCounts;
+  start(): void;
+  stop(): void;
+  close(): Promise<number>;
+}
 
 interface Flusher {
   what: string;
@@ -22,8 +31,33 @@ interface Flusher {
  * and may say what it dropped, which the metrics read at scrape time (common/ knows no metrics).
  */
 @Injectable()
-export class FlushRegistry {
+export class FlushRegistry implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly flushers: Flusher[] = [];
+  private readonly writers: TrackedWriter[] = [];
+  private started = false;
+
+  /**
+   * A write-behind's whole lifecycle: its interval runs from application start to module
+   * destroy, and its one shutdown flush (close) is ours, so owners need no hooks of their own.
+   */
+  track(writer: TrackedWriter): void {
+    this.writers.push(writer);
+    this.register(
+      writer.what,
+      () => writer.close(),
+      () => writer.dropped,
+    );
+    if (this.started) writer.start();
+  }
+
+  onApplicationBootstrap(): void {
+    this.started = true;
+    for (const w of this.writers) w.start();
+  }
+
+  onModuleDestroy(): void {
+    for (const w of this.writers) w.stop();
+  }
 
   /** `what` names the unit the flusher counts, e.g. "inference_logs rows". */
   register(what: string, flush: () => Promise<number | void>, dropped?: () => DropCounts): void {

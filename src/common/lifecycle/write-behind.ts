@@ -89,14 +89,19 @@ export class WriteBehind<T, B extends PendingBuffer<T> = PendingBuffer<T>> {
     this.maxBackoffMs = Math.max(o.maxBackoffMs ?? 5_000, this.initialBackoffMs);
   }
 
-  /** Starts the interval (OnModuleInit). */
+  /** What it writes, in the shutdown line's words (e.g. "inference_logs rows"). */
+  get what(): string {
+    return this.o.what;
+  }
+
+  /** Starts the interval (FlushRegistry.track does, at application start). */
   start(): void {
     if (this.timer || this.closing) return;
     this.timer = setInterval(() => this.tick(), this.o.intervalMs);
     this.timer.unref();
   }
 
-  /** Stops the timers without writing (OnModuleDestroy): the one final flush is close(). */
+  /** Stops the timers without writing (at module destroy): the one final flush is close(). */
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
