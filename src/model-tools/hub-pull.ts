@@ -3,6 +3,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { VARIANT_SUFFIXES } from '../models/onnx/model-folder';
 
 /**
  * Downloads an ONNX model folder (Optimum / onnx-community layout) from a Hugging Face hub:
@@ -12,7 +13,7 @@ export interface PullOptions {
   /** "owner/name". */
   repo: string;
   revision?: string;
-  /** fp32 (default), fp16, q8 / quantized, int8, uint8, q4, q4f16, bnb4, or a raw file suffix. */
+  /** fp32 (default), fp16, q8 / quantized, int8, uint8, q4, q4f16, or a raw file suffix. */
   variant?: string;
   /** Default models/<name>, name = the repo's last segment, lower-cased. */
   outDir?: string;
@@ -42,18 +43,8 @@ const CONFIG_FILES = [
 ];
 const REQUIRED = ['config.json', 'tokenizer.json'];
 
-/** Variant name → file-name suffix, as transformers.js names its dtypes. */
-const VARIANT_SUFFIX: Record<string, string> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  quantized: '_quantized',
-  int8: '_int8',
-  uint8: '_uint8',
-  q4: '_q4',
-  q4f16: '_q4f16',
-  bnb4: '_bnb4',
-};
+/** Variant name → file-name suffix: the engine's own table (what it can load), as transformers.js names them. */
+const VARIANT_SUFFIX = VARIANT_SUFFIXES;
 
 const ONNX_RE = /^onnx\/(model|decoder_model_merged)(_[a-z0-9]+)?\.onnx$/;
 
