@@ -23,17 +23,20 @@ const listen = (s: Server) =>
     s.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)),
   );
 
+/** What the imitation hub serves for the fp32 variant, in the order the puller fetches it. */
+const FP32_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'onnx/model.onnx',
+];
+
 beforeAll(async () => {
   const src = join(root, 'src');
   await buildModel({ outDir: src, arch: 'llama', layers: 1, hidden: 32, heads: 2 });
-  for (const f of [
-    'config.json',
-    'generation_config.json',
-    'tokenizer.json',
-    'tokenizer_config.json',
-    'special_tokens_map.json',
-    'onnx/model.onnx',
-  ]) {
+  for (const f of FP32_FILES) {
     files.set(f, readFileSync(join(src, f)));
   }
   files.set('onnx/model_quantized.onnx', Buffer.from('quantized graph'));
@@ -87,14 +90,7 @@ describe('pullModel', () => {
   it('downloads the fp32 folder, which then loads and runs', async () => {
     const out = join(root, 'fp32');
     const r = await pull({ outDir: out });
-    expect(r.files.map((f) => f.file)).toEqual([
-      'config.json',
-      'generation_config.json',
-      'tokenizer.json',
-      'tokenizer_config.json',
-      'special_tokens_map.json',
-      'onnx/model.onnx',
-    ]);
+    expect(r.files.map((f) => f.file)).toEqual(FP32_FILES);
     for (const f of r.files) expect(readFileSync(join(out, f.file)).equals(files.get(f.file)!)).toBe(true);
     expect(r.name).toBe('tiny-model');
     expect(r.yamlEntry).toBe(`- id: tiny-model\n  provider: onnx\n  path: ${out}`);

@@ -1,16 +1,11 @@
 import type { Formatter } from '../http/respond';
 import type { InferenceRun } from '../inference-call';
 import type { StreamEvent } from '../../models/provider.interface';
-import { usageBody } from './usage';
+import { envelope, usageBody } from './usage';
 
 /** OpenAI `chat.completion` and `chat.completion.chunk` objects. */
 export function chatFormat(includeUsage: boolean): Formatter {
-  const base = (run: InferenceRun) => ({
-    id: `chatcmpl-${run.id}`,
-    created: run.created,
-    model: run.model,
-    system_fingerprint: null,
-  });
+  const base = (run: InferenceRun) => envelope(run, 'chatcmpl');
   return {
     complete: (run, r) => ({
       ...base(run),

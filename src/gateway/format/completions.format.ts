@@ -1,17 +1,11 @@
 import type { Formatter } from '../http/respond';
 import type { InferenceRun } from '../inference-call';
 import type { StreamEvent } from '../../models/provider.interface';
-import { usageBody } from './usage';
+import { envelope, usageBody } from './usage';
 
 /** OpenAI `text_completion` objects (streamed chunks have the same object type). */
 export function completionsFormat(includeUsage: boolean): Formatter {
-  const base = (run: InferenceRun) => ({
-    id: `cmpl-${run.id}`,
-    object: 'text_completion',
-    created: run.created,
-    model: run.model,
-    system_fingerprint: null,
-  });
+  const base = (run: InferenceRun) => ({ ...envelope(run, 'cmpl'), object: 'text_completion' });
   return {
     complete: (run, r) => ({
       ...base(run),
