@@ -38,7 +38,8 @@ function needsBuild() {
 }
 
 function build() {
-  process.stderr.write('llm-server: sources changed since the last build; building (npm run build)\n');
+  const why = existsSync(stamp) ? 'sources changed since the last build' : 'first start';
+  process.stderr.write(`llm-server: ${why}; building (npm run build)\n`);
   // The same npm that runs us, when known; the build command itself lives in package.json.
   const npm = process.env.npm_execpath;
   const [cmd, args] = npm ? [process.execPath, [npm, 'run', 'build']] : ['npm', ['run', 'build']];
