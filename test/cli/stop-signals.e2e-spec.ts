@@ -8,11 +8,11 @@ import {
   embeddedDbUrl,
   listening,
   npmStartFolder,
-  query,
   serverEnv,
   startBuiltServer,
   startNpm,
 } from '../helpers/cli-server';
+import { queryDb as query } from '../helpers/test-database';
 import {
   cleanupSpawned,
   isAlive,

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { type Spawned, spawnInOwnSession, tempDir, watchDataDir } from './spawned-process';
 
 export const REPO = join(__dirname, '../..');
@@ -97,16 +96,6 @@ export function embeddedDbUrl(dataDir: string): string {
     env: { ...process.env, DATA_DIR: dataDir },
     encoding: 'utf8',
   }).trim();
-}
-
-export async function query<T = Record<string, unknown>>(url: string, sql: string, args: unknown[] = []): Promise<T[]> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql, args)).rows as T[];
-  } finally {
-    await c.end();
-  }
 }
 
 export interface ChatResult {
