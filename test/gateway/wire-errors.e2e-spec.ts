@@ -49,6 +49,19 @@ describe('framework errors on the wire', () => {
     expectOpenAiError(r.body, 431, 'request_too_large');
   });
 
+  it('answers 413 to a body over the limit even while the client is still sending it (no reset before the answer)', async () => {
+    const body = JSON.stringify({ prompt: 'x'.repeat(2 * 1024 * 1024) });
+    for (let i = 0; i < 5; i++) {
+      const r = await raw(
+        t.baseUrl,
+        `POST /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      expect(r.status).toBe(413);
+      expectOpenAiError(r.body, 413, 'request_too_large');
+    }
+  });
+
   it('answers 400 invalid_request to bytes that are not HTTP', async () => {
     const r = await raw(t.baseUrl, 'HELLO THERE\r\n\r\n');
     expect(r.status).toBe(400);
@@ -59,7 +72,7 @@ describe('framework errors on the wire', () => {
   const cases: [string, string, number, string][] = [
     [
       'body too large',
-      `POST /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\nConnection: close\r\n\r\n{"prompt":"${'a'.repeat(3986)}"}`,
+      `POST /v1/generate HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\nConnection: close\r\n\r\n{"prompt":"${'a'.repeat(3987)}"}`,
       413,
       'request_too_large',
     ],

@@ -84,7 +84,45 @@ export function sendError(reply: FastifyReply, err: ApiError): void {
   // Read by the request observer: errors are counted by code, and logged, in one place.
   (reply.request as FastifyRequest & { errorCode?: string }).errorCode = err.code;
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-  reply.status(err.status).header('content-type', 'application/json; charset=utf-8').send(err.toBody());
+  const send = () =>
+    reply.status(err.status).header('content-type', 'application/json; charset=utf-8').send(err.toBody());
+  if (err.status === 413) afterBodyDiscarded(reply, send);
+  else send();
+}
+
+/** How much of a refused body we read before answering anyway, and for how long. */
+const DISCARD_MAX_BYTES = 16 * 1024 * 1024;
+const DISCARD_MAX_MS = 2_000;
+
+/**
+ * A 413 answered while the client is still sending its body makes the socket close with unread
+ * data, which resets the connection: the client (or nginx in front of us) often sees the reset
+ * and never the answer. Read and discard the rest first (a lingering close), within bounds, and
+ * close the connection after the answer.
+ */
+function afterBodyDiscarded(reply: FastifyReply, send: () => void): void {
+  const req = reply.request.raw;
+  if (req.complete || req.destroyed) return send();
+  reply.header('connection', 'close');
+  let seen = 0;
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    req.off('data', onData);
+    send();
+  };
+  const onData = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DISCARD_MAX_BYTES) finish();
+  };
+  const timer = setTimeout(finish, DISCARD_MAX_MS);
+  req.on('data', onData);
+  req.once('end', finish);
+  req.once('error', finish);
+  req.once('close', finish);
+  req.resume();
 }
 
 @Catch()
