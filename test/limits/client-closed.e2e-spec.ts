@@ -143,7 +143,8 @@ describe('a client that hangs up', () => {
     const { req } = open(t, '/v1/completions', key, 'closed-local-whole', {
       model: 'tiny',
       prompt: 'hello there',
-      max_tokens: 480,
+      // Long enough that it is still generating when the socket closes, even on a loaded machine.
+      max_tokens: 1900,
       temperature: 0.9,
     });
     await waitFor('the generation to start', inflight, { until: (n) => n === 1 });
