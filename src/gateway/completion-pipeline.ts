@@ -15,6 +15,7 @@ import { isClientClosed } from './http/sse';
 import { InferenceCall, InferenceRun } from './inference-call';
 import { recordRefusal, settle, SettlementContext, SettlementDeps } from './settlement';
 import { MetricsService } from '../metrics/metrics.service';
+import { checkParams, cacheExtra } from './forwarded-params';
 import { InferenceLogWriter } from '../usage/inference-log.writer';
 
 /** When a request names no max_tokens: enough for a real answer, bounded for quota reservations. */
@@ -69,6 +70,7 @@ export class CompletionPipeline {
       prompt: call.prompt ?? JSON.stringify(call.messages),
     });
     this.checkPromptSize(call);
+    checkParams(call, model);
     const promptTokens = await this.models.countTokens(model.id, call.messages ?? call.prompt ?? '');
     const wanted = this.maxTokens(call, model, promptTokens);
     const tpm = await this.limiter.reserveTokens(call.key, promptTokens + wanted);
@@ -90,6 +92,7 @@ export class CompletionPipeline {
         prompt: call.prompt,
         messages: call.messages,
         params: req.params,
+        extra: cacheExtra(call.body),
         ttlSeconds: model.config.cacheTtl,
         cacheControl: call.cacheControl,
       },
@@ -183,6 +186,7 @@ export class CompletionPipeline {
       signal: call.signal,
       requestId: call.requestId,
       user: call.user,
+      body: call.body,
     };
   }
 
@@ -244,6 +248,7 @@ class SettledFailure {
 
 /** Errors after the limiter answered still carry its x-ratelimit-* headers. */
 function withHeaders(err: unknown, headers: Record<string, string>): unknown {
-  if (err instanceof ApiError) return new ApiError(err.code, err.message, err.param, { ...headers, ...err.headers });
+  if (err instanceof ApiError)
+    return new ApiError(err.code, err.message, err.param, { ...headers, ...err.headers }, err.passThrough);
   return err;
 }

@@ -6,7 +6,7 @@ import { CurrentKey } from '../api-keys/decorators/current-key.decorator';
 import { KeyEndpoint } from '../api-keys/decorators/endpoint.decorators';
 import { ErrorCode } from '../common/errors/error-code';
 import { ApiZodBody, ApiZodResponse } from '../common/openapi/openapi.decorators';
-import { buildCall, toMessages } from './call-builder';
+import { buildCall, promptText, toMessages } from './call-builder';
 import { ChatBody, chatCompletionSchema, chatRequestSchema } from './dto/chat.schemas';
 import { CompletionBody, completionRequestSchema, completionSchema } from './dto/completions.schemas';
 import { GenerateBody, generateRequestSchema, generateResponseSchema } from './dto/generate.schemas';
@@ -76,6 +76,7 @@ export class CompletionsController {
       messages: toMessages(body.messages),
       maxTokens: body.max_completion_tokens ?? body.max_tokens,
       stream: body.stream,
+      body,
     };
     const format = chatFormat(body.stream_options?.include_usage === true);
     await this.serve('/v1/chat/completions', body, input, format, key, req, reply);
@@ -91,7 +92,7 @@ export class CompletionsController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const input = { prompt: body.prompt, maxTokens: body.max_tokens, stream: body.stream };
+    const input = { prompt: promptText(body.prompt), maxTokens: body.max_tokens, stream: body.stream, body };
     const format = completionsFormat(body.stream_options?.include_usage === true);
     await this.serve('/v1/completions', body, input, format, key, req, reply);
   }

@@ -21,6 +21,8 @@ export interface InferenceCall {
   /** Sampling and stopping, defaults applied; max_tokens is settled later (context, quota). */
   sampling: Omit<GenerationParams, 'maxTokens'>;
   user?: string;
+  /** The OpenAI request body as validated (chat and completions), forwarded to remote models. */
+  body?: Record<string, unknown>;
   /** The raw Cache-Control request header. */
   cacheControl?: string;
   requestId: string;
@@ -66,7 +68,12 @@ export async function collect(run: InferenceRun): Promise<Completed> {
   throw new Error('the model ended without a result');
 }
 
-export function messageText(content: string | { type: 'text'; text: string }[] | null | undefined): string {
+/** A content part as the schema lets it through: only text parts carry text we count. */
+export type ContentPart = { type: string; text?: unknown };
+
+export function messageText(content: string | ContentPart[] | null | undefined): string {
   if (content == null) return '';
-  return typeof content === 'string' ? content : content.map((p) => p.text).join('');
+  return typeof content === 'string'
+    ? content
+    : content.map((p) => (p.type === 'text' && typeof p.text === 'string' ? p.text : '')).join('');
 }

@@ -36,6 +36,11 @@ export interface GenerateRequest {
   requestId?: string;
   /** Forwarded to remote upstreams as OpenAI's `user`. */
   user?: string;
+  /**
+   * The client's OpenAI request body as validated, unknown fields included: remote models send
+   * it as is (docs/api.md, wire fidelity). Absent for `/v1/generate`.
+   */
+  body?: Record<string, unknown>;
 }
 
 export type FinishReason = 'stop' | 'length';

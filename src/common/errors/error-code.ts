@@ -1,6 +1,8 @@
 /** Stable error codes (the README's error table), with their HTTP status. */
 export enum ErrorCode {
   InvalidRequest = 'invalid_request',
+  /** A local model cannot honour a request field that would change its output (docs/api.md). */
+  UnsupportedParameter = 'unsupported_parameter',
   MissingApiKey = 'missing_api_key',
   InvalidApiKey = 'invalid_api_key',
   ApiKeyInactive = 'api_key_inactive',
@@ -21,6 +23,7 @@ export enum ErrorCode {
 
 export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.InvalidRequest]: 400,
+  [ErrorCode.UnsupportedParameter]: 400,
   [ErrorCode.MissingApiKey]: 401,
   [ErrorCode.InvalidApiKey]: 401,
   [ErrorCode.ApiKeyInactive]: 403,

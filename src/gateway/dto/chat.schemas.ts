@@ -1,35 +1,38 @@
 import { z } from 'zod';
-import { maxTokens, neutralOpenAiShape, samplingShape, streamOptionsSchema } from './sampling.schemas';
+import { maxTokens, openAiShape, samplingShape, streamOptionsSchema } from './sampling.schemas';
 import { usageSchema } from './generate.schemas';
 
-const textPart = z.strictObject({ type: z.literal('text'), text: z.string() });
+/**
+ * Content parts are checked only for their `type`: text parts must carry text; image_url,
+ * input_audio, file and future parts pass through to remote models whole (docs/api.md, wire
+ * fidelity). Local models refuse non-text parts with `unsupported_parameter`.
+ */
+const contentPart = z
+  .looseObject({ type: z.string().min(1).max(64) })
+  .refine((p) => p.type !== 'text' || typeof p.text === 'string', {
+    message: 'a text content part needs text',
+  });
+const content = z.union([z.string(), z.array(contentPart).max(1000)]);
 
-/** Content may be a string or OpenAI's array of text parts (other modalities are refused). */
-const content = z.union([z.string(), z.array(textPart, { error: 'only text content parts are supported' }).max(1000)]);
-
-export const chatMessageSchema = z.object({
-  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+/** Loose: tool_calls, refusal, audio and future message fields are forwarded as sent. */
+export const chatMessageSchema = z.looseObject({
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
   content: content.nullable().optional(),
   name: z.string().max(64).optional(),
   tool_call_id: z.string().max(256).optional(),
+  tool_calls: z.array(z.looseObject({})).max(1000).nullable().optional(),
 });
 
+/** Loose: fields we do not use reach the upstream as sent (models.yaml `params` decides). */
 export const chatRequestSchema = z
-  .strictObject({
+  .looseObject({
     messages: z.array(chatMessageSchema).min(1).max(10_000),
     ...samplingShape,
-    ...neutralOpenAiShape,
+    ...openAiShape,
     max_tokens: maxTokens,
     max_completion_tokens: maxTokens,
     stream_options: streamOptionsSchema,
-    top_logprobs: z.null().optional(),
-    response_format: z
-      .strictObject({ type: z.literal('text', { error: 'only response_format text is supported' }) })
-      .nullable()
-      .optional(),
-    tools: z.array(z.unknown()).max(0, 'tools are not supported').nullable().optional(),
-    tool_choice: z.literal('none', { error: 'tools are not supported' }).nullable().optional(),
-    parallel_tool_calls: z.boolean().nullable().optional(),
+    top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
   })
   .refine((b) => !b.stream_options || b.stream === true, {
     message: 'stream_options is only allowed with stream: true',

@@ -1,24 +1,30 @@
 import { z } from 'zod';
-import { maxTokens, neutralOpenAiShape, samplingShape, streamOptionsSchema } from './sampling.schemas';
+import { maxTokens, openAiShape, samplingShape, streamOptionsSchema } from './sampling.schemas';
 import { usageSchema } from './generate.schemas';
 
 export const completionRequestSchema = z
-  .strictObject({
-    /** One prompt; OpenAI's batch forms (arrays, token ids) are refused clearly. */
+  .looseObject({
+    /**
+     * A prompt or OpenAI's batch forms (a list of prompts, token ids): the batch forms reach
+     * remote models as sent; local models take one text prompt (docs/api.md).
+     */
     prompt: z.union([
       z.string(),
-      z
-        .array(z.string())
-        .length(1, 'only one prompt per request is supported')
-        .transform((a) => a[0]),
+      z.array(z.string()).min(1).max(2048),
+      z.array(z.number().int()).min(1),
+      z.array(z.array(z.number().int()).min(1)).min(1).max(2048),
     ]),
     ...samplingShape,
-    ...neutralOpenAiShape,
+    ...openAiShape,
+    logprobs: z
+      .union([z.number().int().min(0).max(5), z.boolean()])
+      .nullable()
+      .optional(),
     max_tokens: maxTokens,
     stream_options: streamOptionsSchema,
-    echo: z.literal(false, { error: 'echo is not supported' }).nullable().optional(),
-    best_of: z.literal(1, { error: 'only best_of = 1 is supported' }).nullable().optional(),
-    suffix: z.null({ error: 'suffix is not supported' }).optional(),
+    echo: z.boolean().nullable().optional(),
+    best_of: z.number().int().min(1).max(20).nullable().optional(),
+    suffix: z.string().nullable().optional(),
   })
   .refine((b) => !b.stream_options || b.stream === true, {
     message: 'stream_options is only allowed with stream: true',

@@ -31,17 +31,17 @@ export const samplingShape = {
 
 export const maxTokens = z.number().int().min(1).max(1_000_000).nullable().optional();
 
-export const streamOptionsSchema = z.strictObject({ include_usage: z.boolean().optional() }).nullable().optional();
+/** Loose: options we do not use (e.g. include_obfuscation) are forwarded. */
+export const streamOptionsSchema = z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional();
 
-/** OpenAI fields we accept only in their neutral form: clients often send them as defaults. */
-export const neutralOpenAiShape = {
-  n: z.literal(1, { error: 'only n = 1 is supported' }).nullable().optional(),
-  logprobs: z.union([z.literal(false), z.null()], { error: 'logprobs are not supported' }).optional(),
-  logit_bias: z
-    .record(z.string(), z.number())
-    .refine((o) => Object.keys(o).length === 0, 'logit_bias is not supported')
-    .nullable()
-    .optional(),
+/**
+ * OpenAI fields we check the type of; their values are forwarded as sent to remote models, and
+ * local models refuse the ones that would change the output (docs/api.md, wire fidelity).
+ */
+export const openAiShape = {
+  n: z.number().int().min(1).max(128).nullable().optional(),
+  logprobs: z.boolean().nullable().optional(),
+  logit_bias: z.record(z.string(), z.number()).nullable().optional(),
   metadata: z.record(z.string().max(64), z.string().max(512)).nullable().optional(),
   store: z.boolean().nullable().optional(),
   service_tier: z.string().max(32).nullable().optional(),

@@ -12,6 +12,7 @@ import type {
 } from '../provider.interface';
 import { CircuitBreaker, type BreakerPermit, type CircuitBreakerOptions } from './circuit-breaker';
 import { HealthProbe } from './health-probe';
+import type { ParamsMode } from '../wire-params';
 import { buildBody, endpointFor, parseCompletion, type UpstreamUsage } from './openai-wire';
 import { DEFAULT_RETRY, abortReason, nextDelay, sleep, type RetryOptions } from './retry-policy';
 import { readSse } from './sse-stream-reader';
@@ -42,6 +43,9 @@ export interface HttpLLMClientOptions {
   retry?: Partial<Omit<RetryOptions, 'maxRetries'>>;
   /** Send top_k / repetition_penalty (vLLM-style extras). */
   extendedSampling?: boolean;
+  /** models.yaml `params` / `drop_params` (docs/api.md, wire fidelity). */
+  params?: ParamsMode;
+  dropParams?: readonly string[];
   contextLength?: number;
   /** The model's tokenizer when known; otherwise ~chars/4 and usage is marked estimated. */
   tokenCounter?: TokenCounter;
@@ -219,7 +223,8 @@ export class HttpLLMClient implements LlmProvider {
 
   private async send(req: GenerateRequest, stream: boolean): Promise<SendOutcome> {
     const path = this.basePath + endpointFor(req);
-    const body = JSON.stringify(buildBody(req, { upstreamModel: this.upstreamModel, extendedSampling: !!this.opts.extendedSampling }, stream));
+    const wire = { upstreamModel: this.upstreamModel, extendedSampling: !!this.opts.extendedSampling, params: this.opts.params, dropParams: this.opts.dropParams };
+    const body = JSON.stringify(buildBody(req, wire, stream));
     const headers = { ...this.headers(stream), ...(req.requestId ? { 'x-request-id': req.requestId } : {}) };
     for (let attempt = 1; ; attempt++) {
       if (req.signal?.aborted) throw abortReason(req.signal);

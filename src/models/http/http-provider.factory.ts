@@ -41,6 +41,8 @@ export function createHttpProviderFactory(opts: HttpProviderFactoryOptions): (cf
       timeoutMs: cfg.timeoutMs,
       maxRetries: cfg.maxRetries,
       extendedSampling: cfg.extendedSampling,
+      params: cfg.params,
+      dropParams: cfg.dropParams,
       contextLength: cfg.contextLength,
       tokenCounter: opts.tokenCounter?.(cfg) ?? opts.client?.tokenCounter,
       breaker,

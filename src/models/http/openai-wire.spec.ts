@@ -12,6 +12,15 @@ describe('openai wire format', () => {
     expect(off).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 
+  it('forwards the client body as sent, lowering only the cap it used when the quota or context is lower', () => {
+    const sent = { model: 'ours', messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 100, tools: [{ type: 'function' }], top_k: 5, odd: 1 };
+    const body = buildBody({ messages: [], params, body: sent }, { upstreamModel: 'up', extendedSampling: false }, false);
+    expect(body).toEqual({ model: 'up', messages: sent.messages, max_completion_tokens: 8, tools: sent.tools, odd: 1 });
+    expect(sent.model).toBe('ours');
+    const none = buildBody({ prompt: 'p', params, body: { prompt: ['a', 'b'] } }, { upstreamModel: 'up', extendedSampling: true, params: 'drop', dropParams: ['prompt_cache_key'] }, true);
+    expect(none).toEqual({ model: 'up', prompt: ['a', 'b'], max_tokens: 8, stream: true, stream_options: { include_usage: true } });
+  });
+
   it('reads chat and text completions, mapping finish reasons', () => {
     expect(parseCompletion({ choices: [{ message: { content: 'a' }, finish_reason: 'length' }], usage: { prompt_tokens: 1, completion_tokens: 2 } })).toEqual({
       text: 'a',

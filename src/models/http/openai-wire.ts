@@ -1,10 +1,14 @@
 import type { FinishReason, GenerateRequest } from '../provider.interface';
+import { forwardableBody, type ParamsMode } from '../wire-params';
 
 /** The OpenAI-compatible wire format: request bodies out, responses and stream chunks in. */
 export interface WireOptions {
   upstreamModel: string;
   /** Send `top_k` / `repetition_penalty` (vLLM, TGI and llama.cpp accept them; OpenAI refuses). */
   extendedSampling: boolean;
+  /** models.yaml `params` and `drop_params`: what happens to fields we do not know. */
+  params?: ParamsMode;
+  dropParams?: readonly string[];
 }
 
 export interface UpstreamUsage {
@@ -17,6 +21,7 @@ export function endpointFor(req: GenerateRequest): '/chat/completions' | '/compl
 }
 
 export function buildBody(req: GenerateRequest, opts: WireOptions, stream: boolean): Record<string, unknown> {
+  if (req.body) return forwardedBody(req, req.body, opts, stream);
   const p = req.params;
   const body: Record<string, unknown> = { model: opts.upstreamModel };
   if (req.messages) {
@@ -38,6 +43,34 @@ export function buildBody(req: GenerateRequest, opts: WireOptions, stream: boole
   if (stream) {
     body.stream = true;
     body.stream_options = { include_usage: true };
+  }
+  return body;
+}
+
+/**
+ * The client's body as sent (docs/api.md, wire fidelity), with only what we must own changed:
+ * `model` (the upstream's name), the token cap when the quota or context lowered it (the field
+ * the client used; `max_tokens` when it sent none), usage in streams for our accounting, and
+ * our vLLM-style extras left out unless the model enables them.
+ */
+function forwardedBody(req: GenerateRequest, sent: Record<string, unknown>, opts: WireOptions, stream: boolean): Record<string, unknown> {
+  const body = forwardableBody(sent, opts.params ?? 'forward', opts.dropParams ?? []);
+  body.model = opts.upstreamModel;
+  const cap = req.params.maxTokens;
+  const capField = typeof body.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens';
+  const asked = body[capField];
+  if (typeof asked !== 'number' || asked > cap) body[capField] = cap;
+  if (!opts.extendedSampling) {
+    delete body.top_k;
+    delete body.repetition_penalty;
+  }
+  if (stream) {
+    body.stream = true;
+    const options = body.stream_options && typeof body.stream_options === 'object' ? body.stream_options : {};
+    body.stream_options = { ...options, include_usage: true };
+  } else {
+    delete body.stream_options;
+    if (body.stream !== undefined && body.stream !== null) body.stream = false;
   }
   return body;
 }

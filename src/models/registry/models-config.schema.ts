@@ -24,6 +24,10 @@ const common = {
   /** Seconds a cached completion of this model stays valid. */
   cache_ttl: nonNegInt.optional(),
   context_length: posInt.optional(),
+  /** Request fields this server does not know: forwarded (default), dropped, or refused (docs/api.md). */
+  params: z.enum(['forward', 'drop', 'strict'], says('must be one of forward, drop, strict')).optional(),
+  /** Request fields always removed before the model sees them (for upstreams that reject them). */
+  drop_params: z.array(text, says('must be a list of field names')).optional(),
 };
 
 export const ONNX_FIELDS = ['path', 'device', 'variant', 'max_batch_size', 'max_queue', 'threads'] as const;

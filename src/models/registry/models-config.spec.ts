@@ -109,6 +109,8 @@ describe('models.yaml', () => {
     ['a missing base_url', withBig('  - id: big\n    provider: http\n'), 'models.yaml: model "big": field "base_url": is required'],
     ['a bad URL', withBig('  - id: big\n    provider: http\n    base_url: gpu-host:8000\n'), 'models.yaml: model "big": field "base_url": must be an http(s) URL'],
     ['an unknown provider', withBig('  - id: big\n    provider: grpc\n'), 'models.yaml: model "big": field "provider": must be one of onnx, http'],
+    ['a bad params mode', withBig('  - id: big\n    provider: http\n    base_url: http://h/v1\n    params: loose\n'), 'models.yaml: model "big": field "params": must be one of forward, drop, strict'],
+    ['a bad drop_params', withBig('  - id: big\n    provider: http\n    base_url: http://h/v1\n    drop_params: store\n'), 'models.yaml: model "big": field "drop_params": must be a list of field names'],
     ['a bad device', withBig('  - id: big\n    provider: onnx\n    path: x\n    device: tpu\n'), 'models.yaml: model "big": field "device": must be one of cpu, coreml, mps, cuda'],
     ['a nested unknown field', withBig('  - id: big\n    provider: http\n    base_url: http://h/v1\n    circuit_breaker: {cooldown: 5}\n'), 'models.yaml: model "big": field "circuit_breaker.cooldown": unknown field'],
     ['a model without id', withBig('  - provider: http\n    base_url: http://h/v1\n'), 'models.yaml: model "#2": field "id": is required'],
@@ -124,6 +126,12 @@ describe('models.yaml', () => {
     ['an empty file', '', 'models.yaml: must be a mapping with default_model and models'],
   ])('refuses %s, naming file, model and field', (_what, text, message) => {
     expect(refusal(text)).toContain(message);
+  });
+
+  it('reads params and drop_params (docs/api.md, wire fidelity), leaving them out when not set', () => {
+    const cfg = parseModelsConfig(withBig('  - id: big\n    provider: http\n    base_url: http://h/v1\n    params: drop\n    drop_params: [store, seed]\n'), FILE);
+    expect(cfg.models[1]).toMatchObject({ params: 'drop', dropParams: ['store', 'seed'] });
+    expect(cfg.models[0]).not.toHaveProperty('params');
   });
 
   it('refuses fallback cycles', () => {

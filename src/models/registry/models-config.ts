@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import type { core } from 'zod';
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
+import type { ParamsMode } from '../wire-params';
 import { HTTP_FIELDS, ONNX_FIELDS, modelsFileSchema, type RawModel } from './models-config.schema';
 
 /** models.yaml, validated and normalised (camelCase, defaults filled, paths absolute). */
@@ -23,6 +24,9 @@ interface CommonModelConfig {
   /** Seconds. */
   cacheTtl?: number;
   contextLength?: number;
+  /** models.yaml `params` (default forward) and `drop_params` (docs/api.md, wire fidelity). */
+  params?: ParamsMode;
+  dropParams?: string[];
 }
 
 export interface OnnxModelConfig extends CommonModelConfig {
@@ -139,6 +143,8 @@ function normalise(m: RawModel, folder: string): ModelConfig {
     fallbacks: m.fallbacks ?? [],
     ...(m.cache_ttl !== undefined && { cacheTtl: m.cache_ttl }),
     ...(m.context_length !== undefined && { contextLength: m.context_length }),
+    ...(m.params !== undefined && { params: m.params }),
+    ...(m.drop_params !== undefined && { dropParams: m.drop_params }),
   };
   if (m.provider === 'onnx') {
     return stripUndefined({

@@ -1,0 +1,146 @@
+/**
+ * Which request fields reach a model (docs/api.md, wire fidelity): remote models get the client's
+ * body as sent, filtered by the model's `params` / `drop_params` (models.yaml); local models
+ * refuse what their engine cannot honour instead of ignoring it.
+ */
+
+/** models.yaml `params`: what happens to a request field this server does not know. */
+export type ParamsMode = 'forward' | 'drop' | 'strict';
+
+/** Every field of OpenAI's Chat Completions and legacy Completions requests, and our extensions. */
+const KNOWN_FIELDS = new Set([
+  'model',
+  'messages',
+  'prompt',
+  'stream',
+  'stream_options',
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'top_k',
+  'repetition_penalty',
+  'stop',
+  'seed',
+  'n',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'logprobs',
+  'top_logprobs',
+  'user',
+  'metadata',
+  'store',
+  'service_tier',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'functions',
+  'function_call',
+  'response_format',
+  'reasoning_effort',
+  'verbosity',
+  'prediction',
+  'modalities',
+  'audio',
+  'web_search_options',
+  'safety_identifier',
+  'prompt_cache_key',
+  'echo',
+  'suffix',
+  'best_of',
+]);
+
+/** The first top-level field of the body this server does not know, if any. */
+export function firstUnknownField(body: Record<string, unknown>): string | undefined {
+  return Object.keys(body).find((k) => !KNOWN_FIELDS.has(k));
+}
+
+/** The body without the fields the model's `params` / `drop_params` remove (a shallow copy). */
+export function forwardableBody(body: Record<string, unknown>, mode: ParamsMode, dropParams: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (dropParams.includes(k)) continue;
+    if (mode !== 'forward' && !KNOWN_FIELDS.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Informational or already-honoured fields a local model accepts (and may ignore). */
+const LOCAL_ACCEPTED = new Set([
+  'model',
+  'messages',
+  'prompt',
+  'stream',
+  'stream_options',
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'top_k',
+  'repetition_penalty',
+  'stop',
+  'seed',
+  'user',
+  'metadata',
+  'store',
+  'service_tier',
+  'prompt_cache_key',
+  'safety_identifier',
+  'parallel_tool_calls',
+]);
+
+const isNeutral = (v: unknown): boolean => v === undefined || v === null;
+const isEmpty = (v: unknown): boolean => isNeutral(v) || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+
+/** Per field, whether its value is neutral (changes nothing) for a local model. */
+const LOCAL_NEUTRAL: Record<string, (v: unknown, body: Record<string, unknown>) => boolean> = {
+  n: (v) => isNeutral(v) || v === 1,
+  best_of: (v) => isNeutral(v) || v === 1,
+  echo: (v) => isNeutral(v) || v === false,
+  suffix: (v) => isNeutral(v) || v === '',
+  logprobs: (v) => isNeutral(v) || v === false || v === 0,
+  top_logprobs: (v) => isNeutral(v) || v === 0,
+  presence_penalty: (v) => isNeutral(v) || v === 0,
+  frequency_penalty: (v) => isNeutral(v) || v === 0,
+  logit_bias: isEmpty,
+  tools: isEmpty,
+  functions: isEmpty,
+  tool_choice: (v, body) => isNeutral(v) || v === 'none' || (v === 'auto' && isEmpty(body.tools)),
+  function_call: (v, body) => isNeutral(v) || v === 'none' || (v === 'auto' && isEmpty(body.functions)),
+  response_format: (v) => isNeutral(v) || (typeof v === 'object' && (v as { type?: unknown }).type === 'text'),
+  modalities: (v) => isNeutral(v) || (Array.isArray(v) && v.every((m) => m === 'text')),
+  audio: isNeutral,
+  prediction: isNeutral,
+  reasoning_effort: isNeutral,
+  verbosity: isNeutral,
+  web_search_options: isNeutral,
+};
+
+/**
+ * The first field a local model cannot honour (it would change the output), with its path;
+ * undefined when every field is accepted. Unknown fields are refused too: the engine cannot
+ * know what they mean.
+ */
+export function unsupportedLocalParam(body: Record<string, unknown>): string | undefined {
+  for (const [k, v] of Object.entries(body)) {
+    if (LOCAL_ACCEPTED.has(k)) continue;
+    const neutral = LOCAL_NEUTRAL[k];
+    if (!neutral || !neutral(v, body)) return k;
+  }
+  if (typeof body.prompt !== 'string' && body.prompt !== undefined) {
+    if (!(Array.isArray(body.prompt) && body.prompt.length === 1 && typeof body.prompt[0] === 'string')) return 'prompt';
+  }
+  const messages = Array.isArray(body.messages) ? (body.messages as Record<string, unknown>[]) : [];
+  for (const [i, m] of messages.entries()) {
+    if (!isEmpty(m.tool_calls)) return `messages.${i}.tool_calls`;
+    if (m.role === 'tool' || m.role === 'function') return `messages.${i}.role`;
+    if (!isNeutral(m.audio)) return `messages.${i}.audio`;
+    if (Array.isArray(m.content)) {
+      const j = (m.content as { type?: unknown }[]).findIndex((p) => p.type !== 'text');
+      if (j >= 0) return `messages.${i}.content.${j}`;
+    }
+  }
+  return undefined;
+}
