@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { ErrorCode } from '../common/errors/error-code';
+import { UPSTREAM_CLIENT_ERROR_LABEL } from '../common/errors/api-error';
 import type { CacheTier, LookupResult } from '../cache/cache-stats';
 import { AppConfig } from '../config/app-config';
 import type { LimitKind } from '../throttling/rate-limit-headers';
@@ -14,7 +15,8 @@ export type LogDropReason = 'buffer_full' | 'invalid' | 'shutdown';
 export const UNKNOWN_ERROR_CODE = 'other';
 
 const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
-const KNOWN_ERROR_CODES = new Set<string>(Object.values(ErrorCode));
+// Passed-through upstream client errors count under one label (docs/api.md, upstream errors).
+const KNOWN_ERROR_CODES = new Set<string>([...Object.values(ErrorCode), UPSTREAM_CLIENT_ERROR_LABEL]);
 const PROVIDERS = new Set(['onnx', 'http', 'cache']);
 
 interface HttpChildren {

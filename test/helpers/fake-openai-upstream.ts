@@ -10,8 +10,14 @@ export type FakeBehaviour =
   | { kind: 'ok' }
   /** Answers in one JSON piece even when a stream was asked for (some upstreams do). */
   | { kind: 'json' }
-  /** Answers with this status and an OpenAI-style error body. */
-  | { kind: 'status'; status: number; retryAfter?: string; message?: string }
+  /** Answers with this status and an OpenAI-style error body (`error` adds type/code/param). */
+  | {
+      kind: 'status';
+      status: number;
+      retryAfter?: string;
+      message?: string;
+      error?: { type?: string; code?: string | null; param?: string | null };
+    }
   /** Never answers (the client's timeout must fire). */
   | { kind: 'hang' }
   /** Destroys the socket without answering. */
@@ -191,7 +197,7 @@ export class FakeOpenAIUpstream {
       return json(
         res,
         behaviour.status,
-        { error: { message: behaviour.message ?? `fake failure ${behaviour.status}` } },
+        { error: { message: behaviour.message ?? `fake failure ${behaviour.status}`, ...behaviour.error } },
         headers,
       );
     }

@@ -113,13 +113,6 @@ describe(HttpLLMClient.name, () => {
       expect(upstream.completionRequests).toHaveLength(2);
     });
 
-    it('honours Retry-After (seconds) on a 429 before retrying', async () => {
-      upstream.enqueue({ kind: 'status', status: 429, retryAfter: '1' });
-      await client().generate(chat());
-      const [first, second] = upstream.completionRequests;
-      expect(second.receivedAt - first.receivedAt).toBeGreaterThanOrEqual(950);
-    });
-
     it('caps a far-off Retry-After', async () => {
       upstream.enqueue({ kind: 'status', status: 503, retryAfter: '30' });
       await client({ retry: { baseDelayMs: 10, maxRetryAfterMs: 300 } }).generate(chat());
@@ -139,12 +132,13 @@ describe(HttpLLMClient.name, () => {
       expect(upstream.completionRequests).toHaveLength(3);
     });
 
-    it('maps a 429 that persists to model_unavailable with Retry-After', async () => {
+    it('maps a 429 to rate_limit_exceeded with Retry-After, without retrying (docs/api.md)', async () => {
       upstream.setDefault({ kind: 'status', status: 429, retryAfter: '0' });
       const err = await rejection(client({ maxRetries: 1 }).generate(chat()));
-      expect(err.code).toBe(ErrorCode.ModelUnavailable);
+      expect(err.code).toBe(ErrorCode.RateLimitExceeded);
+      expect(err.status).toBe(429);
       expect(err.headers['Retry-After']).toBe('1');
-      expect(upstream.completionRequests).toHaveLength(2);
+      expect(upstream.completionRequests).toHaveLength(1);
     });
 
     it('does not retry a 4xx and includes the upstream message', async () => {

@@ -82,8 +82,9 @@ function isDatabaseDown(err: unknown): boolean {
 export function sendError(reply: FastifyReply, err: ApiError): void {
   if (reply.sent || reply.raw.headersSent) return;
   // Read by the request observer: errors are counted by code, and logged, in one place.
-  (reply.request as FastifyRequest & { errorCode?: string }).errorCode = err.code;
+  (reply.request as FastifyRequest & { errorCode?: string }).errorCode = err.label;
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  reply.header('x-should-retry', String(err.shouldRetry));
   const send = () =>
     reply.status(err.status).header('content-type', 'application/json; charset=utf-8').send(err.toBody());
   if (err.status === 413) afterBodyDiscarded(reply, send);

@@ -1,5 +1,5 @@
 import { ApiError } from '../../common/errors/api-error';
-import { ErrorCode } from '../../common/errors/error-code';
+import { ErrorCode, errorType } from '../../common/errors/error-code';
 import { PartialOutputError } from '../partial-output.error';
 import type { TokenUsage } from '../provider.interface';
 import { parseRetryAfter } from './retry-policy';
@@ -9,8 +9,11 @@ import { parseRetryAfter } from './retry-policy';
  * - nothing listening / DNS / unreachable host → 503 model_unavailable: the model is not there.
  * - connection reset or closed mid-request, 5xx, unreadable body → 502 upstream_error.
  * - connect / headers / body-idle timeout → 504 upstream_timeout.
- * - 429 (after retries) → 503 model_unavailable with the upstream's Retry-After: it is overloaded.
- * - other 4xx → 502 upstream_error carrying the upstream's message; never retried.
+ * - 408, 409, 5xx → 502 upstream_error; retried, then the model's fallbacks.
+ * - 400/404/422 → passed through: the upstream's status, type, code and param, the message
+ *   prefixed with the model id; never retried, no fallback, not counted by the breaker.
+ * - 429 → 429 rate_limit_exceeded with the upstream's Retry-After; not retried, no fallback.
+ * - other 4xx (401, 403 ...) → 502 upstream_error: our setup for that upstream; never retried.
  */
 export interface UpstreamFailure {
   error: ApiError;
@@ -93,6 +96,9 @@ export function classifyReadError(model: string, err: unknown): UpstreamFailure 
   };
 }
 
+/** Upstream statuses passed through to the client as they are (docs/api.md, upstream errors). */
+const PASS_THROUGH = new Set([400, 404, 422]);
+
 /** A non-2xx HTTP response → failure (body already read, possibly truncated). */
 export function classifyStatus(
   model: string,
@@ -100,37 +106,73 @@ export function classifyStatus(
   headers: Record<string, string | string[] | undefined>,
   body: string,
 ): UpstreamFailure {
-  const message = upstreamMessage(body);
-  const suffix = message ? `: ${message}` : '';
+  const detail = upstreamError(body);
+  const suffix = detail.message ? `: ${detail.message}` : '';
   const retryAfterMs = parseRetryAfter(headers['retry-after']);
+  if (PASS_THROUGH.has(status)) {
+    // About this request, not the upstream's health: the same on a retry or on any fallback.
+    const passThrough = { status, type: detail.type ?? errorType(status), code: detail.code };
+    const message = `${model}: ${detail.message || `upstream answered HTTP ${status}`}`;
+    return {
+      error: new ApiError(ErrorCode.UpstreamError, message, detail.param, {}, passThrough),
+      retryable: false,
+      breakerFailure: false,
+    };
+  }
   if (status === 429) {
+    // The upstream's limit for this request's account: waiting helps, another attempt now does not.
     const seconds = retryAfterMs === undefined ? undefined : Math.max(1, Math.ceil(retryAfterMs / 1000));
     return {
       error: new ApiError(
-        ErrorCode.ModelUnavailable,
-        `Upstream of model "${model}" is overloaded (HTTP 429)${suffix}`,
+        ErrorCode.RateLimitExceeded,
+        `Upstream of model "${model}" is rate limiting (HTTP 429)${suffix}`,
         null,
         seconds === undefined ? {} : { 'Retry-After': String(seconds) },
       ),
-      retryable: true,
-      breakerFailure: true,
+      retryable: false,
+      breakerFailure: false,
       retryAfterMs,
     };
   }
-  if (status >= 500) {
+  if (status >= 500 || status === 408 || status === 409) {
     return {
       error: new ApiError(ErrorCode.UpstreamError, `Upstream of model "${model}" returned HTTP ${status}${suffix}`),
       retryable: true,
-      breakerFailure: true,
+      // 409 is a conflict on the upstream's side for this request, not a sign it is unwell.
+      breakerFailure: status !== 409,
       retryAfterMs,
     };
   }
-  // A 4xx is about this request, not the upstream's health: neither retried nor counted.
+  // 401/403 and other 4xx: our credentials or setup for this upstream, not the client's request.
   return {
     error: new ApiError(ErrorCode.UpstreamError, `Upstream of model "${model}" rejected the request (HTTP ${status})${suffix}`),
     retryable: false,
     breakerFailure: false,
   };
+}
+
+interface UpstreamErrorDetail {
+  message: string;
+  type?: string;
+  code: string | null;
+  param: string | null;
+}
+
+/** OpenAI's `{error: {message, type, code, param}}`, or the message of another usual shape. */
+export function upstreamError(body: string): UpstreamErrorDetail {
+  const detail: UpstreamErrorDetail = { message: upstreamMessage(body), code: null, param: null };
+  try {
+    const err = (JSON.parse(body) as { error?: unknown }).error;
+    if (err && typeof err === 'object') {
+      const e = err as Record<string, unknown>;
+      if (typeof e.type === 'string') detail.type = e.type.slice(0, 100);
+      if (typeof e.code === 'string' || typeof e.code === 'number') detail.code = String(e.code).slice(0, 100);
+      if (typeof e.param === 'string') detail.param = e.param.slice(0, 200);
+    }
+  } catch {
+    // not JSON: the message is all there is
+  }
+  return detail;
 }
 
 /** OpenAI-style `{error: {message}}`, `{error: "..."}`, `{message}` or `{detail}`, else raw text. */

@@ -143,7 +143,8 @@ export class ModelRouter {
 
   private mayFallBack(err: unknown, req: GenerateRequest): boolean {
     if (req.signal?.aborted) return false;
-    return err instanceof ApiError && RETRYABLE.has(err.code);
+    // An upstream's own client error (400/404/422) would be the same on any candidate (docs/api.md).
+    return err instanceof ApiError && !err.passThrough && RETRYABLE.has(err.code);
   }
 
   private report(model: string, outcome: UpstreamOutcome): void {
