@@ -39,6 +39,7 @@ export const HTTP_FIELDS = [
   'max_retries',
   'extended_sampling',
   'circuit_breaker',
+  'api',
 ] as const;
 
 export const onnxModelSchema = z
@@ -84,6 +85,8 @@ export const httpModelSchema = z
       .object({ failure_threshold: posInt.optional(), cooldown_ms: posInt.optional() }, says('must be a mapping'))
       .strict()
       .optional(),
+    /** What the upstream speaks: `responses` forwards /v1/responses requests whole (docs/api.md). */
+    api: z.enum(['chat', 'responses'], says('must be one of chat, responses')).optional(),
   })
   .strict();
 

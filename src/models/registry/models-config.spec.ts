@@ -134,6 +134,16 @@ describe('models.yaml', () => {
     expect(cfg.models[0]).not.toHaveProperty('params');
   });
 
+  it('reads api (chat | responses), only for http models, leaving it out when not set', () => {
+    const cfg = parseModelsConfig(withBig('  - id: big\n    provider: http\n    base_url: http://h/v1\n    api: responses\n'), FILE);
+    expect(cfg.models[1]).toMatchObject({ api: 'responses' });
+    expect(parseModelsConfig(valid, FILE).models[1]).not.toHaveProperty('api');
+    expect(refusal(withBig('  - id: big\n    provider: http\n    base_url: http://h/v1\n    api: completions\n'))).toContain(
+      'models.yaml: model "big": field "api": must be one of chat, responses',
+    );
+    expect(refusal(valid.replace('    device: mps', '    device: mps\n    api: responses'))).toContain('field "api": only allowed for provider "http"');
+  });
+
   it('refuses fallback cycles', () => {
     const text = valid.replace('    device: mps', '    device: mps\n    fallbacks: [big]');
     expect(refusal(text)).toContain('field "fallbacks": fallback cycle: tiny -> big -> tiny');

@@ -51,6 +51,8 @@ export interface HttpModelConfig extends CommonModelConfig {
   maxRetries: number;
   extendedSampling: boolean;
   circuitBreaker?: { failureThreshold?: number; cooldownMs?: number };
+  /** `responses`: /v1/responses requests go to the upstream's /responses whole; unset = `chat`. */
+  api?: 'chat' | 'responses';
 }
 
 export const HTTP_DEFAULTS = { timeoutMs: 60_000, maxRetries: 2 } as const;
@@ -169,6 +171,7 @@ function normalise(m: RawModel, folder: string): ModelConfig {
     maxRetries: m.max_retries ?? HTTP_DEFAULTS.maxRetries,
     extendedSampling: m.extended_sampling ?? false,
     circuitBreaker: cb && stripUndefined({ failureThreshold: cb.failure_threshold, cooldownMs: cb.cooldown_ms }),
+    api: m.api,
   });
 }
 
