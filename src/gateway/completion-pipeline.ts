@@ -97,10 +97,12 @@ export class CompletionPipeline {
         cacheControl: call.cacheControl,
       },
       (signal, cctx) =>
-        this.compute({ ...req, signal }, model.id, call.stream || model.config.provider === 'onnx', (m) => {
-          served = m;
-          if (m !== model.id) cctx.doNotStore();
-        }),
+        call.route
+          ? call.route({ ...req, signal })
+          : this.compute({ ...req, signal }, model.id, call.stream || model.config.provider === 'onnx', (m) => {
+              served = m;
+              if (m !== model.id) cctx.doNotStore();
+            }),
       call.signal,
     );
     const ctx: SettlementContext = {

@@ -3,12 +3,13 @@ import type { CacheSource } from '../cache/cache-request';
 import type {
   ChatMessage,
   FinishReason,
+  GenerateRequest,
   GenerationParams,
   StreamEvent,
   TokenUsage,
 } from '../models/provider.interface';
 
-export type Endpoint = '/v1/generate' | '/v1/chat/completions' | '/v1/completions';
+export type Endpoint = '/v1/generate' | '/v1/chat/completions' | '/v1/completions' | '/v1/responses';
 
 /** One inference request, validated and normalised by its controller. */
 export interface InferenceCall {
@@ -32,6 +33,11 @@ export interface InferenceCall {
   signal: AbortSignal;
   /** Answered as server-sent events. */
   stream: boolean;
+  /**
+   * Serves the call instead of the model router (no fallbacks): the /v1/responses pass-through
+   * to an upstream that speaks that API (docs/api.md). Such calls also set `no-store`.
+   */
+  route?(req: GenerateRequest): AsyncIterable<StreamEvent>;
   /** Adds fields (model, provider, cached, prompt at debug) to the request's log line. */
   annotate?(fields: { model?: string; provider?: string; cached?: boolean; prompt?: string }): void;
 }

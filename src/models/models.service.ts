@@ -6,7 +6,16 @@ import { AppConfig } from '../config/app-config';
 import { ReadinessRegistry } from '../common/lifecycle/readiness.registry';
 import { createHttpProviderFactory } from './http';
 import { createOnnxProvider, type EngineHooks, ModelLoadError } from './onnx';
-import { declaresNoModels, ModelRegistry, ModelRouter, type ModelInfo, type ReloadReport, type ResolvedModel, type UpstreamOutcome } from './registry';
+import {
+  declaresNoModels,
+  ModelRegistry,
+  ModelRouter,
+  type ModelInfo,
+  type ModelLease,
+  type ReloadReport,
+  type ResolvedModel,
+  type UpstreamOutcome,
+} from './registry';
 import { bundledModelHint } from './bundled-model';
 import { TokenCountMemo } from './token-count.memo';
 
@@ -81,6 +90,11 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
 
   resolve(model?: string): ResolvedModel {
     return this.current().resolve(model);
+  }
+
+  /** Lends a model's provider for one request that does not go through the router; release it once. */
+  lease(model: string): ModelLease {
+    return this.current().acquire(model);
   }
 
   async list(): Promise<ModelInfo[]> {

@@ -9,7 +9,7 @@ export interface InferenceLogEntry {
   model: string;
   /** onnx | http | null (not reached: rejected, cache hit, unknown model). */
   provider: string | null;
-  /** /v1/generate, /v1/chat/completions, /v1/completions. */
+  /** /v1/generate, /v1/chat/completions, /v1/completions, /v1/responses. */
   endpoint: string;
   promptTokens: number;
   completionTokens: number;
