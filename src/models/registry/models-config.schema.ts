@@ -30,7 +30,7 @@ const common = {
   drop_params: z.array(text, says('must be a list of field names')).optional(),
 };
 
-export const ONNX_FIELDS = ['path', 'device', 'variant', 'max_batch_size', 'max_queue', 'threads'] as const;
+export const ONNX_FIELDS = ['path', 'device', 'dtype', 'file', 'variant', 'max_batch_size', 'max_queue', 'threads'] as const;
 export const HTTP_FIELDS = [
   'base_url',
   'upstream_model',
@@ -49,7 +49,11 @@ export const onnxModelSchema = z
     /** Hugging Face layout folder; relative to the yaml file. */
     path: text,
     device: z.enum(['cpu', 'coreml', 'mps', 'cuda'], says('must be one of cpu, coreml, mps, cuda')).optional(),
-    /** Which onnx/ file to load (e.g. `q4`, `fp16`); the local engine defines the values. */
+    /** Which onnx/ file to load: fp32, fp16, q8, int8, uint8, q4, q4f16 (transformers.js naming). */
+    dtype: text.optional(),
+    /** An explicit graph file, relative to the model folder (or its onnx/ folder); wins over dtype. */
+    file: text.optional(),
+    /** Older name of `dtype`. */
     variant: text.optional(),
     max_batch_size: posInt.optional(),
     max_queue: posInt.optional(),

@@ -55,6 +55,13 @@ describe('models.yaml', () => {
     });
   });
 
+  it('reads the graph selection: dtype, an explicit file, and variant as the older name of dtype', () => {
+    const onnx = (fields: string) => parseModelsConfig(withBig(`  - id: big\n    provider: onnx\n    path: m\n${fields}`), FILE).models[1];
+    expect(onnx('    dtype: q4f16\n')).toMatchObject({ dtype: 'q4f16' });
+    expect(onnx('    variant: fp16\n')).toMatchObject({ dtype: 'fp16' });
+    expect(onnx('    file: onnx/model_q4.onnx\n')).toMatchObject({ file: 'onnx/model_q4.onnx' });
+  });
+
   it('resolves relative paths against the folder of the file it read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llm-server-models-config-'));
     try {

@@ -35,7 +35,9 @@ export interface OnnxModelConfig extends CommonModelConfig {
   path: string;
   /** `mps` is normalised to `coreml`. Undefined → the server's MODEL_DEVICE. */
   device?: 'cpu' | 'coreml' | 'cuda';
-  variant?: string;
+  /** models.yaml `dtype` (or its older name `variant`). */
+  dtype?: string;
+  file?: string;
   maxBatchSize?: number;
   maxQueue?: number;
   threads?: number;
@@ -154,7 +156,8 @@ function normalise(m: RawModel, folder: string): ModelConfig {
       provider: 'onnx',
       path: resolve(folder, m.path),
       device: m.device === 'mps' ? 'coreml' : m.device,
-      variant: m.variant,
+      dtype: m.dtype ?? m.variant,
+      file: m.file,
       maxBatchSize: m.max_batch_size,
       maxQueue: m.max_queue,
       threads: m.threads,
