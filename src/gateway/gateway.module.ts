@@ -6,10 +6,11 @@ import { ThrottlingModule } from '../throttling/throttling.module';
 import { UsageModule } from '../usage/usage.module';
 import { CompletionsController } from './completions.controller';
 import { CompletionPipeline } from './completion-pipeline';
+import { ResponsesController } from './responses/responses.controller';
 
 @Module({
   imports: [ModelsModule, ThrottlingModule, QuotaModule, UsageModule, CacheModule],
-  controllers: [CompletionsController],
+  controllers: [CompletionsController, ResponsesController],
   providers: [CompletionPipeline],
 })
 export class GatewayModule {}

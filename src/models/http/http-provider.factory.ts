@@ -3,6 +3,8 @@ import type { LlmProvider } from '../provider.interface';
 import type { BreakerState, CircuitBreakerOptions } from './circuit-breaker';
 import { CircuitBreaker } from './circuit-breaker';
 import { HttpLLMClient, type HttpLLMClientOptions } from './http-llm-client';
+import { withResponsesUpstream } from './responses-capable';
+import { ResponsesUpstream } from './responses-upstream';
 import type { TokenCounter } from './token-estimate';
 
 export interface HttpProviderFactoryOptions {
@@ -32,7 +34,7 @@ export function createHttpProviderFactory(opts: HttpProviderFactoryOptions): (cf
       { ...opts.breaker, ...withoutUndefined({ failureThreshold: cfg.circuitBreaker?.failureThreshold, cooldownMs: cfg.circuitBreaker?.cooldownMs }) },
       opts.onBreakerStateChange,
     );
-    return new HttpLLMClient({
+    const client = new HttpLLMClient({
       ...opts.client,
       model: cfg.id,
       baseUrl: cfg.baseUrl,
@@ -47,6 +49,19 @@ export function createHttpProviderFactory(opts: HttpProviderFactoryOptions): (cf
       tokenCounter: opts.tokenCounter?.(cfg) ?? opts.client?.tokenCounter,
       breaker,
     });
+    if (cfg.api !== 'responses') return client;
+    const responses = new ResponsesUpstream({
+      model: cfg.id,
+      baseUrl: cfg.baseUrl,
+      upstreamModel: cfg.upstreamModel,
+      apiKey,
+      timeoutMs: cfg.timeoutMs,
+      maxRetries: cfg.maxRetries,
+      dropParams: cfg.dropParams,
+      breaker,
+      random: opts.client?.random,
+    });
+    return withResponsesUpstream(client, responses);
   };
 }
 

@@ -3,3 +3,5 @@ export { createHttpProviderFactory, type HttpProviderFactoryOptions } from './ht
 export { CircuitBreaker, CircuitOpenError, type BreakerSnapshot, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker';
 export { UpstreamStreamCutError } from './upstream-errors';
 export { estimateTokens, type TokenCounter } from './token-estimate';
+export { ResponsesUpstream, type ResponsesItem } from './responses-upstream';
+export { responsesUpstreamOf } from './responses-capable';

@@ -1,0 +1,160 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { CircuitBreaker } from './circuit-breaker';
+import { DEFAULT_RETRY, abortReason, nextDelay, sleep, type RetryOptions } from './retry-policy';
+import { SseParser } from './sse-parser';
+import {
+  classifyReadError,
+  classifyStatus,
+  classifyTransportError,
+  isAbortError,
+  type UpstreamFailure,
+} from './upstream-errors';
+
+type Json = Record<string, unknown>;
+
+export interface ResponsesUpstreamOptions {
+  model: string;
+  baseUrl: string;
+  upstreamModel?: string;
+  apiKey?: string;
+  timeoutMs?: number;
+  maxRetries?: number;
+  dropParams?: readonly string[];
+  /** The model's breaker, shared with its chat client: one upstream, one health. */
+  breaker: CircuitBreaker;
+  random?: () => number;
+}
+
+/** What the upstream answered: its typed stream events one by one, or one whole Response. */
+export type ResponsesItem = { kind: 'event'; event: Json } | { kind: 'whole'; response: Json };
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * An upstream's `/responses` (models.yaml `api: responses`): the client's Responses request is
+ * sent as is, with only `model` replaced and `max_output_tokens` lowered to what the quota and
+ * context allow (docs/api.md). Retries, error classification and the circuit breaker are the
+ * chat client's (retry-policy.ts, upstream-errors.ts): only what can be retried before any
+ * output is retried.
+ */
+export class ResponsesUpstream {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly retry: RetryOptions;
+
+  constructor(private readonly opts: ResponsesUpstreamOptions) {
+    const url = new URL(opts.baseUrl);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    const timeout = opts.timeoutMs ?? 60_000;
+    this.retry = { ...DEFAULT_RETRY, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries };
+    this.pool = new Pool(url.origin, {
+      connectTimeout: Math.min(timeout, 10_000),
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  /** The body as the upstream gets it. */
+  body(sent: Json, stream: boolean, maxOutputTokens: number): Json {
+    const body: Json = { ...sent, model: this.opts.upstreamModel ?? this.opts.model };
+    for (const k of this.opts.dropParams ?? []) delete body[k];
+    const asked = body.max_output_tokens;
+    if (typeof asked !== 'number' || asked > maxOutputTokens) body.max_output_tokens = maxOutputTokens;
+    if (stream) body.stream = true;
+    else if (body.stream != null) body.stream = false;
+    if (!stream) delete body.stream_options;
+    return body;
+  }
+
+  async *send(
+    sent: Json,
+    o: { stream: boolean; maxOutputTokens: number; signal?: AbortSignal; requestId?: string },
+  ): AsyncGenerator<ResponsesItem> {
+    const permit = this.opts.breaker.acquire();
+    let res: Dispatcher.ResponseData | undefined;
+    let complete = false;
+    try {
+      const outcome = await this.post(JSON.stringify(this.body(sent, o.stream, o.maxOutputTokens)), o);
+      if ('failure' in outcome) {
+        if (outcome.failure.breakerFailure) permit.failure();
+        else permit.success();
+        throw outcome.failure.error;
+      }
+      res = outcome.res;
+      permit.success();
+      try {
+        if (String(res.headers['content-type'] ?? '').includes('application/json')) {
+          yield { kind: 'whole', response: (await res.body.json()) as Json };
+          complete = true;
+          return;
+        }
+        const parser = new SseParser();
+        for await (const chunk of res.body) {
+          for (const ev of parser.push(chunk as Buffer)) {
+            if (ev.data === '[DONE]' || !ev.data) continue;
+            const event = JSON.parse(ev.data) as Json;
+            if (typeof event.type !== 'string' && ev.event !== 'message') event.type = ev.event;
+            yield { kind: 'event', event };
+          }
+        }
+        for (const ev of parser.end()) if (ev.data && ev.data !== '[DONE]') yield { kind: 'event', event: JSON.parse(ev.data) as Json };
+        complete = true;
+      } catch (err) {
+        if (o.signal?.aborted || isAbortError(err)) throw o.signal ? abortReason(o.signal) : err;
+        this.opts.breaker.reportLateFailure();
+        throw classifyReadError(this.opts.model, err).error;
+      }
+    } finally {
+      permit.cancel();
+      if (res && !res.body.readableEnded) {
+        if (complete) res.body.resume().on('error', () => undefined);
+        else res.body.destroy();
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async post(
+    body: string,
+    o: { stream: boolean; signal?: AbortSignal; requestId?: string },
+  ): Promise<{ res: Dispatcher.ResponseData } | { failure: UpstreamFailure }> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: o.stream ? 'text/event-stream' : 'application/json',
+      ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
+      ...(o.requestId ? { 'x-request-id': o.requestId } : {}),
+    };
+    for (let attempt = 1; ; attempt++) {
+      if (o.signal?.aborted) throw abortReason(o.signal);
+      let failure: UpstreamFailure;
+      try {
+        const res = await this.pool.request({ method: 'POST', path: `${this.basePath}/responses`, headers, body, signal: o.signal });
+        if (res.statusCode >= 200 && res.statusCode < 300) return { res };
+        failure = classifyStatus(this.opts.model, res.statusCode, res.headers, await readCapped(res.body));
+      } catch (err) {
+        if (o.signal?.aborted || isAbortError(err)) throw o.signal ? abortReason(o.signal) : err;
+        failure = classifyTransportError(this.opts.model, err);
+      }
+      if (!failure.retryable || attempt > this.retry.maxRetries) return { failure };
+      await sleep(nextDelay(attempt, failure.retryAfterMs, this.retry, this.opts.random), o.signal);
+    }
+  }
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= MAX_ERROR_BODY) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
+}
