@@ -37,6 +37,11 @@ export interface BuildModelOptions {
   tieEmbeddings?: boolean;
   /** Weight spread: std = weightScale/√fan_in. Default 1.6 (varied greedy output, safe margins). */
   weightScale?: number;
+  /**
+   * Attention as one com.microsoft GroupQueryAttention op per layer (rotary inside, lengths from
+   * the mask, no position_ids), as ONNX Runtime GenAI exports are. Not for gpt2. Default false.
+   */
+  groupQueryAttentionOp?: boolean;
 }
 
 /** Fully resolved sizes, shared by the graph builders, the config writer and the reference. */
@@ -61,6 +66,7 @@ export interface ModelSpec {
   weightScale: number;
   /** q/k/v projections carry a bias (qwen2). */
   qkvBias: boolean;
+  groupQueryAttentionOp: boolean;
 }
 
 function positiveInt(name: string, v: number): number {
@@ -78,6 +84,7 @@ export function resolveSpec(opts: Omit<BuildModelOptions, 'outDir'>, vocabSize: 
   if (heads % kvHeads !== 0) throw new Error(`heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
   const headDim = hidden / heads;
   if (arch !== 'gpt2' && headDim % 2 !== 0) throw new Error(`RoPE needs an even head size, got ${headDim}`);
+  if (opts.groupQueryAttentionOp && arch === 'gpt2') throw new Error('groupQueryAttentionOp needs a llama-family arch');
   const defaultInter = arch === 'gpt2' ? 4 * hidden : Math.ceil((8 * hidden) / 3 / 8) * 8;
   return {
     arch,
@@ -93,12 +100,13 @@ export function resolveSpec(opts: Omit<BuildModelOptions, 'outDir'>, vocabSize: 
     ropeTheta: opts.ropeTheta ?? 10000,
     normEps: arch === 'gpt2' ? 1e-5 : 1e-6,
     seed: opts.seed ?? 1234,
-    positionIds: opts.positionIds ?? true,
+    positionIds: opts.groupQueryAttentionOp ? false : (opts.positionIds ?? true),
     legacyName: opts.legacyName ?? false,
     chatTemplate: opts.chatTemplate ?? 'chatml',
     tieEmbeddings: opts.tieEmbeddings ?? arch === 'gpt2',
     weightScale: opts.weightScale ?? 1.6,
     qkvBias: arch === 'qwen2',
+    groupQueryAttentionOp: opts.groupQueryAttentionOp ?? false,
   };
 }
 

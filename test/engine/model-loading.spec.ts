@@ -82,8 +82,8 @@ describe('malformed model folders', () => {
   it('says which graph file it looked for when a variant is missing', async () => {
     const err = await loadError(good, 'q4');
     expect(err.file).toMatch(/onnx\/model_q4\.onnx$/);
-    expect(err.reason).toMatch(/present: model\.onnx/);
-    expect((await loadError(good, 'int3')).reason).toMatch(/unknown variant "int3"/);
+    expect(err.reason).toMatch(/dtype q4 expects onnx\/model_q4\.onnx .*\(present: onnx\/model\.onnx \(fp32\)\)/);
+    expect((await loadError(good, 'int3')).reason).toMatch(/unknown dtype "int3"/);
   });
 
   it('rejects a folder that does not exist', async () => {

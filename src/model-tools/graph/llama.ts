@@ -1,5 +1,6 @@
 import { GraphBuilder, int } from '../onnx/graph-builder';
 import type { ModelSpec } from '../spec';
+import { declareGqaInputs, gqaAttention } from './gqa';
 import { type Ctx, attention, declareInputs, linear, lmHead, rmsNorm, silu, splitHeads, weight } from './common';
 
 /** cos/sin tables [B, 1, S, d] for the positions, HF layout (frequencies repeated twice). */
@@ -34,13 +35,14 @@ function applyRope(ctx: Ctx, x: string, t: { cos: string; sin: string }, hint: s
  */
 export function buildLlamaGraph(spec: ModelSpec): GraphBuilder {
   const g = new GraphBuilder();
-  const ctx = declareInputs(g, spec);
+  const gqa = spec.groupQueryAttentionOp ? declareGqaInputs(g, spec) : null;
+  const ctx = gqa ?? declareInputs(g, spec);
   const H = spec.hidden;
   const [nh, nkv, d, I] = [spec.heads, spec.kvHeads, spec.headDim, spec.intermediate];
   const fused = spec.arch === 'phi3';
   const embed = weight(ctx, 'model.embed_tokens.weight', [spec.vocabSize, H], spec.weightScale / Math.sqrt(H));
   let x = g.node('Gather', [embed, ctx.inputIds], { axis: int(0) }, 'embed');
-  const rope = ropeTables(ctx);
+  const rope = gqa ? null : ropeTables(ctx);
 
   for (let i = 0; i < spec.layers; i++) {
     const p = `model.layers.${i}`;
@@ -56,9 +58,14 @@ export function buildLlamaGraph(spec: ModelSpec): GraphBuilder {
       v = linear(ctx, h1, `${p}.self_attn.v_proj`, H, nkv * d, spec.qkvBias);
     }
     const hint = `${p}.self_attn`;
-    const qh = applyRope(ctx, splitHeads(ctx, q, nh, hint), rope, hint);
-    const kh = applyRope(ctx, splitHeads(ctx, k, nkv, hint), rope, hint);
-    const a = attention(ctx, qh, kh, splitHeads(ctx, v, nkv, hint), i);
+    let a: string;
+    if (gqa) {
+      a = gqaAttention(gqa, q, k, v, i);
+    } else {
+      const qh = applyRope(ctx, splitHeads(ctx, q, nh, hint), rope!, hint);
+      const kh = applyRope(ctx, splitHeads(ctx, k, nkv, hint), rope!, hint);
+      a = attention(ctx, qh, kh, splitHeads(ctx, v, nkv, hint), i);
+    }
     x = g.node('Add', [x, linear(ctx, a, `${p}.self_attn.o_proj`, nh * d, H, false)], {}, p);
 
     const h2 = rmsNorm(ctx, x, `${p}.post_attention_layernorm`);

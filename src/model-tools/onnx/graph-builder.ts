@@ -1,7 +1,7 @@
 import { onnx } from 'onnx-proto';
 
 /** ONNX element types used here (values from the ONNX TensorProto.DataType enum). */
-export const DT = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9 } as const;
+export const DT = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10 } as const;
 
 export type Dim = number | string;
 export type TensorData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array;
@@ -130,7 +130,11 @@ export class GraphBuilder {
   toModelProto(docString = ''): onnx.IModelProto {
     return {
       irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
+      opsetImport: [
+        { domain: '', version: 17 },
+        // contrib ops (GroupQueryAttention) when a builder used them
+        ...(this.nodes.some((n) => n.domain === 'com.microsoft') ? [{ domain: 'com.microsoft', version: 1 }] : []),
+      ],
       producerName: 'llm-server model-tools',
       producerVersion: '1',
       docString,

@@ -40,7 +40,7 @@ export class BatchScheduler {
     private readonly opts: SchedulerOptions,
   ) {
     // Padding needs explicit positions; rows must not change each other's numbers.
-    this.canPad = runner.io.positionIdsType !== null && !runner.rowsInteract;
+    this.canPad = runner.io.positionIdsType !== null && !runner.rowsInteract && !runner.noPadding;
   }
 
   stats(): EngineStats {

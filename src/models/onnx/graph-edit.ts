@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import { ARGMAX_OUTPUT } from './graph-io';
+import { ARGMAX_OUTPUT, LOGITS_FLOAT32 } from './graph-io';
 
 /** Ops that act on each position independently, so slicing before them equals slicing after. */
 const PER_POSITION_OPS = new Set(['Add', 'Mul', 'Div', 'Sub', 'Cast', 'Identity', 'Tanh']);
@@ -9,6 +9,9 @@ export const LAST_POSITION_ONLY = 'logits for the last position only';
 
 /** Ops that quantize activations with one scale per tensor: in a batch, rows change each other. */
 const PER_TENSOR_ACTIVATION_QUANT = new Set(['DynamicQuantizeLinear', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat']);
+
+/** Attention ops that take sequence lengths instead of a mask: they assume no left padding. */
+const LENGTH_BASED_ATTENTION = new Set(['GroupQueryAttention']);
 
 export interface EditedGraph {
   bytes: Uint8Array;
@@ -21,13 +24,25 @@ export interface GraphAnalysis {
   rowsInteract: boolean;
   /** The graph edited for decoding, or null (not asked for, or the pattern does not fit). */
   edited: EditedGraph | null;
+  /** External data files the graph's weights live in (relative to the graph's folder). */
+  externalFiles: string[];
+  /** GroupQueryAttention derives positions from lengths: rows cannot be left-padded. */
+  noPadding: boolean;
 }
 
 /** Reads what the session metadata cannot tell, and applies the decoding edit when asked. */
 export function analyzeGraph(bytes: Uint8Array, edit: boolean): GraphAnalysis {
   const model = onnx.ModelProto.decode(bytes);
   const rowsInteract = model.graph ? usesOps(model.graph, PER_TENSOR_ACTIVATION_QUANT) : false;
-  return { rowsInteract, edited: edit ? editGraphForDecoding(model) : null };
+  const noPadding = model.graph ? usesOps(model.graph, LENGTH_BASED_ATTENTION) : false;
+  const externalFiles = [
+    ...new Set(
+      (model.graph?.initializer ?? []).flatMap((t) =>
+        (t.externalData ?? []).filter((e) => e.key === 'location').map((e) => e.value ?? ''),
+      ),
+    ),
+  ];
+  return { rowsInteract, noPadding, externalFiles, edited: edit ? editGraphForDecoding(model) : null };
 }
 
 function usesOps(graph: onnx.IGraphProto, ops: Set<string>): boolean {
@@ -82,12 +97,34 @@ function editGraphForDecoding(model: onnx.ModelProto): EditedGraph | null {
   }
 
   const logitsOut = graph.output?.find((o) => o.name === 'logits');
-  if (logitsOut?.type?.tensorType?.elemType === onnx.TensorProto.DataType.FLOAT) {
+  let floatLogits = 'logits';
+  if (logitsOut?.type?.tensorType?.elemType === onnx.TensorProto.DataType.FLOAT16) {
+    // float16 logits: one Cast in the graph instead of a half→float loop in JS for every row.
+    floatLogits = LOGITS_FLOAT32;
+    graph.node.push(
+      onnx.NodeProto.create({
+        name: 'logits_to_float32',
+        opType: 'Cast',
+        input: ['logits'],
+        output: [LOGITS_FLOAT32],
+        attribute: [onnx.AttributeProto.create({ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: onnx.TensorProto.DataType.FLOAT })],
+      }),
+    );
+    const dims = logitsOut.type.tensorType.shape?.dim ?? [];
+    (graph.output ??= []).push(
+      onnx.ValueInfoProto.create({
+        name: LOGITS_FLOAT32,
+        type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims } } },
+      }),
+    );
+    changes.push('float32 logits output');
+  }
+  if (floatLogits !== 'logits' || logitsOut?.type?.tensorType?.elemType === onnx.TensorProto.DataType.FLOAT) {
     graph.node.push(
       onnx.NodeProto.create({
         name: 'next_token_argmax_node',
         opType: 'ArgMax',
-        input: ['logits'],
+        input: [floatLogits],
         output: [ARGMAX_OUTPUT],
         attribute: [
           onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 2 }),
@@ -127,6 +164,11 @@ function findLmHead(
     if (live.length !== 1) return { head: null, downstream };
     downstream.push(...(node.output ?? []));
     node = producer.get(live[0]);
+  }
+  // MatMulNBits quantizes activations per row (per block of each row), so slicing rows first is exact.
+  const nbits = node?.opType === 'MatMulNBits' && node.domain === 'com.microsoft';
+  if (nbits && node?.input && node.input.slice(1).every((i) => !i || !activations.has(i))) {
+    return { head: { node, input: node.input }, downstream };
   }
   if (node?.opType === 'MatMul' && node.input?.length === 2 && !activations.has(node.input[1])) {
     return { head: { node, input: node.input }, downstream };

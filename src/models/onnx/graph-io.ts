@@ -5,8 +5,34 @@ import type { ModelConfig } from './model-config';
 export type KvType = 'float32' | 'float16';
 export type IndexType = 'int64' | 'int32';
 
+/** Tensor names of the decoder interface; `%d` stands for the layer index. */
+export interface IoNames {
+  inputIds: string;
+  attentionMask: string;
+  positionIds: string;
+  logits: string;
+  pastKey: string;
+  pastValue: string;
+  presentKey: string;
+  presentValue: string;
+}
+
+/** The names Optimum and onnx-community exports use (ONNX Runtime GenAI's defaults too). */
+export const OPTIMUM_NAMES: Readonly<IoNames> = Object.freeze({
+  inputIds: 'input_ids',
+  attentionMask: 'attention_mask',
+  positionIds: 'position_ids',
+  logits: 'logits',
+  pastKey: 'past_key_values.%d.key',
+  pastValue: 'past_key_values.%d.value',
+  presentKey: 'present.%d.key',
+  presentValue: 'present.%d.value',
+});
+
 /** The decoder-with-past interface of one graph, read from the session's metadata. */
 export interface GraphIo {
+  /** Input and output names (logits: the float32 copy when the graph edit added one). */
+  names: IoNames;
   inputIdsType: IndexType;
   maskType: IndexType;
   /** Null when the graph derives positions itself (then sequences are never left-padded). */
@@ -26,8 +52,15 @@ export interface GraphIo {
 }
 
 export const ARGMAX_OUTPUT = 'next_token_argmax';
+/** float32 copy of float16 logits, added by the load-time graph edit. */
+export const LOGITS_FLOAT32 = 'logits_float32';
 
-export function inspectGraph(session: ort.InferenceSession, config: ModelConfig, file: string): GraphIo {
+export function inspectGraph(
+  session: ort.InferenceSession,
+  config: ModelConfig,
+  file: string,
+  exported: IoNames = OPTIMUM_NAMES,
+): GraphIo {
   const fail = (reason: string): never => {
     throw new ModelLoadError(file, reason);
   };
@@ -46,15 +79,14 @@ export function inspectGraph(session: ort.InferenceSession, config: ModelConfig,
 
   const pastNames: string[] = [];
   const presentNames: string[] = [];
+  const layer = (pattern: string, i: number) => pattern.replace('%d', String(i));
   for (let i = 0; i < config.numLayers; i++) {
-    for (const part of ['key', 'value']) {
-      pastNames.push(`past_key_values.${i}.${part}`);
-      presentNames.push(`present.${i}.${part}`);
-    }
+    pastNames.push(layer(exported.pastKey, i), layer(exported.pastValue, i));
+    presentNames.push(layer(exported.presentKey, i), layer(exported.presentValue, i));
   }
   const pastMeta = pastNames.map((n) => tensor(inputs, n, 'input'));
   presentNames.forEach((n) => tensor(outputs, n, 'output'));
-  const extraLayer = `past_key_values.${config.numLayers}.key`;
+  const extraLayer = layer(exported.pastKey, config.numLayers);
   if (inputs.has(extraLayer)) fail(`graph has more layers than config.json's ${config.numLayers}`);
 
   const first = pastMeta[0];
@@ -63,13 +95,17 @@ export function inspectGraph(session: ort.InferenceSession, config: ModelConfig,
   if (first.shape.length !== 4) fail(`past key/values have rank ${first.shape.length}, expected 4`);
   // Fixed dims in the graph win; symbolic ones fall back to config.json.
   const dim = (d: number | string, fallback: number) => (typeof d === 'number' && d > 0 ? d : fallback);
-  const logits = tensor(outputs, 'logits', 'output');
+  tensor(outputs, exported.logits, 'output');
+  // The graph edit's float32 copy of float16 logits: fetched instead, no conversion in JS.
+  const logitsName = outputs.has(LOGITS_FLOAT32) ? LOGITS_FLOAT32 : exported.logits;
+  const logits = tensor(outputs, logitsName, 'output');
   if (logits.type !== 'float32' && logits.type !== 'float16') fail(`logits have type ${logits.type}`);
 
   return {
-    inputIdsType: indexType('input_ids'),
-    maskType: indexType('attention_mask'),
-    positionIdsType: inputs.has('position_ids') ? indexType('position_ids') : null,
+    names: { ...exported, logits: logitsName },
+    inputIdsType: indexType(exported.inputIds),
+    maskType: indexType(exported.attentionMask),
+    positionIdsType: inputs.has(exported.positionIds) ? indexType(exported.positionIds) : null,
     hasUseCacheBranch: inputs.has('use_cache_branch'),
     pastNames,
     presentNames,

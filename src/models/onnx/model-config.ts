@@ -74,3 +74,8 @@ function tokenIds(value: unknown): number[] {
   const list = Array.isArray(value) ? value : [value];
   return list.filter((v): v is number => Number.isInteger(v) && (v as number) >= 0);
 }
+
+/** A copy of `config` whose EOS ids also include generation_config.json's. */
+export function withGenerationEos(config: ModelConfig, generation: Json | undefined): ModelConfig {
+  return { ...config, eosIds: [...new Set([...config.eosIds, ...tokenIds(generation?.eos_token_id)])] };
+}

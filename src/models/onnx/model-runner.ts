@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelLoadError } from './errors';
 import { analyzeGraph, LAST_POSITION_ONLY, type GraphAnalysis } from './graph-edit';
@@ -60,22 +61,35 @@ export class ModelRunner {
     readonly graphChanges: string[],
     /** Batch rows change each other's results (dynamic quantization): never batch sequences. */
     readonly rowsInteract: boolean,
+    /** Attention derives positions from lengths (GroupQueryAttention): rows must not be left-padded. */
+    readonly noPadding: boolean,
   ) {
-    this.fetchLogits = ['logits', ...io.presentNames];
+    this.fetchLogits = [io.names.logits, ...io.presentNames];
     this.fetchArgmax = io.argmaxName ? [io.argmaxName, ...io.presentNames] : this.fetchLogits;
   }
 
   static async load(folder: ModelFolder, config: ModelConfig, opts: RunnerOptions): Promise<ModelRunner> {
-    const { rowsInteract, edited } = analyze(folder.onnxFile, opts.optimizeGraph !== false && !folder.hasExternalData);
+    const { rowsInteract, noPadding, edited, externalFiles } = analyze(folder.onnxFile, opts.optimizeGraph !== false);
+    const missing = externalFiles.filter((f) => !existsSync(join(dirname(folder.onnxFile), f)));
+    if (missing.length) {
+      throw new ModelLoadError(
+        folder.onnxFile,
+        `external data file${missing.length > 1 ? 's' : ''} missing: ${missing.join(', ')} (present: ${
+          folder.dataFiles.map((f) => basename(f)).join(', ') || 'none'
+        })`,
+      );
+    }
     if (edited) {
-      const { session, device } = await createSession(edited.bytes, folder.onnxFile, opts);
-      const runner = await ModelRunner.wrap(session, folder, config, device, edited.changes, rowsInteract);
+      // The edited graph is passed as bytes: its external weights are found through the folder option.
+      const bytesOpts = { ...opts, externalDataFolder: externalFiles.length ? dirname(folder.onnxFile) : undefined };
+      const { session, device } = await createSession(edited.bytes, folder.onnxFile, bytesOpts);
+      const runner = await ModelRunner.wrap(session, folder, config, device, edited.changes, rowsInteract, noPadding);
       if (await runner.selfCheck()) return runner;
       await session.release();
       opts.logger?.warn(`${folder.onnxFile}: graph edit failed its check; using the graph as exported`);
     }
     const { session, device } = await createSession(folder.onnxFile, folder.onnxFile, opts);
-    return ModelRunner.wrap(session, folder, config, device, [], rowsInteract);
+    return ModelRunner.wrap(session, folder, config, device, [], rowsInteract, noPadding);
   }
 
   /** Validates the graph's interface; a graph that does not fit is released, not leaked. */
@@ -86,9 +100,11 @@ export class ModelRunner {
     device: EffectiveDevice,
     changes: string[],
     rowsInteract: boolean,
+    noPadding: boolean,
   ): Promise<ModelRunner> {
     try {
-      return new ModelRunner(session, inspectGraph(session, config, folder.onnxFile), config, device, changes, rowsInteract);
+      const io = inspectGraph(session, config, folder.onnxFile, folder.genai?.names);
+      return new ModelRunner(session, io, config, device, changes, rowsInteract, noPadding);
     } catch (err) {
       await session.release();
       throw err;
@@ -116,13 +132,14 @@ export class ModelRunner {
         positions[r * seqLen + s] = c < pad ? 1 : c - pad;
       }
     }
+    const names = io.names;
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: indexTensor(io.inputIdsType, args.ids, [batch, seqLen]),
-      attention_mask: mask instanceof Int32Array
+      [names.inputIds]: indexTensor(io.inputIdsType, args.ids, [batch, seqLen]),
+      [names.attentionMask]: mask instanceof Int32Array
         ? new ort.Tensor('int32', mask, [batch, total])
         : new ort.Tensor('int64', mask, [batch, total]),
     };
-    if (io.positionIdsType) feeds.position_ids = indexTensor(io.positionIdsType, positions, [batch, seqLen]);
+    if (io.positionIdsType) feeds[names.positionIds] = indexTensor(io.positionIdsType, positions, [batch, seqLen]);
     if (io.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([pastLength > 0 ? 1 : 0]), [1]);
     const past = args.past ?? this.emptyPast(batch);
     for (let i = 0; i < io.pastNames.length; i++) feeds[io.pastNames[i]] = past[i];
@@ -133,12 +150,12 @@ export class ModelRunner {
     let presents: ort.Tensor[];
     const presentsInto = args.presentsInto;
     if (presentsInto) {
-      const fetches: Record<string, ort.Tensor | null> = { [argmaxName ?? 'logits']: null };
+      const fetches: Record<string, ort.Tensor | null> = { [argmaxName ?? names.logits]: null };
       io.presentNames.forEach((n, i) => (fetches[n] = presentsInto[i]));
       const logitsInto = argmaxName ? null : this.logitsTarget(batch);
-      if (logitsInto) fetches.logits = logitsInto;
+      if (logitsInto) fetches[names.logits] = logitsInto;
       out = await this.session.run(feeds, fetches);
-      if (logitsInto) out = { ...out, logits: logitsInto };
+      if (logitsInto) out = { ...out, [names.logits]: logitsInto };
       presents = presentsInto;
     } else {
       out = await this.session.run(feeds, argmaxName ? this.fetchArgmax : this.fetchLogits);
@@ -150,7 +167,7 @@ export class ModelRunner {
       const perRow = data.length / batch;
       return { presents, argmax: Array.from({ length: batch }, (_, r) => Number(data[r * perRow + perRow - 1])) };
     }
-    const logits = out.logits as ort.Tensor;
+    const logits = out[names.logits] as ort.Tensor;
     const [, positionsOut, vocab] = logits.dims;
     const rows: Float32Array[] = [];
     for (let r = 0; r < batch; r++) {
@@ -210,6 +227,6 @@ function analyze(file: string, edit: boolean): GraphAnalysis {
     return analyzeGraph(bytes, edit);
   } catch {
     // not an ONNX graph this parser understands: let onnxruntime judge the original
-    return { rowsInteract: false, edited: null };
+    return { rowsInteract: false, noPadding: false, edited: null, externalFiles: [] };
   }
 }

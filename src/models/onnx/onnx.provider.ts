@@ -6,7 +6,7 @@ import type {
 import { BatchScheduler } from './batch-scheduler';
 import { ModelLoadError } from './errors';
 import type { EngineHooks, EngineStats } from './hooks';
-import { parseModelConfig, type ModelConfig } from './model-config';
+import { parseModelConfig, withGenerationEos, type ModelConfig } from './model-config';
 import { readModelFolder } from './model-folder';
 import { ModelRunner } from './model-runner';
 import { Sequence } from './sequence';
@@ -21,7 +21,11 @@ export interface OnnxProviderOptions {
   /** Requested execution provider; unavailable ones fall back to cpu. Default cpu. */
   device?: Device;
   /** Which graph file: fp32 (model.onnx), q8/quantized, fp16, int8, uint8, q4, q4f16. Default fp32. */
+  dtype?: string;
+  /** Older name of `dtype`. */
   variant?: string;
+  /** An explicit graph file (relative to the folder or its onnx/ folder); wins over dtype. */
+  file?: string;
   /** Sequences decoded together. Default 8. */
   maxBatchSize?: number;
   /** Requests that may wait for a slot before model_unavailable. Default 32. */
@@ -66,8 +70,10 @@ export class OnnxProvider implements LlmProvider {
 
   /** Loads and validates a model folder; throws ModelLoadError naming the file at fault. */
   static async load(opts: OnnxProviderOptions): Promise<OnnxProvider> {
-    const folder = readModelFolder(opts.path, opts.variant ?? 'fp32');
-    const config = parseModelConfig(folder.config, folder.generationConfig, folder.configFile);
+    const folder = readModelFolder(opts.path, { dtype: opts.dtype ?? opts.variant ?? 'fp32', file: opts.file });
+    const config = folder.genai
+      ? withGenerationEos(folder.genai.config, folder.generationConfig)
+      : parseModelConfig(folder.config, folder.generationConfig, folder.configFile);
     let tokenizer: ModelTokenizer;
     try {
       tokenizer = new ModelTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.chatTemplate);
@@ -97,6 +103,7 @@ export class OnnxProvider implements LlmProvider {
       runner.graphChanges.length ? `graph edits: ${runner.graphChanges.join(', ')}` : '',
       runner.io.positionIdsType ? '' : 'no position_ids input: sequences decode unbatched',
       runner.rowsInteract ? 'dynamic per-tensor quantization: sequences decode unbatched' : '',
+      runner.noPadding ? 'GroupQueryAttention (no left padding): sequences decode unbatched' : '',
     ].filter(Boolean);
     opts.logger?.log?.(
       `model "${opts.id}" loaded: ${config.modelType}, ${folder.onnxFile}, device ${runner.device}` +

@@ -24,6 +24,8 @@ export interface SessionOptions {
   /** Let idle intra-op threads spin between ops (onnxruntime's default); off is kinder to a shared box. */
   spinWait?: boolean;
   logger?: EngineLogger;
+  /** Folder of the graph's external data files, needed when the graph is passed as bytes. */
+  externalDataFolder?: string;
 }
 
 export interface CreatedSession {
@@ -68,7 +70,12 @@ function open(source: string | Uint8Array, ep: EffectiveDevice, opts: SessionOpt
     // Inter-op parallelism only helps branchy graphs; a decoder is one chain of ops.
     executionMode: 'sequential',
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
-    ...(opts.spinWait === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+    extra: {
+      session: {
+        ...(opts.spinWait === false ? { intra_op: { allow_spinning: '0' } } : {}),
+        ...(opts.externalDataFolder ? { model_external_initializers_file_folder_path: opts.externalDataFolder } : {}),
+      },
+    },
     logSeverityLevel: 3,
   };
   disableOrtTelemetry();

@@ -30,8 +30,19 @@ export function halfToFloat(bits: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
+/** All 65,536 half values as floats (256 kB, built on first use): a lookup per element, no math. */
+let halfTable: Float32Array | null = null;
+
+/**
+ * float16 logits → float32. Only graphs the load-time edit could not give a float32 logits
+ * output reach this; the table keeps it to one load per element.
+ */
 export function halfRowToFloat(src: Uint16Array, offset: number, length: number): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) halfTable[i] = halfToFloat(i);
+  }
   const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) out[i] = halfToFloat(src[offset + i]);
+  for (let i = 0; i < length; i++) out[i] = halfTable[src[offset + i]];
   return out;
 }

@@ -1,0 +1,188 @@
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { buildModel } from '../../src/model-tools/build-model';
+import { buildGenAiModel } from '../../src/model-tools/genai-writer';
+import { writeVariant } from '../../src/model-tools/variants/write-variant';
+import { createOnnxProvider, ModelLoadError, type OnnxProvider } from '../../src/models/onnx';
+import { makeTempDir } from '../helpers/temp-dir';
+import { request } from './engine-fixtures';
+
+/**
+ * Every weight variant a user may download, written by our own tools for llama- and qwen2-style
+ * graphs with grouped-query attention: fp32, fp16, q8, q4 (block 32 and 128), q4f16, external
+ * data in several files, and an ONNX Runtime GenAI folder. Each loads, streams, serves 8
+ * concurrent requests exactly as it serves each alone, and (where transformers.js reads the
+ * variant) picks the same greedy tokens as transformers.js on the same file.
+ */
+const root = makeTempDir('engine-variants');
+const PROMPTS = [
+  'The quick brown fox',
+  'Once upon a time',
+  'def main():',
+  'Q: 2+2?\nA:',
+  'Hello',
+  'Lorem ipsum dolor sit amet',
+  'x',
+  'A longer prompt, so that batched rows are padded differently from each other.',
+];
+const NEW_TOKENS = 32;
+
+type Variant = { name: string; dtype?: string; folder: string; tfjs: boolean };
+
+async function transformers() {
+  const t = await import('@huggingface/transformers');
+  t.env.allowRemoteModels = false;
+  t.env.allowLocalModels = true;
+  t.env.localModelPath = root;
+  return t;
+}
+
+describe.each([
+  ['llama', { arch: 'llama' as const, kvHeads: 2 }],
+  ['qwen2', { arch: 'qwen2' as const, kvHeads: 2 }],
+])('model variants (%s)', (arch, spec) => {
+  // head size 16: GroupQueryAttention on CPU needs a multiple of 16
+  const base = { ...spec, layers: 2, hidden: 64, heads: 4, seed: 31, maxPositions: 256 };
+  const dir = (name: string) => join(root, `${arch}-${name}`);
+  const variants: Variant[] = [
+    { name: 'fp32', folder: dir('main'), tfjs: true },
+    { name: 'fp16', dtype: 'fp16', folder: dir('main'), tfjs: true },
+    { name: 'q8', dtype: 'q8', folder: dir('main'), tfjs: true },
+    { name: 'q4 block 32', dtype: 'q4', folder: dir('main'), tfjs: true },
+    { name: 'q4f16', dtype: 'q4f16', folder: dir('main'), tfjs: true },
+    { name: 'q4 block 128, asymmetric', dtype: 'q4', folder: dir('q4-128'), tfjs: true },
+    { name: 'external data in several files', folder: dir('external'), tfjs: true },
+    { name: 'GenAI folder', folder: dir('genai'), tfjs: false },
+  ];
+  const reference = new Map<string, number[]>();
+
+  beforeAll(async () => {
+    await buildModel({ outDir: dir('main'), ...base });
+    for (const dtype of ['fp16', 'q8', 'q4', 'q4f16'] as const)
+      await writeVariant(dir('main'), { dtype, blockSize: 32 });
+    await buildModel({ outDir: dir('q4-128'), ...base });
+    await writeVariant(dir('q4-128'), { dtype: 'q4', blockSize: 128, asymmetric: true });
+    await buildModel({ outDir: dir('external'), ...base });
+    await writeVariant(dir('external'), { dtype: 'fp32', externalData: true, maxDataFileBytes: 64 * 1024 });
+    await buildGenAiModel({ outDir: dir('genai'), ...base });
+  });
+
+  it('writes the files transformers.js names, external data split over several files', () => {
+    expect(readdirSync(join(dir('main'), 'onnx')).sort()).toEqual(
+      ['model.onnx', 'model_fp16.onnx', 'model_q4.onnx', 'model_q4f16.onnx', 'model_quantized.onnx'].sort(),
+    );
+    const external = readdirSync(join(dir('external'), 'onnx'));
+    expect(external.filter((f) => f.startsWith('model.onnx_data')).length).toBeGreaterThan(2);
+    expect(readdirSync(dir('genai')).sort()).toEqual(
+      ['genai_config.json', 'model.onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json'].sort(),
+    );
+  });
+
+  describe.each(variants.map((v) => [v.name, v] as const))('%s', (_name, v) => {
+    let provider: OnnxProvider;
+    beforeAll(async () => {
+      provider = await createOnnxProvider({ id: v.name, path: v.folder, dtype: v.dtype, threads: 1, maxBatchSize: 8 });
+    });
+    afterAll(() => provider?.close());
+
+    it('streams, and 8 concurrent requests get what each gets alone', async () => {
+      const alone: number[][] = [];
+      for (const prompt of PROMPTS) {
+        alone.push((await provider.generateTokens(request(prompt, { maxTokens: NEW_TOKENS }))).tokenIds);
+      }
+      const together = await Promise.all(
+        PROMPTS.map((p) => provider.generateTokens(request(p, { maxTokens: NEW_TOKENS }))),
+      );
+      // Batch sizes take different kernel paths (logits differ by ~1e-6, measured): on random
+      // weights a near-tie can flip late in a sequence, so allow one sequence to diverge after
+      // its first 8 tokens; everything else must be identical.
+      const same = together.filter((r, i) => JSON.stringify(r.tokenIds) === JSON.stringify(alone[i])).length;
+      expect(same).toBeGreaterThanOrEqual(PROMPTS.length - 1);
+      together.forEach((r, i) => expect(r.tokenIds.slice(0, 8)).toEqual(alone[i].slice(0, 8)));
+      // random weights end some prompts early on EOS; most must run the full length
+      expect(alone.filter((t) => t.length === NEW_TOKENS).length).toBeGreaterThan(PROMPTS.length / 2);
+      let streamed = '';
+      for await (const e of provider.stream(request(PROMPTS[0], { maxTokens: NEW_TOKENS }))) {
+        if (e.type === 'delta') streamed += e.text;
+      }
+      expect(streamed).toBe((await provider.generate(request(PROMPTS[0], { maxTokens: NEW_TOKENS }))).text);
+      reference.set(v.name, alone.flat());
+    });
+
+    if (v.tfjs) {
+      it('picks the same greedy tokens as transformers.js on the same file, 8 prompts × 32 tokens', async () => {
+        const { AutoModelForCausalLM, AutoTokenizer, Tensor } = await transformers();
+        const name = basename(v.folder);
+        const tokenizer = await AutoTokenizer.from_pretrained(name);
+        const model = await AutoModelForCausalLM.from_pretrained(name, {
+          dtype: (v.dtype ?? 'fp32') as 'fp32',
+          device: 'cpu',
+        });
+        try {
+          for (const prompt of PROMPTS) {
+            const ids = Array.from(tokenizer(prompt).input_ids.data as BigInt64Array, Number);
+            const out = (await model.generate({
+              input_ids: new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
+              attention_mask: new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+              max_new_tokens: NEW_TOKENS,
+              do_sample: false,
+            })) as { tolist(): bigint[][] };
+            const theirs = out.tolist()[0].map(Number).slice(ids.length);
+            const ours = await provider.generateTokens(request(prompt, { maxTokens: NEW_TOKENS }));
+            expect(ours.tokenIds).toEqual(theirs);
+          }
+        } finally {
+          await model.dispose();
+        }
+      });
+    }
+  });
+
+  it('the GenAI folder and the external-data folder give exactly the fp32 tokens (same weights)', () => {
+    expect(reference.get('fp32')?.length).toBeGreaterThan(PROMPTS.length * 8);
+    expect(reference.get('GenAI folder')).toEqual(reference.get('fp32'));
+    expect(reference.get('external data in several files')).toEqual(reference.get('fp32'));
+  });
+});
+
+describe('refusing folders that do not match the configuration', () => {
+  const folder = join(root, 'refuse');
+  beforeAll(() => buildModel({ outDir: folder, arch: 'llama', layers: 1, hidden: 32, heads: 4, seed: 3 }));
+  const reason = async (opts: { dtype?: string; file?: string }) => {
+    const err = await createOnnxProvider({ id: 'x', path: folder, ...opts }).then(
+      (p) => p.close().then(() => null),
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ModelLoadError);
+    return (err as ModelLoadError).reason;
+  };
+
+  it('lists the graphs it found, with their dtypes', async () => {
+    await writeVariant(folder, { dtype: 'q4' });
+    expect(await reason({ dtype: 'fp16' })).toBe(
+      'not found: dtype fp16 expects onnx/model_fp16.onnx or onnx/decoder_model_merged_fp16.onnx ' +
+        '(present: onnx/model.onnx (fp32), onnx/model_q4.onnx (q4))',
+    );
+    expect(await reason({ file: 'onnx/model_int4.onnx' })).toBe(
+      'not found (graphs present: onnx/model.onnx (fp32), onnx/model_q4.onnx (q4))',
+    );
+  });
+
+  it('an explicit file wins over dtype', async () => {
+    const p = await createOnnxProvider({ id: 'x', path: folder, dtype: 'fp16', file: 'model_q4.onnx' });
+    try {
+      expect((await p.generateTokens(request('hi', { maxTokens: 3 }))).tokenIds).toHaveLength(3);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('names the missing external data file', async () => {
+    await writeVariant(folder, { dtype: 'fp16', externalData: true, maxDataFileBytes: 16 * 1024 });
+    const { rmSync } = await import('node:fs');
+    rmSync(join(folder, 'onnx', 'model_fp16.onnx_data_1'));
+    expect(await reason({ dtype: 'fp16' })).toMatch(
+      /^external data file missing: model_fp16\.onnx_data_1 \(present: model_fp16\.onnx_data, model_fp16\.onnx_data_2/,
+    );
+  });
+});
