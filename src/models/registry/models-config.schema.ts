@@ -28,6 +28,8 @@ const common = {
   params: z.enum(['forward', 'drop', 'strict'], says('must be one of forward, drop, strict')).optional(),
   /** Request fields always removed before the model sees them (for upstreams that reject them). */
   drop_params: z.array(text, says('must be a list of field names')).optional(),
+  /** `embeddings`: the model serves /v1/embeddings only (docs/embeddings.md). Default `chat`. */
+  task: z.enum(['chat', 'embeddings'], says('must be one of chat, embeddings')).optional(),
 };
 
 export const ONNX_FIELDS = ['path', 'device', 'dtype', 'file', 'variant', 'max_batch_size', 'max_queue', 'threads'] as const;
@@ -58,6 +60,13 @@ export const onnxModelSchema = z
     max_batch_size: posInt.optional(),
     max_queue: posInt.optional(),
     threads: posInt.optional(),
+    /** Encoders (task: embeddings): see docs/embeddings.md. */
+    pooling: z.enum(['mean', 'cls', 'last'], says('must be one of mean, cls, last')).optional(),
+    normalize: z.boolean(says('must be true or false')).optional(),
+    query_prefix: z.string(says('must be a string')).optional(),
+    document_prefix: z.string(says('must be a string')).optional(),
+    matryoshka_dimensions: z.array(posInt, says('must be a list of positive integers')).optional(),
+    max_batch_tokens: posInt.optional(),
   })
   .strict();
 

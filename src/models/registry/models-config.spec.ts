@@ -151,6 +151,24 @@ describe('models.yaml', () => {
     expect(refusal(valid.replace('    device: mps', '    device: mps\n    api: responses'))).toContain('field "api": only allowed for provider "http"');
   });
 
+  it('reads task and the encoder settings (docs/embeddings.md)', () => {
+    const enc =
+      '  - id: embed\n    provider: onnx\n    task: embeddings\n    path: models/e\n    pooling: cls\n    normalize: false\n' +
+      '    query_prefix: "query: "\n    document_prefix: "passage: "\n    matryoshka_dimensions: [32, 16]\n    max_batch_tokens: 4096\n';
+    expect(parseModelsConfig(withBig(enc), FILE).models[1]).toMatchObject({
+      task: 'embeddings',
+      pooling: 'cls',
+      normalize: false,
+      queryPrefix: 'query: ',
+      documentPrefix: 'passage: ',
+      matryoshkaDimensions: [32, 16],
+      maxBatchTokens: 4096,
+    });
+    expect(parseModelsConfig(valid, FILE).models[0]).not.toHaveProperty('task');
+    expect(refusal(withBig(enc.replace('pooling: cls', 'pooling: max')))).toContain('field "pooling": must be one of mean, cls, last');
+    expect(refusal(withBig(enc.replace('task: embeddings', 'task: rerank')))).toContain('field "task": must be one of chat, embeddings');
+  });
+
   it('refuses fallback cycles', () => {
     const text = valid.replace('    device: mps', '    device: mps\n    fallbacks: [big]');
     expect(refusal(text)).toContain('field "fallbacks": fallback cycle: tiny -> big -> tiny');

@@ -27,6 +27,8 @@ interface CommonModelConfig {
   /** models.yaml `params` (default forward) and `drop_params` (docs/api.md, wire fidelity). */
   params?: ParamsMode;
   dropParams?: string[];
+  /** models.yaml `task`: `embeddings` models serve /v1/embeddings only; unset = `chat`. */
+  task?: 'chat' | 'embeddings';
 }
 
 export interface OnnxModelConfig extends CommonModelConfig {
@@ -41,6 +43,13 @@ export interface OnnxModelConfig extends CommonModelConfig {
   maxBatchSize?: number;
   maxQueue?: number;
   threads?: number;
+  /** Encoder settings (task: embeddings), docs/embeddings.md. */
+  pooling?: 'mean' | 'cls' | 'last';
+  normalize?: boolean;
+  queryPrefix?: string;
+  documentPrefix?: string;
+  matryoshkaDimensions?: number[];
+  maxBatchTokens?: number;
 }
 
 export interface HttpModelConfig extends CommonModelConfig {
@@ -149,6 +158,7 @@ function normalise(m: RawModel, folder: string): ModelConfig {
     ...(m.context_length !== undefined && { contextLength: m.context_length }),
     ...(m.params !== undefined && { params: m.params }),
     ...(m.drop_params !== undefined && { dropParams: m.drop_params }),
+    ...(m.task !== undefined && { task: m.task }),
   };
   if (m.provider === 'onnx') {
     return stripUndefined({
@@ -161,6 +171,12 @@ function normalise(m: RawModel, folder: string): ModelConfig {
       maxBatchSize: m.max_batch_size,
       maxQueue: m.max_queue,
       threads: m.threads,
+      pooling: m.pooling,
+      normalize: m.normalize,
+      queryPrefix: m.query_prefix,
+      documentPrefix: m.document_prefix,
+      matryoshkaDimensions: m.matryoshka_dimensions,
+      maxBatchTokens: m.max_batch_tokens,
     });
   }
   const cb = m.circuit_breaker;
