@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { deltasAnswer, deltasChunks } from './fake-deltas-answer';
+import { answerChunks } from './openai-answers';
 
 /**
  * A real node:http OpenAI-compatible upstream for tests: `/v1/chat/completions`,
@@ -48,6 +50,12 @@ export interface FakeUpstreamOptions {
   modelsStatus: number;
   /** Stop at the request's max_tokens (one delta = one token), as real upstreams do. */
   honourMaxTokens: boolean;
+  /**
+   * The whole answer to a request (a `chat.completion` or `text_completion` object, see
+   * ./openai-answers), sent as is; a stream gets it split into OpenAI-style chunks. Replaces
+   * `deltas`/`usage`/`finishReason` when set.
+   */
+  answer?: (body: Record<string, unknown>) => Record<string, unknown>;
 }
 
 export interface RecordedRequest {
@@ -202,63 +210,25 @@ export class FakeOpenAIUpstream {
       );
     }
     const model = String(record.body?.model ?? 'fake-model');
-    if (record.body?.stream === true && behaviour.kind !== 'json')
-      return this.streamAnswer(res, chat, model, behaviour, record.body);
-    json(res, 200, this.fullAnswer(chat, model, record.body));
+    const body = record.body ?? {};
+    const whole = this.options.answer?.(body) ?? deltasAnswer(this.options, chat, model, body);
+    if (body.stream !== true || behaviour.kind === 'json') return json(res, 200, whole);
+    const include = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+    const chunks = this.options.answer
+      ? answerChunks(whole as Parameters<typeof answerChunks>[0], include)
+      : deltasChunks(this.options, chat, model, body, include);
+    return this.stream(res, chunks, behaviour);
   }
 
-  /** The deltas this request gets, and its finish reason. */
-  private answerFor(body: Record<string, unknown> | undefined): { deltas: string[]; finishReason: 'stop' | 'length' } {
-    const max = Number(body?.max_tokens ?? body?.max_completion_tokens);
-    const all = this.options.deltas;
-    if (!this.options.honourMaxTokens || !Number.isInteger(max) || max >= all.length)
-      return { deltas: all, finishReason: this.options.finishReason };
-    return { deltas: all.slice(0, max), finishReason: 'length' };
-  }
-
-  private fullAnswer(chat: boolean, model: string, body?: Record<string, unknown>): Record<string, unknown> {
-    const answer = this.answerFor(body);
-    const text = answer.deltas.join('');
-    const choice = chat
-      ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: answer.finishReason }
-      : { index: 0, text, finish_reason: answer.finishReason };
-    return {
-      id: 'cmpl-fake',
-      object: chat ? 'chat.completion' : 'text_completion',
-      created: Math.floor(Date.now() / 1000),
-      model,
-      choices: [choice],
-      ...(this.options.usage ? { usage: this.usageBody(answer.deltas.length) } : {}),
-    };
-  }
-
-  private async streamAnswer(
-    res: ServerResponse,
-    chat: boolean,
-    model: string,
-    behaviour: FakeBehaviour,
-    body: Record<string, unknown>,
-  ): Promise<void> {
+  /** Streams `chunks` then `[DONE]`; cut/error-event/pause apply before chunk `afterDeltas`. */
+  private async stream(res: ServerResponse, chunks: unknown[], behaviour: FakeBehaviour): Promise<void> {
     const eol = this.options.crlf ? '\r\n' : '\n';
     const send = (payload: unknown): void => {
       if (this.options.crlf) res.write(`: keep-alive${eol}`);
       res.write(`data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}${eol}${eol}`);
     };
-    const chunk = (text: string, finish: string | null): Record<string, unknown> => ({
-      id: 'cmpl-fake',
-      object: chat ? 'chat.completion.chunk' : 'text_completion',
-      created: Math.floor(Date.now() / 1000),
-      model,
-      choices: [
-        chat
-          ? { index: 0, delta: { content: text }, finish_reason: finish }
-          : { index: 0, text, finish_reason: finish },
-      ],
-    });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const answer = this.answerFor(body);
-    const deltas = answer.deltas;
-    for (let i = 0; i < deltas.length; i++) {
+    for (let i = 0; i < chunks.length; i++) {
       if ('afterDeltas' in behaviour && i === behaviour.afterDeltas) {
         if (behaviour.kind === 'cut') {
           // Let what was written reach the client first, then drop the socket mid-body.
@@ -273,30 +243,12 @@ export class FakeOpenAIUpstream {
         if (behaviour.kind === 'pause') await new Promise<void>((r) => this.resumers.push(r));
       }
       if (res.destroyed) return;
-      send(chunk(deltas[i], null));
+      send(chunks[i]);
       await delay(this.options.chunkDelayMs, res);
     }
     if (res.destroyed) return;
-    send(chunk('', answer.finishReason));
-    const include = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;
-    if (this.options.usage && include)
-      send({
-        id: 'cmpl-fake',
-        object: 'chat.completion.chunk',
-        model,
-        choices: [],
-        usage: this.usageBody(deltas.length),
-      });
     send('[DONE]');
     res.end();
-  }
-
-  private usageBody(completion: number): Record<string, number> {
-    return {
-      prompt_tokens: this.options.promptTokens,
-      completion_tokens: completion,
-      total_tokens: this.options.promptTokens + completion,
-    };
   }
 }
 
