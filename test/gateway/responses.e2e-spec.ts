@@ -183,6 +183,17 @@ describe('POST /v1/responses (translated to chat completions)', () => {
     expect(sent.reasoning_effort).toBe('low');
   });
 
+  it('is described in the OpenAPI document (body, answer, errors)', async () => {
+    const doc = (await call(t.baseUrl, 'GET', '/docs-json')).body;
+    const op = doc.paths['/v1/responses'].post;
+    const props = op.requestBody.content['application/json'].schema.properties;
+    expect(Object.keys(props)).toEqual(
+      expect.arrayContaining(['input', 'instructions', 'tools', 'text', 'max_output_tokens', 'stream']),
+    );
+    expect(op.responses['200'].content['application/json'].schema.properties.output).toBeDefined();
+    expect(op.responses['400'].description).toContain('unsupported_parameter');
+  });
+
   it.each([
     ['no input', { model: 'tiny' }, 400, 'invalid_request', 'input'],
     ['a bad role', { model: 'tiny', input: [{ role: 'robot', content: 'x' }] }, 400, 'invalid_request', 'input.0.role'],
