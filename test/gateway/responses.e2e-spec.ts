@@ -183,6 +183,29 @@ describe('POST /v1/responses (translated to chat completions)', () => {
     expect(sent.reasoning_effort).toBe('low');
   });
 
+  it('caches a deterministic request like chat and replays it (whole and streamed); the logs hear what the client was told', async () => {
+    const body = { model: 'tiny', input: 'cache me', max_output_tokens: 6, temperature: 0 };
+    const a = await call(t.baseUrl, 'POST', '/v1/responses', { key: t.adminKey, body });
+    const b = await call(t.baseUrl, 'POST', '/v1/responses', { key: t.adminKey, body });
+    expect([a.headers.get('x-cache'), b.headers.get('x-cache')]).toEqual(['miss', 'hit']);
+    expect(b.body.output[0].content).toEqual(a.body.output[0].content);
+    expect(b.body.usage).toEqual(a.body.usage);
+    expect(b.body.id).not.toBe(a.body.id);
+    const streamed = await client.responses.stream(body).finalResponse();
+    expect(streamed.output_text).toBe(a.body.output[0].content[0].text);
+    await t.running.app.get(InferenceLogWriter).flush();
+    const ids = [a.headers.get('x-request-id'), b.headers.get('x-request-id')];
+    const rows = await queryDb<{ prompt_tokens: number; completion_tokens: number; cached: boolean }>(
+      t.dbUrl,
+      `SELECT prompt_tokens, completion_tokens, cached FROM inference_logs WHERE request_id = ANY($1) ORDER BY created_at`,
+      [ids],
+    );
+    expect(rows).toEqual([
+      { prompt_tokens: a.body.usage.input_tokens, completion_tokens: a.body.usage.output_tokens, cached: false },
+      { prompt_tokens: b.body.usage.input_tokens, completion_tokens: b.body.usage.output_tokens, cached: true },
+    ]);
+  });
+
   it('is described in the OpenAPI document (body, answer, errors)', async () => {
     const doc = (await call(t.baseUrl, 'GET', '/docs-json')).body;
     const op = doc.paths['/v1/responses'].post;
@@ -241,18 +264,18 @@ describe('POST /v1/responses (translated to chat completions)', () => {
       'conversation',
     ],
     [
-      'tools on the local model',
-      { model: 'tiny', input: 'x', tools: [{ type: 'function', name: 'f', parameters: {} }] },
+      'reasoning effort on the local model',
+      { model: 'tiny', input: 'x', reasoning: { effort: 'low' } },
       400,
       'unsupported_parameter',
-      'tools',
+      'reasoning.effort',
     ],
     [
-      'json output on the local model',
-      { model: 'tiny', input: 'x', text: { format: { type: 'json_object' } } },
+      'verbosity on the local model',
+      { model: 'tiny', input: 'x', text: { verbosity: 'low' } },
       400,
       'unsupported_parameter',
-      'text.format',
+      'text.verbosity',
     ],
     ['an unknown model', { model: 'nope', input: 'x' }, 404, 'model_not_found', 'model'],
   ])('refuses %s with its code and param', async (_what, body, status, code, param) => {
