@@ -1,6 +1,6 @@
 /**
  * Whole OpenAI answers for the fake upstream, and their split into stream chunks the way OpenAI
- * streams them. Written independently of src/gateway/wire (the code under test), so a test that
+ * streams them. Written independently of src/gateway/wire (the code under test, src/models/wire), so a test that
  * compares the two catches a mistake in either.
  */
 type Obj = Record<string, any>;
