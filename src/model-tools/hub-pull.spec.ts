@@ -42,6 +42,9 @@ beforeAll(async () => {
   files.set('onnx/model_quantized.onnx', Buffer.from('quantized graph'));
   files.set('onnx/model_quantized.onnx_data', Buffer.alloc(70_000, 7));
   files.set('onnx/model_fp16.onnx', Buffer.from('fp16 graph'));
+  files.set('onnx/model_q4.onnx', Buffer.from('q4 graph'));
+  files.set('onnx/model_q4.onnx_data', Buffer.alloc(1000, 4));
+  files.set('onnx/model_q4.onnx_data_1', Buffer.alloc(500, 5));
   files.set('README.md', Buffer.from('# readme'));
 
   cdn = createServer((req, res) => {
@@ -117,11 +120,27 @@ describe('pullModel', () => {
     expect(readdirSync(join(out, 'onnx')).some((f) => f.includes('.part'))).toBe(false);
   });
 
+  it('fetches only the chosen dtype and all its external data files, and names the dtype in the yaml entry', async () => {
+    const out = join(root, 'q4');
+    const r = await pull({ outDir: out, dtype: 'q4' });
+    expect(r.files.map((f) => f.file).filter((f) => f.startsWith('onnx/'))).toEqual([
+      'onnx/model_q4.onnx',
+      'onnx/model_q4.onnx_data',
+      'onnx/model_q4.onnx_data_1',
+    ]);
+    expect(readdirSync(join(out, 'onnx')).sort()).toEqual([
+      'model_q4.onnx',
+      'model_q4.onnx_data',
+      'model_q4.onnx_data_1',
+    ]);
+    expect(r.yamlEntry).toBe(`- id: tiny-model\n  provider: onnx\n  path: ${out}\n  dtype: q4`);
+  });
+
   it('says what is wrong without a token, for an unknown repository and for a missing variant', async () => {
     await expect(pull({ token: '' })).rejects.toThrow(/401 unauthorized — set HF_TOKEN/);
     await expect(pull({ token: 'wrong' })).rejects.toThrow(/HF_TOKEN was refused/);
     await expect(pull({ repo: 'org/Nope' })).rejects.toThrow(/not found — check the repository id "org\/Nope"/);
-    await expect(pull({ variant: 'q4' })).rejects.toThrow('variant "q4" not found; available: fp32, q8, fp16');
+    await expect(pull({ dtype: 'q4f16' })).rejects.toThrow('dtype "q4f16" not found; available: fp32, q8, fp16, q4');
     await expect(pull({ repo: 'not a repo' })).rejects.toThrow(HubError);
     const closed = createServer();
     const deadUrl = await listen(closed);

@@ -14,6 +14,8 @@ export interface PullOptions {
   repo: string;
   revision?: string;
   /** fp32 (default), fp16, q8 / quantized, int8, uint8, q4, q4f16, or a raw file suffix. */
+  dtype?: string;
+  /** Older name of `dtype`. */
   variant?: string;
   /** Default models/<name>, name = the repo's last segment, lower-cased. */
   outDir?: string;
@@ -69,9 +71,9 @@ function httpError(status: number, what: string, repo: string, revision: string,
 }
 
 /** Picks the files to download from the repository listing. */
-export function selectFiles(siblings: string[], variant = 'fp32'): string[] {
+export function selectFiles(siblings: string[], dtype = 'fp32'): string[] {
   const onnx = siblings.filter((f) => ONNX_RE.test(f));
-  const suffix = VARIANT_SUFFIX[variant] ?? `_${variant}`;
+  const suffix = VARIANT_SUFFIX[dtype] ?? `_${dtype}`;
   const model =
     onnx.find((f) => f === `onnx/model${suffix}.onnx`) ??
     onnx.find((f) => f === `onnx/decoder_model_merged${suffix}.onnx`);
@@ -79,13 +81,15 @@ export function selectFiles(siblings: string[], variant = 'fp32'): string[] {
     const available = [...new Set(onnx.map(variantOf))];
     throw new HubError(
       available.length
-        ? `variant "${variant}" not found; available: ${available.join(', ')}`
+        ? `dtype "${dtype}" not found; available: ${available.join(', ')}`
         : 'no onnx/model*.onnx in this repository (is it an ONNX export?)',
     );
   }
   for (const f of REQUIRED) if (!siblings.includes(f)) throw new HubError(`${f} missing from the repository`);
-  // External weights: model.onnx_data, model.onnx_data_1, ...
-  const data = siblings.filter((f) => f.startsWith(`${model}_data`));
+  // External weights of this graph only: model_q4.onnx_data, model_q4.onnx_data_1, ...
+  const data = siblings.filter(
+    (f) => f === `${model}_data` || (/^_data_\d+$/.test(f.slice(model.length)) && f.startsWith(model)),
+  );
   return [...CONFIG_FILES.filter((f) => siblings.includes(f)), model, ...data];
 }
 
@@ -101,8 +105,8 @@ async function hubFetch(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
-export function yamlEntry(name: string, path: string): string {
-  return `- id: ${name}\n  provider: onnx\n  path: ${path}`;
+export function yamlEntry(name: string, path: string, dtype = 'fp32'): string {
+  return `- id: ${name}\n  provider: onnx\n  path: ${path}` + (dtype === 'fp32' ? '' : `\n  dtype: ${dtype}`);
 }
 
 export async function pullModel(opts: PullOptions): Promise<PullResult> {
@@ -125,7 +129,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
   const sizes = new Map(siblings.map((s) => [s.rfilename, s.size]));
   const files = selectFiles(
     siblings.map((s) => s.rfilename),
-    opts.variant,
+    opts.dtype ?? opts.variant,
   );
 
   const done: PullResult['files'] = [];
@@ -148,7 +152,7 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     log(`  ${file} (${bytes} bytes)`);
     done.push({ file, bytes });
   }
-  return { name, outDir, files: done, yamlEntry: yamlEntry(name, outRel) };
+  return { name, outDir, files: done, yamlEntry: yamlEntry(name, outRel, opts.dtype ?? opts.variant) };
 }
 
 /** Streams a URL to `dest` through a temporary file; follows redirects; checks the byte count. */

@@ -20,6 +20,8 @@ export class OrtDecoder {
     readonly kvHeads: number,
     readonly headDim: number,
     readonly hasPositionIds: boolean,
+    /** float16 graphs (fp16, q4f16) take and return half KV caches. */
+    readonly kvType: 'float32' | 'float16' = 'float32',
   ) {}
 
   static async load(modelPath: string, threads = 1): Promise<OrtDecoder> {
@@ -40,6 +42,7 @@ export class OrtDecoder {
       Number(shape[1]),
       Number(shape[3]),
       session.inputNames.includes('position_ids'),
+      first.type === 'float16' ? 'float16' : 'float32',
     );
   }
 
@@ -49,7 +52,9 @@ export class OrtDecoder {
       for (const kind of ['key', 'value']) {
         past.set(
           `past_key_values.${i}.${kind}`,
-          new ort.Tensor('float32', new Float32Array(0), [batch, this.kvHeads, 0, this.headDim]),
+          this.kvType === 'float16'
+            ? new ort.Tensor('float16', new Uint16Array(0), [batch, this.kvHeads, 0, this.headDim])
+            : new ort.Tensor('float32', new Float32Array(0), [batch, this.kvHeads, 0, this.headDim]),
         );
       }
     }
@@ -82,7 +87,8 @@ export class OrtDecoder {
     for (const [name, t] of Object.entries(out)) {
       if (name.startsWith('present.')) present.set(name.replace('present.', 'past_key_values.'), t);
     }
-    return { logits: out.logits.data as Float32Array, dims: out.logits.dims.map(Number), present };
+    const logits = out.logits.type === 'float16' ? halfToFloat32(out.logits.data as Uint16Array) : out.logits.data;
+    return { logits: logits as Float32Array, dims: out.logits.dims.map(Number), present };
   }
 
   /** Greedy decoding of one prompt; with `useCache` false every step recomputes everything. */
@@ -114,4 +120,17 @@ export function argmax(data: Float32Array, offset: number, n: number): number {
   let best = 0;
   for (let i = 1; i < n; i++) if (data[offset + i] > data[offset + best]) best = i;
   return best;
+}
+
+function halfToFloat32(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i];
+    const exp = (h >> 10) & 0x1f;
+    const frac = h & 0x3ff;
+    const mag =
+      exp === 0 ? 2 ** -14 * (frac / 1024) : exp === 31 ? (frac ? NaN : Infinity) : 2 ** (exp - 15) * (1 + frac / 1024);
+    out[i] = h & 0x8000 ? -mag : mag;
+  }
+  return out;
 }

@@ -2,6 +2,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { externalDataFiles } from '../models/onnx/model-folder';
 import { OrtDecoder, type Past, argmax } from './ort-decoder';
 
 /** What int8 costs and buys, measured side by side on the same prompts. */
@@ -95,8 +96,10 @@ export async function quantizationReport(
         samePrefix: firstDiff < 0 ? tokens : firstDiff,
       });
     }
-    const fp32Bytes = statSync(fp32File).size;
-    const int8Bytes = statSync(int8File).size;
+    // external data files count: they are the weights
+    const bytes = (f: string) => [f, ...externalDataFiles(f)].reduce((sum, g) => sum + statSync(g).size, 0);
+    const fp32Bytes = bytes(fp32File);
+    const int8Bytes = bytes(int8File);
     const fp32Ms = median(times.fp32);
     const int8Ms = median(times.int8);
     return {
@@ -116,15 +119,16 @@ export async function quantizationReport(
   }
 }
 
-export function formatReport(r: QuantReport): string {
+/** `label` names the compared variant (the report's fields say int8 for history: any variant fits). */
+export function formatReport(r: QuantReport, label = 'int8'): string {
   const lines = [
-    `size: fp32 ${(r.fp32Bytes / 1e6).toFixed(1)} MB → int8 ${(r.int8Bytes / 1e6).toFixed(1)} MB (×${r.sizeRatio.toFixed(2)}, ${(1 / r.sizeRatio).toFixed(1)}× smaller)`,
+    `size: fp32 ${(r.fp32Bytes / 1e6).toFixed(1)} MB → ${label} ${(r.int8Bytes / 1e6).toFixed(1)} MB (×${r.sizeRatio.toFixed(2)}, ${(1 / r.sizeRatio).toFixed(1)}× smaller)`,
     `greedy tokens identical: ${(r.identicalFraction * 100).toFixed(0)}% of positions`,
     ...r.prompts.map(
       (p) =>
         `  ${JSON.stringify(p.prompt).slice(0, 40).padEnd(40)} ${p.samePositions}/${r.tokensPerPrompt} same, first ${p.samePrefix} identical`,
     ),
-    `decode speed: fp32 ${r.fp32MsPerToken.toFixed(2)} ms/token, int8 ${r.int8MsPerToken.toFixed(2)} ms/token (${r.speedup.toFixed(2)}× ${r.speedup >= 1 ? 'faster' : 'slower'})`,
+    `decode speed: fp32 ${r.fp32MsPerToken.toFixed(2)} ms/token, ${label} ${r.int8MsPerToken.toFixed(2)} ms/token (${r.speedup.toFixed(2)}× ${r.speedup >= 1 ? 'faster' : 'slower'})`,
   ];
   return lines.join('\n');
 }
