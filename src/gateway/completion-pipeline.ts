@@ -71,8 +71,9 @@ export class CompletionPipeline {
     });
     this.checkPromptSize(call);
     checkParams(call, model);
-    const promptTokens = await this.models.countTokens(model.id, call.messages ?? call.prompt ?? '');
-    const wanted = this.maxTokens(call, model, promptTokens);
+    const promptTokens =
+      call.promptTokens ?? (await this.models.countTokens(model.id, call.messages ?? call.prompt ?? ''));
+    const wanted = call.promptTokens !== undefined ? 0 : this.maxTokens(call, model, promptTokens);
     const tpm = await this.limiter.reserveTokens(call.key, promptTokens + wanted);
     const headers = { ...requestHeaders, ...tpm.headers };
     // Exact only when this local model alone can answer: a remote upstream, or a fallback with
@@ -92,7 +93,7 @@ export class CompletionPipeline {
         prompt: call.prompt,
         messages: call.messages,
         params: req.params,
-        extra: cacheExtra(call.body),
+        extra: call.cacheExtra ?? cacheExtra(call.body),
         ttlSeconds: model.config.cacheTtl,
         cacheControl: call.cacheControl,
       },
@@ -197,6 +198,16 @@ export class CompletionPipeline {
     const allowed = call.key.allowedModels;
     if (allowed && !allowed.includes(model.id) && !(call.model && allowed.includes(call.model))) {
       throw new ApiError(ErrorCode.ModelNotAllowed, `this API key may not use model "${model.id}"`, 'model');
+    }
+    // An encoder cannot chat and a chat model cannot embed: 400 on `model` (docs/embeddings.md).
+    const embeds = model.config.task === 'embeddings';
+    if (embeds !== (call.endpoint === '/v1/embeddings')) {
+      throw ApiError.invalid(
+        embeds
+          ? `model "${model.id}" is an embeddings model: it serves /v1/embeddings only`
+          : `model "${model.id}" is not an embeddings model (models.yaml task: embeddings); it cannot serve /v1/embeddings`,
+        'model',
+      );
     }
     if (model.status === 'error') {
       throw new ApiError(

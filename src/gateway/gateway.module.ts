@@ -7,10 +7,12 @@ import { UsageModule } from '../usage/usage.module';
 import { CompletionsController } from './completions.controller';
 import { CompletionPipeline } from './completion-pipeline';
 import { ResponsesController } from './responses/responses.controller';
+import { EmbeddingsController } from './embeddings/embeddings.controller';
+import { EmbeddingsService } from './embeddings/embeddings.service';
 
 @Module({
   imports: [ModelsModule, ThrottlingModule, QuotaModule, UsageModule, CacheModule],
-  controllers: [CompletionsController, ResponsesController],
-  providers: [CompletionPipeline],
+  controllers: [CompletionsController, ResponsesController, EmbeddingsController],
+  providers: [CompletionPipeline, EmbeddingsService],
 })
 export class GatewayModule {}

@@ -9,7 +9,7 @@ import type {
   TokenUsage,
 } from '../models/provider.interface';
 
-export type Endpoint = '/v1/generate' | '/v1/chat/completions' | '/v1/completions' | '/v1/responses';
+export type Endpoint = '/v1/generate' | '/v1/chat/completions' | '/v1/completions' | '/v1/responses' | '/v1/embeddings';
 
 /** One inference request, validated and normalised by its controller. */
 export interface InferenceCall {
@@ -26,6 +26,14 @@ export interface InferenceCall {
   body?: Record<string, unknown>;
   /** The raw Cache-Control request header. */
   cacheControl?: string;
+  /**
+   * A call that generates nothing (/v1/embeddings): its prompt tokens, counted by the caller
+   * (each input within the context). The pipeline then reserves no completion tokens and skips
+   * its own count and context check.
+   */
+  promptTokens?: number;
+  /** Output-changing fields for the cache key when there is no `body` (embeddings: dimensions, encoding). */
+  cacheExtra?: Record<string, unknown>;
   requestId: string;
   /** The request-rate limiter's x-ratelimit-* headers (RequestRateLimitGuard), sent with the answer. */
   rateLimitHeaders?: Record<string, string>;

@@ -18,6 +18,7 @@ import {
 } from './registry';
 import { bundledModelHint } from './bundled-model';
 import { TokenCountMemo } from './token-count.memo';
+import { createEncoderProvider, encoderOptions } from './encoder/encoder.provider';
 
 /** What the metrics module plugs in (models and their engines report through these). */
 export interface ModelObservers {
@@ -139,6 +140,7 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
       onnx: async (cfg: import('./registry').OnnxModelConfig) => {
         const missing = bundledModelHint(cfg.path);
         if (missing) throw new ModelLoadError(cfg.path, missing);
+        if (cfg.task === 'embeddings') return createEncoderProvider(encoderOptions(cfg, device, this.logger, this.observers.engineHooks?.(cfg.id)));
         return createOnnxProvider({
           id: cfg.id,
           path: cfg.path,

@@ -126,7 +126,7 @@ describe('EncoderProvider batching', () => {
   afterAll(() => provider.close());
 
   it('concurrent requests share forward passes and get the vectors they get alone', async () => {
-    const alone = [];
+    const alone: number[][] = [];
     for (const t of TEXTS)
       alone.push(
         ((await provider.embed({ rows: provider.prepare([t], {}).rows, encodingFormat: 'float' })) as number[][])[0],

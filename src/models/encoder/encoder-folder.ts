@@ -38,13 +38,13 @@ export function poolingFromConfig(cfg: Record<string, unknown>, file: string): P
   throw new ModelLoadError(file, 'only mean, cls and lasttoken pooling are supported');
 }
 
-export function loadEncoderFolder(dir: string, variant = 'fp32'): EncoderFolder {
+export function loadEncoderFolder(dir: string, variant = 'fp32', file?: string): EncoderFolder {
   if (!existsSync(dir)) throw new ModelLoadError(dir, 'folder not found');
   const suffix = VARIANT_SUFFIXES[variant];
   if (suffix === undefined) {
     throw new ModelLoadError(dir, `unknown dtype "${variant}" (known: ${Object.keys(VARIANT_SUFFIXES).join(', ')})`);
   }
-  const onnxFile = join(dir, 'onnx', `model${suffix}.onnx`);
+  const onnxFile = file ? join(dir, file) : join(dir, 'onnx', `model${suffix}.onnx`);
   if (!existsSync(onnxFile)) throw new ModelLoadError(onnxFile, 'not found');
   const configFile = join(dir, 'config.json');
   const config = readJson(configFile);

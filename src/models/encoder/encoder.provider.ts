@@ -5,6 +5,7 @@ import { ModelLoadError } from '../onnx/errors';
 import type { EngineHooks } from '../onnx/hooks';
 import { createSession, type Device, type EffectiveDevice, type EngineLogger } from '../onnx/session';
 import type { GenerateResult, LlmProvider, ProviderHealth, StreamEvent } from '../provider.interface';
+import type { OnnxModelConfig } from '../registry/models-config';
 import { EmbedBatcher } from './embed-batcher';
 import { loadEncoderFolder, type Pooling } from './encoder-folder';
 import { normalize, poolRow, toBase64, truncateDims } from './pooling';
@@ -13,7 +14,10 @@ export interface EncoderOptions {
   id: string;
   path: string;
   device?: Device;
+  /** fp32 (default), q8, fp16...: picks onnx/model{suffix}.onnx. */
   variant?: string;
+  /** A graph file inside the folder, instead of the variant's name. */
+  file?: string;
   /** Overrides 1_Pooling/config.json; default mean when neither says. */
   pooling?: Pooling;
   /** L2-normalise vectors. Default true. */
@@ -59,7 +63,7 @@ export class EncoderProvider implements LlmProvider, Embedder {
   }
 
   static async create(opts: EncoderOptions): Promise<EncoderProvider> {
-    const folder = loadEncoderFolder(opts.path, opts.variant);
+    const folder = loadEncoderFolder(opts.path, opts.variant, opts.file);
     const { session, device } = await createSession(folder.onnxFile, folder.onnxFile, {
       device: opts.device ?? 'cpu',
       threads: opts.threads,
@@ -215,4 +219,31 @@ function padTokenId(tokenizer: { token_to_id(t: string): number | undefined }): 
 
 export function createEncoderProvider(opts: EncoderOptions): Promise<EncoderProvider> {
   return EncoderProvider.create(opts);
+}
+
+/** models.yaml settings → provider options (the server's default device when the model names none). */
+export function encoderOptions(
+  cfg: OnnxModelConfig,
+  device: Device,
+  logger?: EngineLogger,
+  hooks?: EngineHooks,
+): EncoderOptions {
+  return {
+    id: cfg.id,
+    path: cfg.path,
+    device: cfg.device ?? device,
+    variant: cfg.dtype,
+    file: cfg.file,
+    pooling: cfg.pooling,
+    normalize: cfg.normalize,
+    queryPrefix: cfg.queryPrefix,
+    documentPrefix: cfg.documentPrefix,
+    matryoshkaDimensions: cfg.matryoshkaDimensions,
+    maxBatchSize: cfg.maxBatchSize,
+    maxBatchTokens: cfg.maxBatchTokens,
+    maxQueue: cfg.maxQueue,
+    threads: cfg.threads,
+    logger,
+    hooks,
+  };
 }

@@ -1,0 +1,65 @@
+import { request } from 'undici';
+import { ApiError } from '../../common/errors/api-error';
+import { ErrorCode } from '../../common/errors/error-code';
+import type { HttpModelConfig } from '../registry/models-config';
+import { classifyReadError, classifyStatus, classifyTransportError, isAbortError } from './upstream-errors';
+
+type Json = Record<string, unknown>;
+
+export interface UpstreamEmbeddings {
+  data: Array<number[] | string>;
+  promptTokens?: number;
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * A remote model's /embeddings (docs/embeddings.md): the client's body as sent, only `model`
+ * replaced (and `drop_params` removed); the vectors and usage come back as the upstream gave
+ * them. Errors are classified as for chat (upstream-errors.ts); one attempt, no fallback.
+ */
+export async function postEmbeddings(
+  cfg: HttpModelConfig,
+  apiKey: string | undefined,
+  body: Json,
+  signal?: AbortSignal,
+): Promise<UpstreamEmbeddings> {
+  const sent: Json = { ...body, model: cfg.upstreamModel ?? cfg.id };
+  for (const k of cfg.dropParams ?? []) delete sent[k];
+  const url = `${cfg.baseUrl.replace(/\/+$/, '')}/embeddings`;
+  let res;
+  try {
+    res = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      body: JSON.stringify(sent),
+      headersTimeout: cfg.timeoutMs,
+      bodyTimeout: cfg.timeoutMs,
+      signal,
+    });
+  } catch (err) {
+    if (signal?.aborted || isAbortError(err)) throw signal?.reason ?? err;
+    throw classifyTransportError(cfg.id, err).error;
+  }
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    const text = (await res.body.text().catch(() => '')).slice(0, MAX_ERROR_BODY);
+    throw classifyStatus(cfg.id, res.statusCode, res.headers, text).error;
+  }
+  let json: Json;
+  try {
+    json = (await res.body.json()) as Json;
+  } catch (err) {
+    throw classifyReadError(cfg.id, err).error;
+  }
+  const rows = Array.isArray(json.data) ? (json.data as Json[]) : undefined;
+  if (!rows || rows.some((r) => !Array.isArray(r.embedding) && typeof r.embedding !== 'string')) {
+    throw new ApiError(ErrorCode.UpstreamError, `Upstream of model "${cfg.id}" sent no embeddings`);
+  }
+  // Order by index: OpenAI returns them in order, but the index is what the contract promises.
+  const ordered = [...rows].sort((a, b) => Number(a.index ?? 0) - Number(b.index ?? 0));
+  const usage = json.usage as { prompt_tokens?: unknown } | undefined;
+  return {
+    data: ordered.map((r) => r.embedding as number[] | string),
+    promptTokens: typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : undefined,
+  };
+}
