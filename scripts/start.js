@@ -65,18 +65,26 @@ function build() {
 }
 
 /**
- * The bundled default model (models/tiny) is generated here on the first start, never by the
- * server (which holds no build tooling). A cheap look first; the generator itself runs in a
- * child process, so the server process does not keep its modules loaded.
+ * The bundled default model (models/tiny) and encoder (models/embed) are generated here on the
+ * first start, never by the server (which holds no build tooling). A cheap look first; the
+ * generator itself runs in a child process, so the server process does not keep its modules loaded.
  */
+function complete(dir) {
+  const onnx = join(dir, 'onnx', 'model.onnx');
+  return existsSync(join(dir, 'config.json')) && existsSync(onnx) && statSync(onnx).size > 0;
+}
+
 function ensureBundledModel() {
   const dir = join(root, 'models', 'tiny');
-  const onnx = join(dir, 'onnx', 'model.onnx');
-  if (existsSync(join(dir, 'config.json')) && existsSync(onnx) && statSync(onnx).size > 0) return Promise.resolve(0);
+  const encoderDir = join(root, 'models', 'embed');
+  if (complete(dir) && complete(encoderDir)) return Promise.resolve(0);
   const tool = join(root, 'dist', 'src', 'model-tools', 'default-model.js');
+  const encoderTool = join(root, 'dist', 'src', 'model-tools', 'encoder', 'bundled-encoder.js');
   const script =
     `require(${JSON.stringify(tool)}).ensureDefaultModel(${JSON.stringify(dir)})` +
     `.then((made) => made && process.stderr.write('llm-server: generated the bundled model in ' + ${JSON.stringify(dir)} + '\\n'))` +
+    `.then(() => require(${JSON.stringify(encoderTool)}).ensureBundledEncoder(${JSON.stringify(encoderDir)}))` +
+    `.then((made) => made && process.stderr.write('llm-server: generated the bundled encoder in ' + ${JSON.stringify(encoderDir)} + '\\n'))` +
     `.catch((err) => { process.stderr.write('llm-server: cannot generate the bundled model: ' + err.message + '\\n'); process.exit(1); })`;
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', script], { cwd: root, stdio: 'inherit' });

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { projectRoot } from '../common/project-root';
 
 export const BUNDLED_MODEL_DIR = () => join(projectRoot(), 'models', 'tiny');
+export const BUNDLED_ENCODER_DIR = () => join(projectRoot(), 'models', 'embed');
 
 /**
  * The bundled default model is generated before the server starts (by `npm start`, the image
@@ -10,6 +11,7 @@ export const BUNDLED_MODEL_DIR = () => join(projectRoot(), 'models', 'tiny');
  * (docs/architecture.md). A missing folder gets a message that says how to make it.
  */
 export function bundledModelHint(path: string): string | undefined {
-  if (resolve(path) !== BUNDLED_MODEL_DIR() || existsSync(join(path, 'config.json'))) return undefined;
+  const bundled = [BUNDLED_MODEL_DIR(), BUNDLED_ENCODER_DIR()].includes(resolve(path));
+  if (!bundled || existsSync(join(path, 'config.json'))) return undefined;
   return `the bundled model is not generated yet: start with \`npm start\` (it generates it) or run \`npm run model:build\``;
 }
