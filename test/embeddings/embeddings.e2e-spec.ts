@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createOpenAI } from '@ai-sdk/openai';
+import { cosineSimilarity, embed, embedMany } from 'ai';
 import OpenAI from 'openai';
 import { buildEncoder } from '../../src/model-tools/encoder/build-encoder';
 import { InferenceLogWriter } from '../../src/usage/inference-log.writer';
@@ -252,6 +254,24 @@ describe('POST /v1/embeddings', () => {
     });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('model_not_allowed');
+  });
+
+  it('serves the Vercel AI SDK: embed and embedMany through createOpenAI({ baseURL }).embedding(model)', async () => {
+    const openai = createOpenAI({ apiKey: key, baseURL: `${app.baseUrl}/v1` });
+    const model = openai.embedding('embed');
+    const one = await embed({ model, value: 'sunny day at the beach', maxRetries: 0 });
+    expect(one.embedding).toHaveLength(32);
+    expect(one.usage.tokens).toBeGreaterThan(2);
+    const many = await embedMany({
+      model,
+      values: ['sunny day at the beach', 'rainy night in the city', 'a'],
+      maxRetries: 0,
+    });
+    expect(many.embeddings).toHaveLength(3);
+    expect(cosineSimilarity(many.embeddings[0], one.embedding)).toBeGreaterThan(1 - 1e-6);
+    expect(cosineSimilarity(many.embeddings[0], many.embeddings[1])).toBeLessThan(0.9999);
+    const cut = await embed({ model, value: 'x', providerOptions: { openai: { dimensions: 16 } }, maxRetries: 0 });
+    expect(cut.embedding).toHaveLength(16);
   });
 
   it('forwards a remote model the body whole and reports the upstream usage', async () => {
