@@ -4,7 +4,7 @@ import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel } from './build-model';
-import { HubError, pullModel, selectFiles } from './hub-pull';
+import { HubError, pullModel, selectFiles, yamlEntry } from './hub-pull';
 import { OrtDecoder } from './ort-decoder';
 
 /**
@@ -171,5 +171,26 @@ describe('selectFiles', () => {
       'onnx/decoder_model_merged_fp16.onnx',
     ]);
     expect(() => selectFiles(['config.json', 'onnx/model.onnx'])).toThrow(/tokenizer.json missing/);
+  });
+
+  it('takes the pooling config and module list (docs/embeddings.md)', () => {
+    const siblings = [
+      'config.json',
+      'tokenizer.json',
+      'modules.json',
+      '1_Pooling/config.json',
+      'onnx/model.onnx',
+      'pytorch_model.bin',
+    ];
+    expect(selectFiles(siblings)).toEqual([
+      'config.json',
+      'tokenizer.json',
+      '1_Pooling/config.json',
+      'modules.json',
+      'onnx/model.onnx',
+    ]);
+    expect(yamlEntry('minilm', 'models/minilm', 'fp32', true)).toBe(
+      '- id: minilm\n  provider: onnx\n  task: embeddings\n  path: models/minilm',
+    );
   });
 });

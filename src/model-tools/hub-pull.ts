@@ -42,6 +42,10 @@ const CONFIG_FILES = [
   'tokenizer.json',
   'tokenizer_config.json',
   'special_tokens_map.json',
+  // sentence-transformers encoders: pooling and module list (docs/embeddings.md)
+  '1_Pooling/config.json',
+  'modules.json',
+  'config_sentence_transformers.json',
 ];
 const REQUIRED = ['config.json', 'tokenizer.json'];
 
@@ -105,8 +109,14 @@ async function hubFetch(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
-export function yamlEntry(name: string, path: string, dtype = 'fp32'): string {
-  return `- id: ${name}\n  provider: onnx\n  path: ${path}` + (dtype === 'fp32' ? '' : `\n  dtype: ${dtype}`);
+/** `embeddings`: a sentence encoder (it ships 1_Pooling/config.json or modules.json), served on /v1/embeddings. */
+export function yamlEntry(name: string, path: string, dtype = 'fp32', embeddings = false): string {
+  return (
+    `- id: ${name}\n  provider: onnx\n` +
+    (embeddings ? '  task: embeddings\n' : '') +
+    `  path: ${path}` +
+    (dtype === 'fp32' ? '' : `\n  dtype: ${dtype}`)
+  );
 }
 
 export async function pullModel(opts: PullOptions): Promise<PullResult> {
@@ -152,7 +162,8 @@ export async function pullModel(opts: PullOptions): Promise<PullResult> {
     log(`  ${file} (${bytes} bytes)`);
     done.push({ file, bytes });
   }
-  return { name, outDir, files: done, yamlEntry: yamlEntry(name, outRel, opts.dtype ?? opts.variant) };
+  const encoder = files.includes('1_Pooling/config.json') || files.includes('modules.json');
+  return { name, outDir, files: done, yamlEntry: yamlEntry(name, outRel, opts.dtype ?? opts.variant, encoder) };
 }
 
 /** Streams a URL to `dest` through a temporary file; follows redirects; checks the byte count. */

@@ -92,16 +92,32 @@ export class EmbedBatcher {
     callHook(this.hooks.onQueueDepth, this.queue.length);
   }
 
+  /**
+   * The next batch: the oldest waiting row, plus the rows nearest to it in length among the
+   * first few batches' worth of the queue (less padding than plain FIFO, and the oldest always
+   * goes, so nothing starves), within the row and padded-token budgets.
+   */
   private take(): Job[] {
+    const { maxBatchSize, maxBatchTokens } = this.opts;
+    const window = this.queue.slice(0, maxBatchSize * 4);
+    const oldest = window[0];
+    const byLength = [...window].sort((a, b) => a.ids.length - b.ids.length);
+    const at = byLength.indexOf(oldest);
+    const size = Math.min(maxBatchSize, byLength.length);
+    const start = Math.max(0, Math.min(at - (size >> 1), byLength.length - size));
+    // Shortest first, so the budget check stops at the row that would stretch the padding.
+    const picked = [oldest, ...byLength.slice(start, start + size).filter((j) => j !== oldest)];
     const batch: Job[] = [];
     let longest = 0;
-    while (this.queue.length > 0 && batch.length < this.opts.maxBatchSize) {
-      const next = Math.max(longest, this.queue[0].ids.length);
-      // The first row always goes, however long: the budget bounds batches, never refuses a row.
-      if (batch.length > 0 && next * (batch.length + 1) > this.opts.maxBatchTokens) break;
+    for (const job of picked) {
+      const next = Math.max(longest, job.ids.length);
+      // The oldest row always goes, however long: the budget bounds batches, never refuses a row.
+      if (batch.length > 0 && next * (batch.length + 1) > maxBatchTokens) continue;
       longest = next;
-      batch.push(this.queue.shift()!);
+      batch.push(job);
     }
+    const taken = new Set(batch);
+    for (let i = this.queue.length - 1; i >= 0; i--) if (taken.has(this.queue[i])) this.queue.splice(i, 1);
     return batch;
   }
 
