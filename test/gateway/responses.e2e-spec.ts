@@ -119,7 +119,7 @@ describe('POST /v1/responses (translated to chat completions)', () => {
     expect(final.output_text).toBe('Hello, world!');
     expect(final.usage).toEqual(r.usage);
     await t.running.app.get(InferenceLogWriter).flush();
-    const rows = await queryDb(
+    const rows = await queryDb<{ status: number }>(
       t.dbUrl,
       `SELECT endpoint, model, status FROM inference_logs WHERE endpoint = '/v1/responses' AND model = 'remote'`,
     );
@@ -204,6 +204,25 @@ describe('POST /v1/responses (translated to chat completions)', () => {
       { prompt_tokens: a.body.usage.input_tokens, completion_tokens: a.body.usage.output_tokens, cached: false },
       { prompt_tokens: b.body.usage.input_tokens, completion_tokens: b.body.usage.output_tokens, cached: true },
     ]);
+  });
+
+  it('resolves item_reference to an item of an earlier answer of the same key, and only that key', async () => {
+    const first = await client.responses.create({ model: 'remote', input: 'hi' });
+    const ref = { type: 'item_reference' as const, id: first.output[0].id! };
+    const input = [{ role: 'user' as const, content: 'hi' }, ref, { role: 'user' as const, content: 'again' }];
+    await client.responses.create({ model: 'remote', input });
+    expect(upstream.requests.at(-1)!.body!.messages).toEqual([
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'Hello, world!' },
+      { role: 'user', content: 'again' },
+    ]);
+    const other = await call(t.baseUrl, 'POST', '/admin/keys', { key: t.adminKey, body: { label: 'other' } });
+    const refused = await call(t.baseUrl, 'POST', '/v1/responses', {
+      key: other.body.key,
+      body: { model: 'remote', input },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'input.1' });
   });
 
   it('is described in the OpenAPI document (body, answer, errors)', async () => {

@@ -16,6 +16,7 @@ import { abortOnDisconnect } from '../http/sse';
 import type { InferenceCall, InferenceRun } from '../inference-call';
 import { recordRefusal } from '../settlement';
 import { answerTranslated } from './translated-answer';
+import { OutputItemsStore } from './output-items.store';
 import { PassThrough } from './pass-through';
 import { refuseStatefulFields, responsesParam, toChatBody } from './responses-to-chat';
 import { type ResponsesBody, responseObjectSchema, responsesRequestSchema } from './responses.schemas';
@@ -49,6 +50,7 @@ export class ResponsesController {
     private readonly pipeline: CompletionPipeline,
     private readonly models: ModelsService,
     private readonly logs: InferenceLogWriter,
+    private readonly items: OutputItemsStore,
   ) {}
 
   @InferenceEndpoint(ENDPOINT, responsesRequestSchema)
@@ -69,6 +71,8 @@ export class ResponsesController {
     try {
       refuseStatefulFields(body);
       passThrough = PassThrough.forModel(this.models, body);
+      if (!passThrough && Array.isArray(body.input))
+        body = { ...body, input: await this.items.resolve(key.id, body.input) };
       call = passThrough ? passThrough.call(key, req, abort.signal) : this.translatedCall(body, key, req, abort.signal);
     } catch (err) {
       recordRefusal(
@@ -85,7 +89,7 @@ export class ResponsesController {
       throw passThrough ? err : renamed(err);
     }
     if (passThrough) await passThrough.answer(reply, run, stream);
-    else await answerTranslated(reply, run, body, stream);
+    else await answerTranslated(reply, run, body, stream, (items) => this.items.remember(key.id, items));
   }
 
   private translatedCall(

@@ -18,6 +18,8 @@ export async function answerTranslated(
   run: InferenceRun,
   body: ResponsesBody,
   stream: boolean,
+  /** Keeps the output items for later `item_reference`s, before the client can send one. */
+  keep: (items: Record<string, unknown>[]) => Promise<void>,
 ): Promise<void> {
   const format = chatFormat(true);
   const builder = new ChatToResponses(
@@ -35,7 +37,9 @@ export async function answerTranslated(
       await run.events.return?.();
     }
     builder.end();
-    reply.headers(run.headers).status(200).send(builder.response());
+    const response = builder.response();
+    await keep(response.output as Record<string, unknown>[]);
+    reply.headers(run.headers).status(200).send(response);
     return;
   }
   const sse = new TypedSseWriter(reply, run.headers);
@@ -46,7 +50,9 @@ export async function answerTranslated(
       for (const chunk of format.chunks(run, event, first)) sse.send(builder.chunk(chunk as never));
       first = false;
     }
-    sse.send(builder.end());
+    const closing = builder.end();
+    await keep(builder.response().output as Record<string, unknown>[]);
+    sse.send(closing);
   } catch (err) {
     // A client that left is not an error of ours: settlement records it as 499.
     const e = toApiError(err);
