@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
-// The playground: two static pages built into ui/dist, served at /ui/ by the api (embedded
+// The playground: static pages built into ui/dist, served at /ui/ by the api (embedded
 // mode) and by the ui container behind nginx. Relative asset URLs (`base: './'`) keep it
 // working under any prefix.
 const api = process.env.LLM_API_URL ?? 'http://127.0.0.1:8000';
@@ -15,7 +15,11 @@ export default defineConfig({
     target: 'es2022',
     reportCompressedSize: false,
     rollupOptions: {
-      input: { index: resolve(__dirname, 'index.html'), admin: resolve(__dirname, 'admin.html') },
+      input: {
+        index: resolve(__dirname, 'index.html'),
+        admin: resolve(__dirname, 'admin.html'),
+        embeddings: resolve(__dirname, 'embeddings.html'),
+      },
     },
   },
   // `npm run ui:dev`: pages at the dev server's root, the API proxied to a running server.
