@@ -140,6 +140,9 @@ describe('POST /v1/responses (forwarded to an upstream that speaks it)', () => {
       status: 'failed',
     });
     expect(text).not.toContain('data: [DONE]');
+    const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/llm_upstream_requests_total\{model="resp",outcome="success"\} [1-9]/);
+    expect(metrics).toMatch(/llm_upstream_requests_total\{model="resp",outcome="error"\} [1-9]/);
     // Committed with a 200 status line: recorded as a stream that failed, as chat streams are.
     expect((await logs()).at(-1)).toMatchObject({ error_code: 'upstream_error', completion_tokens: 1 });
   });

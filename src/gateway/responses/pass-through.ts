@@ -14,6 +14,7 @@ import type { ResponsesBody } from './responses.schemas';
 import { TypedSseWriter } from './typed-sse';
 
 type Json = Record<string, unknown>;
+type OutcomeHook = (model: string, outcome: 'success' | 'error' | 'timeout') => void;
 
 const ENDPOINT = '/v1/responses';
 const TERMINAL = new Set(['response.completed', 'response.incomplete']);
@@ -35,10 +36,11 @@ export class PassThrough {
     private readonly models: ModelsService,
     private readonly modelId: string,
     private readonly body: ResponsesBody,
+    private readonly onOutcome: OutcomeHook,
   ) {}
 
   /** A pass-through when the request's model is `api: responses`; undefined otherwise (or unknown). */
-  static forModel(models: ModelsService, body: ResponsesBody): PassThrough | undefined {
+  static forModel(models: ModelsService, body: ResponsesBody, onOutcome: OutcomeHook): PassThrough | undefined {
     let model;
     try {
       model = models.resolve(body.model);
@@ -46,7 +48,7 @@ export class PassThrough {
       return undefined; // the pipeline refuses it with the same error, and logs it
     }
     if (model.config.provider !== 'http' || model.config.api !== 'responses') return undefined;
-    return new PassThrough(models, model.id, body);
+    return new PassThrough(models, model.id, body, onOutcome);
   }
 
   call(key: AuthenticatedKey, req: FastifyRequest, signal: AbortSignal): InferenceCall {
@@ -63,6 +65,7 @@ export class PassThrough {
   private async *route(r: GenerateRequest): AsyncGenerator<StreamEvent> {
     const lease = this.models.lease(this.modelId);
     let text = '';
+    let outcome: 'success' | 'error' | 'timeout' | undefined;
     try {
       const upstream = responsesUpstreamOf(lease.provider);
       if (!upstream)
@@ -78,6 +81,7 @@ export class PassThrough {
           this.whole = item.response;
           text = outputText(item.response);
           if (text) yield { type: 'delta', text };
+          outcome = 'success';
           yield {
             type: 'done',
             finishReason: finishOf(item.response),
@@ -92,6 +96,7 @@ export class PassThrough {
           yield { type: 'delta', text: ev.delta };
         } else if (TERMINAL.has(ev.type as string)) {
           const response = (ev.response ?? {}) as Json;
+          outcome = 'success';
           yield { type: 'done', finishReason: finishOf(response), usage: await this.usage(r, response, text) };
           return;
         } else if (FAILED.has(ev.type as string)) {
@@ -102,8 +107,13 @@ export class PassThrough {
         }
       }
       throw await this.cut(r, text, 'closed the stream before response.completed');
+    } catch (err) {
+      // Counted as the router counts its attempts (llm_upstream_requests_total); a client that left is no outcome.
+      if (!r.signal?.aborted) outcome = toApiError(err).code === ErrorCode.UpstreamTimeout ? 'timeout' : 'error';
+      throw err;
     } finally {
-      lease.release();
+      lease.release({ failed: outcome !== 'success' });
+      if (outcome) this.onOutcome(this.modelId, outcome);
     }
   }
 

@@ -7,6 +7,7 @@ import { KeyEndpoint } from '../../api-keys/decorators/endpoint.decorators';
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import { ApiZodBody, ApiZodResponse } from '../../common/openapi/openapi.decorators';
+import { MetricsService } from '../../metrics/metrics.service';
 import { ModelsService } from '../../models/models.service';
 import { InferenceLogWriter } from '../../usage/inference-log.writer';
 import { buildCall, toMessages } from '../call-builder';
@@ -51,6 +52,7 @@ export class ResponsesController {
     private readonly models: ModelsService,
     private readonly logs: InferenceLogWriter,
     private readonly items: OutputItemsStore,
+    private readonly metrics: MetricsService,
   ) {}
 
   @InferenceEndpoint(ENDPOINT, responsesRequestSchema)
@@ -70,7 +72,9 @@ export class ResponsesController {
     let passThrough: PassThrough | undefined;
     try {
       refuseStatefulFields(body);
-      passThrough = PassThrough.forModel(this.models, body);
+      passThrough = PassThrough.forModel(this.models, body, (model, outcome) =>
+        this.metrics.upstreamOutcome(model, outcome),
+      );
       if (!passThrough && Array.isArray(body.input))
         body = { ...body, input: await this.items.resolve(key.id, body.input) };
       call = passThrough ? passThrough.call(key, req, abort.signal) : this.translatedCall(body, key, req, abort.signal);
