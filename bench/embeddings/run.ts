@@ -22,12 +22,22 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '400' },
     threads: { type: 'string', default: '2' },
     'texts-per-request': { type: 'string', default: '1' },
+    // Another size than the bundled encoder's (e.g. MiniLM-L6: --layers 6 --hidden 384 --heads 12).
+    layers: { type: 'string' },
+    hidden: { type: 'string' },
+    heads: { type: 'string' },
   },
 });
 const ROUNDS = Number(values.rounds);
 const REQUESTS = Number(values.requests);
 const THREADS = Number(values.threads);
 const PER_REQUEST = Number(values['texts-per-request']);
+const SPEC = {
+  ...BUNDLED_ENCODER_SPEC,
+  ...(values.layers ? { layers: Number(values.layers) } : {}),
+  ...(values.hidden ? { hidden: Number(values.hidden) } : {}),
+  ...(values.heads ? { heads: Number(values.heads) } : {}),
+};
 
 const WORDS =
   'the quick brown fox jumps over lazy dog search query document model server token vector embedding water city river music'.split(
@@ -63,9 +73,11 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'llm-server-bench-embeddings-'));
   try {
     const dir = join(root, 'embed');
-    await ensureBundledEncoder(dir);
+    await ensureBundledEncoder(dir, SPEC);
     const texts = corpus(512 + PER_REQUEST);
     const ours = await createEncoderProvider({ id: 'embed', path: dir, threads: THREADS, maxBatchSize: 32 });
+    // The same engine without cross-request batching: what the batching itself is worth.
+    const single = await createEncoderProvider({ id: 'embed-1', path: dir, threads: THREADS, maxBatchSize: 1 });
     const t = await import('@huggingface/transformers');
     t.env.allowRemoteModels = false;
     t.env.localModelPath = root;
@@ -77,12 +89,14 @@ async function main(): Promise<void> {
     const contenders: Record<string, Embed> = {
       engine: (xs) => ours.embed({ rows: ours.prepare(xs, {}).rows, encodingFormat: 'float' }),
       'transformers.js': (xs) => extractor(xs, { pooling: 'mean', normalize: true }),
+      'engine, batch 1': (xs) => single.embed({ rows: single.prepare(xs, {}).rows, encodingFormat: 'float' }),
     };
     // Warm-up: sessions, allocators, JIT.
     for (const f of Object.values(contenders)) await drive(f, texts, 4, 64);
 
     const rates: Record<string, number[]> = {};
     const ratios: Record<string, number[]> = { '1': [], '32': [] };
+    const batching: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       for (const clients of [1, 32]) {
         const total = clients === 1 ? Math.max(50, REQUESTS / 4) : REQUESTS;
@@ -94,13 +108,15 @@ async function main(): Promise<void> {
           (rates[`${name}@${clients}`] ??= []).push(got[name]);
         }
         ratios[String(clients)].push(got.engine / got['transformers.js']);
+        if (clients === 32) batching.push(got.engine / got['engine, batch 1']);
       }
     }
     await ours.close();
+    await single.close();
     await extractor.dispose();
 
     console.log(
-      `bundled encoder (${BUNDLED_ENCODER_SPEC.layers} layers, hidden ${BUNDLED_ENCODER_SPEC.hidden}), ${THREADS} intra-op threads, ` +
+      `encoder (${SPEC.layers} layers, hidden ${SPEC.hidden}), ${THREADS} intra-op threads, ` +
         `${PER_REQUEST} text(s) per request, ${ROUNDS} rounds, ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at the end`,
     );
     console.table(
@@ -121,6 +137,9 @@ async function main(): Promise<void> {
         `engine / transformers.js texts/s, ${clients.padStart(2)} client(s): ${fmt(median(xs), 2)}  (rounds: ${xs.map((x) => fmt(x, 2)).join(' ')})${target}`,
       );
     }
+    console.log(
+      `engine / engine with batch 1, 32 clients: ${fmt(median(batching), 2)}  (rounds: ${batching.map((x) => fmt(x, 2)).join(' ')})`,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

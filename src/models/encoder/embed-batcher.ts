@@ -126,6 +126,9 @@ export class EmbedBatcher {
     this.running = true;
     try {
       while (this.queue.length > 0) {
+        // Let every request that is ready (e.g. the clients the last pass just answered) queue
+        // first; otherwise the first one back would run alone and the rest wait for it.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.take();
         callHook(this.hooks.onQueueDepth, this.queue.length);
         callHook(this.hooks.onBatch, batch.length);
