@@ -132,4 +132,30 @@ describe('LangChain ChatOpenAI against a remote model', () => {
     });
     h.forwarded(mark);
   });
+
+  it('with its default retries, an upstream 400 fails the call at once: the upstream saw one request', async () => {
+    const mark = h.mark();
+    const retrying = new ChatOpenAI({
+      model: MODEL,
+      apiKey: h.key,
+      configuration: { baseURL: h.baseURL, fetch: h.fetch },
+    });
+    h.upstream.enqueue({
+      kind: 'status',
+      status: 400,
+      message: 'tools[0].function.parameters is not a valid schema',
+      error: {
+        type: 'invalid_request_error',
+        code: 'invalid_function_parameters',
+        param: 'tools[0].function.parameters',
+      },
+    });
+    const err = await retrying
+      .bindTools([weather])
+      .invoke('Weather?')
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 400, code: 'invalid_function_parameters' });
+    expect((err as Error).message).toContain(`${MODEL}: tools[0].function.parameters is not a valid schema`);
+    expect(h.forwarded(mark)).toHaveLength(1);
+  });
 });

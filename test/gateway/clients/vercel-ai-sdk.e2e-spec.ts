@@ -1,5 +1,14 @@
 import { createOpenAI, type OpenAIProvider } from '@ai-sdk/openai';
-import { generateObject, generateText, Output, stepCountIs, streamText, tool, type LanguageModelUsage } from 'ai';
+import {
+  APICallError,
+  generateObject,
+  generateText,
+  Output,
+  stepCountIs,
+  streamText,
+  tool,
+  type LanguageModelUsage,
+} from 'ai';
 import { z } from 'zod';
 import { jsonSchemaAnswer, nChoicesAnswer, toolCallAnswer, usageWithDetails } from '../../helpers/openai-answers';
 import { ClientsHarness, lastMessage, MODEL, type Usage } from './client-harness';
@@ -167,5 +176,25 @@ describe('the Vercel AI SDK against a remote model', () => {
     // The SDK asks for usage itself; the gateway forwards its stream_options as they were.
     expect(turn1.stream_options).toEqual({ include_usage: true });
     expect(lastMessage(turn2)).toMatchObject({ role: 'tool', tool_call_id: 'call_vs' });
+  });
+
+  it('with its default retries, an upstream 400 raises APICallError at once: the upstream saw one request', async () => {
+    const mark = h.mark();
+    h.upstream.enqueue({
+      kind: 'status',
+      status: 400,
+      message: "Invalid schema for response_format 'recipe'",
+      error: { type: 'invalid_request_error', code: 'invalid_json_schema', param: 'response_format' },
+    });
+    const err = await generateObject({
+      model: openai.chat(MODEL),
+      schema: Recipe,
+      schemaName: 'recipe',
+      prompt: 'A recipe',
+    }).catch((e: unknown) => e);
+    expect(APICallError.isInstance(err)).toBe(true);
+    expect(err).toMatchObject({ statusCode: 400, isRetryable: false });
+    expect((err as APICallError).message).toContain(`${MODEL}: Invalid schema`);
+    expect(h.forwarded(mark)).toHaveLength(1);
   });
 });
