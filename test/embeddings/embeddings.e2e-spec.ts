@@ -274,6 +274,17 @@ describe('POST /v1/embeddings', () => {
     expect(cut.embedding).toHaveLength(16);
   });
 
+  it('is described in the OpenAPI document (body, answer, errors)', async () => {
+    const doc = (await call(app.baseUrl, 'GET', '/docs-json')).body;
+    const op = doc.paths['/v1/embeddings'].post;
+    const props = op.requestBody.content['application/json'].schema.properties;
+    expect(Object.keys(props)).toEqual(
+      expect.arrayContaining(['model', 'input', 'encoding_format', 'dimensions', 'user', 'truncate', 'input_type']),
+    );
+    expect(op.responses['200'].content['application/json'].schema.properties.data).toBeDefined();
+    expect(op.responses['400'].description).toContain('unsupported_parameter');
+  });
+
   it('forwards a remote model the body whole and reports the upstream usage', async () => {
     const before = upstream.received.length;
     const res = await client.embeddings.create({
