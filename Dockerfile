@@ -18,8 +18,9 @@ COPY scripts ./scripts
 COPY ui ./ui
 RUN npm run build
 # The bundled default model (deterministic bytes, ~30 MB), so containers start without building it.
-RUN node dist/src/model-tools/cli/build.js --out models/tiny \
- && node -e "require('./dist/src/model-tools/encoder/bundled-encoder.js').ensureBundledEncoder('models/embed')"
+RUN node dist/src/model-tools/cli/build.js --out models/tiny
+# The bundled encoder (models/embed, ~4 MB) for /v1/embeddings, likewise.
+RUN node -e "require('./dist/src/model-tools/encoder/bundled-encoder.js').ensureBundledEncoder('models/embed')"
 
 # ---- prod-deps: production dependencies only ----
 FROM ${NODE_IMAGE} AS prod-deps
