@@ -50,6 +50,21 @@ describe('npm start (scripts/start.js)', () => {
             ].join('\n'),
           ) +
           ');',
+        // And its bundled encoder (models/embed), generated in the same child.
+        "fs.mkdirSync('dist/src/model-tools/encoder', { recursive: true });",
+        "fs.writeFileSync('dist/src/model-tools/encoder/bundled-encoder.js', " +
+          JSON.stringify(
+            [
+              "const fs = require('fs'); const path = require('path');",
+              'exports.ensureBundledEncoder = async (dir) => {',
+              "  fs.mkdirSync(path.join(dir, 'onnx'), { recursive: true });",
+              "  fs.writeFileSync(path.join(dir, 'config.json'), '{}');",
+              "  fs.writeFileSync(path.join(dir, 'onnx', 'model.onnx'), 'onnx');",
+              '  return true;',
+              '};',
+            ].join('\n'),
+          ) +
+          ');',
       ].join('\n'),
     );
   });
@@ -76,6 +91,7 @@ describe('npm start (scripts/start.js)', () => {
     // The bundled model is generated before the server starts, once (the server never does).
     expect(generated()).toBe(1);
     expect(existsSync(join(app, 'models/tiny/onnx/model.onnx'))).toBe(true);
+    expect(existsSync(join(app, 'models/embed/onnx/model.onnx'))).toBe(true);
 
     const second = await npmStart();
     expect(second.out).toContain('served');
