@@ -1,7 +1,7 @@
-import type { StreamEvent, TokenUsage } from '../models/provider.interface';
+import type { FinishReason, StreamEvent, TokenUsage } from '../models/provider.interface';
 
 export type StreamEnd =
-  | { kind: 'done'; usage: TokenUsage; finishReason: 'stop' | 'length'; text: string; firstTokenMs?: number }
+  | { kind: 'done'; usage: TokenUsage; finishReason: FinishReason; text: string; firstTokenMs?: number }
   | { kind: 'error'; error: unknown; text: string; firstTokenMs?: number }
   | { kind: 'cancelled'; text: string; firstTokenMs?: number };
 

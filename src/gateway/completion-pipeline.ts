@@ -17,6 +17,7 @@ import { recordRefusal, settle, SettlementContext, SettlementDeps } from './sett
 import { MetricsService } from '../metrics/metrics.service';
 import { checkParams, cacheExtra } from './forwarded-params';
 import { InferenceLogWriter } from '../usage/inference-log.writer';
+import { eventsOfResult } from '../models/wire/result-events';
 
 /** When a request names no max_tokens: enough for a real answer, bounded for quota reservations. */
 export const DEFAULT_MAX_TOKENS = 512;
@@ -171,9 +172,7 @@ export class CompletionPipeline {
     if (!stream) {
       const routed = await this.models.router.generate(req, model);
       onModel(routed.model);
-      const { text, finishReason, usage } = routed.result;
-      if (text) yield { type: 'delta', text };
-      yield { type: 'done', finishReason, usage };
+      yield* eventsOfResult(routed.result);
       return;
     }
     const routed = await this.models.router.stream(req, model);

@@ -7,7 +7,9 @@ import type {
   GenerationParams,
   StreamEvent,
   TokenUsage,
+  WireObject,
 } from '../models/provider.interface';
+import { WireAccumulator } from '../models/wire/wire-accumulator';
 
 export type Endpoint = '/v1/generate' | '/v1/chat/completions' | '/v1/completions' | '/v1/responses' | '/v1/embeddings';
 
@@ -70,14 +72,26 @@ export interface Completed {
   text: string;
   finishReason: FinishReason;
   usage: TokenUsage;
+  /** The upstream's whole completion (as sent, or joined from its chunks), when there is one. */
+  wire?: WireObject;
+  /** The upstream's usage object, when it is what was charged. */
+  wireUsage?: WireObject;
 }
 
-/** Drains a run (non-streaming responses). */
+/** Drains a run (non-streaming responses); a streamed upstream answer is joined into a whole. */
 export async function collect(run: InferenceRun): Promise<Completed> {
   let text = '';
+  let whole: WireObject | undefined;
+  let acc: WireAccumulator | undefined;
   for await (const e of run.events) {
-    if (e.type === 'delta') text += e.text;
-    else return { text, finishReason: e.finishReason, usage: e.usage };
+    if (e.type === 'delta') {
+      text += e.text;
+      if (e.whole) whole = e.whole;
+      else if (e.chunk) (acc ??= new WireAccumulator()).add(e.chunk);
+    } else {
+      const wire = whole ?? acc?.whole();
+      return { text, finishReason: e.finishReason, usage: e.usage, wire, wireUsage: e.wireUsage };
+    }
   }
   throw new Error('the model ended without a result');
 }

@@ -43,24 +43,43 @@ export interface GenerateRequest {
   body?: Record<string, unknown>;
 }
 
-export type FinishReason = 'stop' | 'length';
+/** Local models end with stop or length; a remote upstream's reason passes as sent (`tool_calls` ...). */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call' | (string & {});
 
 export interface TokenUsage {
+  /** Cached prompt tokens included. */
   promptTokens: number;
+  /** Reasoning tokens and every choice (`n`) included. */
   completionTokens: number;
   /** True when a remote upstream gave no usage and we counted with a tokenizer. */
   estimated?: boolean;
+  /** Of promptTokens, those the upstream served from its prompt cache (`prompt_tokens_details`). */
+  cachedPromptTokens?: number;
+  /** Of completionTokens, reasoning tokens (`completion_tokens_details`). */
+  reasoningTokens?: number;
 }
 
+/** An upstream's OpenAI JSON object (a completion or a stream chunk), kept as it came. */
+export type WireObject = Record<string, unknown>;
+
 export interface GenerateResult {
+  /** Every choice's generated text (tool calls and refusals included): what estimates count. */
   text: string;
   finishReason: FinishReason;
   usage: TokenUsage;
+  /** The upstream's whole completion object, when the request carried an OpenAI body. */
+  wire?: WireObject;
 }
 
+/**
+ * A delta may carry the upstream's answer as it came (docs/api.md, wire fidelity): `chunk`, one
+ * stream chunk (never a usage-only one), or `whole`, the whole completion. `text` is always the
+ * generated text, for estimates and logs. `done.wireUsage` is the upstream's `usage` object when
+ * it is what was charged.
+ */
 export type StreamEvent =
-  | { type: 'delta'; text: string }
-  | { type: 'done'; finishReason: FinishReason; usage: TokenUsage };
+  | { type: 'delta'; text: string; chunk?: WireObject; whole?: WireObject }
+  | { type: 'done'; finishReason: FinishReason; usage: TokenUsage; wireUsage?: WireObject };
 
 export interface ProviderHealth {
   up: boolean;

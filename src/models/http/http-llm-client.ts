@@ -3,20 +3,23 @@ import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type {
   ChatMessage,
+  FinishReason,
   GenerateRequest,
   GenerateResult,
   LlmProvider,
   ProviderHealth,
   StreamEvent,
   TokenUsage,
+  WireObject,
 } from '../provider.interface';
+import { eventsOfResult } from '../wire/result-events';
 import { CircuitBreaker, type BreakerPermit, type CircuitBreakerOptions } from './circuit-breaker';
 import { HealthProbe } from './health-probe';
 import type { ParamsMode } from '../wire-params';
 import { buildBody, endpointFor, parseCompletion, type UpstreamUsage } from './openai-wire';
 import { DEFAULT_RETRY, abortReason, nextDelay, sleep, type RetryOptions } from './retry-policy';
 import { readSse } from './sse-stream-reader';
-import { countInputTokens, estimateTokens, type TokenCounter } from './token-estimate';
+import { countInputTokens, doneEvent, estimateTokens, usageOf, type TokenCounter } from './token-estimate';
 import {
   UpstreamStreamCutError,
   classifyReadError,
@@ -24,6 +27,7 @@ import {
   classifyTransportError,
   errorCodeOf,
   isAbortError,
+  readCapped,
   type UpstreamFailure,
 } from './upstream-errors';
 
@@ -58,8 +62,6 @@ export interface HttpLLMClientOptions {
 }
 
 type SendOutcome = { res: Dispatcher.ResponseData } | { failure: UpstreamFailure };
-
-const MAX_ERROR_BODY = 64 * 1024;
 
 /**
  * An OpenAI-compatible upstream (vLLM, TGI, Ollama, llama.cpp server, OpenAI) as an LlmProvider.
@@ -130,7 +132,10 @@ export class HttpLLMClient implements LlmProvider {
     let body: Dispatcher.ResponseData['body'] | undefined;
     let text = '';
     let upstreamUsage: UpstreamUsage | undefined;
-    let finishReason: 'stop' | 'length' | undefined;
+    let rawUsage: WireObject | undefined;
+    let finishReason: FinishReason | undefined;
+    // Only OpenAI requests (with a body) get the upstream's chunks: /v1/generate wants text.
+    const wired = req.body !== undefined;
     let complete = false;
     try {
       const res = await this.sendOrThrow(req, true, permit);
@@ -142,22 +147,24 @@ export class HttpLLMClient implements LlmProvider {
         const whole = await this.readWhole(req, res).catch((err: unknown) => {
           throw req.signal?.aborted ? abortReason(req.signal) : classifyReadError(this.opts.model, err).error;
         });
-        if (whole.text) yield { type: 'delta', text: whole.text };
-        yield { type: 'done', finishReason: whole.finishReason, usage: whole.usage };
+        yield* eventsOfResult(whole);
         return;
       }
       try {
         for await (const item of readSse(body)) {
           if (item.kind === 'delta') {
             text += item.text;
-            yield { type: 'delta', text: item.text };
+            if (wired) yield { type: 'delta', text: item.text, chunk: item.chunk };
+            else if (item.text) yield { type: 'delta', text: item.text };
           } else if (item.kind === 'meta') {
             finishReason = item.finishReason ?? finishReason;
             upstreamUsage = item.usage ?? upstreamUsage;
+            rawUsage = item.rawUsage ?? rawUsage;
           } else if (item.kind === 'done') {
             complete = true;
             // Yielded at once; the rest of the body is drained when the consumer asks again.
-            yield { type: 'done', finishReason: finishReason ?? 'stop', usage: await this.usage(req, text, upstreamUsage) };
+            const usage = await usageOf(req, text, upstreamUsage, this.count);
+            yield doneEvent(finishReason ?? 'stop', usage, wired ? rawUsage : undefined);
           } else {
             throw await this.cut(req, text, upstreamUsage, `reported an error mid-stream: ${item.message}`);
           }
@@ -172,7 +179,7 @@ export class HttpLLMClient implements LlmProvider {
       if (complete) return;
       // Lenient: a body that ends cleanly after a finish_reason is complete even without [DONE].
       if (!finishReason) throw await this.cut(req, text, upstreamUsage, 'closed the stream before [DONE]');
-      yield { type: 'done', finishReason, usage: await this.usage(req, text, upstreamUsage) };
+      yield doneEvent(finishReason, await usageOf(req, text, upstreamUsage, this.count), wired ? rawUsage : undefined);
     } finally {
       permit.cancel();
       this.inflight--;
@@ -273,32 +280,9 @@ export class HttpLLMClient implements LlmProvider {
 
   /** A one-piece JSON completion; throws plain errors (the caller maps them). */
   private async readWhole(req: GenerateRequest, res: Dispatcher.ResponseData): Promise<GenerateResult> {
-    const parsed = parseCompletion(await res.body.json());
-    return { text: parsed.text, finishReason: parsed.finishReason, usage: await this.usage(req, parsed.text, parsed.usage) };
+    const json = (await res.body.json()) as WireObject;
+    const parsed = parseCompletion(json);
+    const usage = await usageOf(req, parsed.text, parsed.usage, this.count);
+    return { text: parsed.text, finishReason: parsed.finishReason, usage, ...(req.body ? { wire: json } : {}) };
   }
-
-  /** The upstream's usage when it sent one, else counted here and marked estimated. */
-  private async usage(req: GenerateRequest, text: string, upstream: UpstreamUsage | undefined): Promise<TokenUsage> {
-    if (upstream) return { promptTokens: upstream.promptTokens, completionTokens: upstream.completionTokens };
-    return {
-      promptTokens: await this.countTokens(req.messages ?? req.prompt ?? ''),
-      completionTokens: this.count(text),
-      estimated: true,
-    };
-  }
-}
-
-/** Reads an error body up to a cap (an upstream may send megabytes of HTML), then drops the rest. */
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
-    if (size >= MAX_ERROR_BODY) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
 }

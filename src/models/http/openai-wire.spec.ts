@@ -26,15 +26,26 @@ describe('openai wire format', () => {
       text: 'a',
       finishReason: 'length',
       usage: { promptTokens: 1, completionTokens: 2 },
+      rawUsage: { prompt_tokens: 1, completion_tokens: 2 },
     });
     expect(parseCompletion({ choices: [{ text: 'b', finish_reason: 'eos' }] })).toEqual({ text: 'b', finishReason: 'stop', usage: undefined });
     expect(() => parseCompletion({ object: 'error' })).toThrow('no choices');
   });
 
   it('reads stream chunks: deltas, finish reason, usage-only chunks and error chunks', () => {
-    expect(parseChunk({ choices: [{ delta: { role: 'assistant', content: null }, finish_reason: null }] })).toEqual({ delta: '', finishReason: undefined, usage: undefined });
+    expect(parseChunk({ choices: [{ delta: { role: 'assistant', content: null }, finish_reason: null }] })).toEqual({ delta: '', finishReason: undefined, usage: undefined, hasChoices: true });
     expect(parseChunk({ choices: [{ delta: { content: 'x' }, finish_reason: 'stop' }] })).toMatchObject({ delta: 'x', finishReason: 'stop' });
-    expect(parseChunk({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } })).toEqual({ delta: '', usage: { promptTokens: 3, completionTokens: 4 } });
+    expect(parseChunk({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } })).toMatchObject({ delta: '', usage: { promptTokens: 3, completionTokens: 4 } });
     expect(parseChunk({ error: { message: 'boom' } })).toEqual({ delta: '', error: 'boom' });
+  });
+
+  it('passes OpenAI finish reasons as sent, and reads cached and reasoning tokens from usage details', () => {
+    const tool = { choices: [{ message: { content: null, tool_calls: [{ function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }] };
+    expect(parseCompletion(tool)).toMatchObject({ text: 'f{}', finishReason: 'tool_calls' });
+    expect(parseChunk({ choices: [{ delta: {}, finish_reason: 'content_filter' }] }).finishReason).toBe('content_filter');
+    const usage = { prompt_tokens: 10, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 3 } };
+    expect(parseChunk({ choices: [], usage }).usage).toEqual({ promptTokens: 10, completionTokens: 5, cachedPromptTokens: 4, reasoningTokens: 3 });
+    // Details beyond their totals are not believed (the totals still are).
+    expect(parseChunk({ choices: [], usage: { ...usage, completion_tokens_details: { reasoning_tokens: 9 } } }).usage).toEqual({ promptTokens: 10, completionTokens: 5, cachedPromptTokens: 4 });
   });
 });

@@ -1,4 +1,5 @@
-import type { FinishReason, GenerateRequest } from '../provider.interface';
+import type { FinishReason, GenerateRequest, WireObject } from '../provider.interface';
+import { generatedText } from '../wire/wire-splitter';
 import { forwardableBody, type ParamsMode } from '../wire-params';
 
 /** The OpenAI-compatible wire format: request bodies out, responses and stream chunks in. */
@@ -14,6 +15,8 @@ export interface WireOptions {
 export interface UpstreamUsage {
   promptTokens: number;
   completionTokens: number;
+  cachedPromptTokens?: number;
+  reasoningTokens?: number;
 }
 
 export function endpointFor(req: GenerateRequest): '/chat/completions' | '/completions' {
@@ -75,20 +78,34 @@ function forwardedBody(req: GenerateRequest, sent: Record<string, unknown>, opts
   return body;
 }
 
+const OPENAI_REASONS = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
+
+/** OpenAI's reasons pass as sent; anything else (`eos` ...) reads as `stop`. */
 export function mapFinishReason(reason: unknown): FinishReason {
-  return reason === 'length' ? 'length' : 'stop';
+  return typeof reason === 'string' && OPENAI_REASONS.has(reason) ? reason : 'stop';
 }
 
 /**
  * An upstream's usage, when it is believable: counts that are not whole non-negative numbers
  * are ignored (the caller then counts with a tokenizer), so the client is never told a figure
- * the quota ledger could not charge (docs/limits.md).
+ * the quota ledger could not charge (docs/limits.md). Cached and reasoning tokens come from
+ * the details when present (they are already inside prompt and completion tokens).
  */
 export function parseUsage(raw: unknown): UpstreamUsage | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
-  const u = raw as { prompt_tokens?: unknown; completion_tokens?: unknown };
+  const u = raw as {
+    prompt_tokens?: unknown;
+    completion_tokens?: unknown;
+    prompt_tokens_details?: { cached_tokens?: unknown } | null;
+    completion_tokens_details?: { reasoning_tokens?: unknown } | null;
+  };
   if (!isCount(u.prompt_tokens) || !isCount(u.completion_tokens)) return undefined;
-  return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
+  const out: UpstreamUsage = { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
+  const cached = u.prompt_tokens_details?.cached_tokens;
+  const reasoning = u.completion_tokens_details?.reasoning_tokens;
+  if (isCount(cached) && cached <= out.promptTokens) out.cachedPromptTokens = cached;
+  if (isCount(reasoning) && reasoning <= out.completionTokens) out.reasoningTokens = reasoning;
+  return out;
 }
 
 function isCount(n: unknown): n is number {
@@ -96,29 +113,41 @@ function isCount(n: unknown): n is number {
 }
 
 export interface ParsedCompletion {
+  /** Every choice's generated text (see generatedText). */
   text: string;
   finishReason: FinishReason;
   usage?: UpstreamUsage;
+  /** The upstream's `usage` object as sent, when `usage` was read from it. */
+  rawUsage?: WireObject;
 }
 
 /** A non-streaming response; throws a plain Error when the shape is not OpenAI's. */
 export function parseCompletion(json: unknown): ParsedCompletion {
   const choice = firstChoice(json);
   if (!choice) throw new Error('response has no choices');
-  const text = choiceText(choice, 'message');
-  if (text === undefined) throw new Error('response choice has no text');
-  return { text, finishReason: mapFinishReason(choice.finish_reason), usage: parseUsage((json as { usage?: unknown }).usage) };
+  if (!choice.message && typeof choice.text !== 'string') throw new Error('response choice has no text');
+  const raw = (json as { usage?: unknown }).usage;
+  const usage = parseUsage(raw);
+  return {
+    text: generatedText(json as WireObject),
+    finishReason: mapFinishReason(choice.finish_reason),
+    usage,
+    ...(usage ? { rawUsage: raw as WireObject } : {}),
+  };
 }
 
 export interface ParsedChunk {
   delta: string;
   finishReason?: FinishReason;
   usage?: UpstreamUsage;
+  rawUsage?: WireObject;
+  /** The chunk has choices (a usage-only chunk has none). */
+  hasChoices?: boolean;
   /** The upstream reported an error inside the stream. */
   error?: string;
 }
 
-/** One `data:` payload of a stream (chat `delta.content` or completions `text`). */
+/** One `data:` payload of a stream: the text of every choice, the first choice's finish reason, usage. */
 export function parseChunk(json: unknown): ParsedChunk {
   if (!json || typeof json !== 'object') return { delta: '' };
   const err = (json as { error?: unknown }).error;
@@ -126,22 +155,24 @@ export function parseChunk(json: unknown): ParsedChunk {
     const message = typeof err === 'string' ? err : (err as { message?: unknown }).message;
     return { delta: '', error: typeof message === 'string' ? message : 'upstream reported an error' };
   }
+  const raw = (json as { usage?: unknown }).usage;
+  const usage = parseUsage(raw);
   const choice = firstChoice(json);
-  const usage = parseUsage((json as { usage?: unknown }).usage);
-  if (!choice) return { delta: '', usage };
+  const rest = usage ? { usage, rawUsage: raw as WireObject } : { usage };
+  if (!choice) return { delta: '', ...rest };
   const finish = choice.finish_reason;
   return {
-    delta: choiceText(choice, 'delta') ?? '',
+    delta: generatedText(json as WireObject),
     finishReason: finish === null || finish === undefined ? undefined : mapFinishReason(finish),
-    usage,
+    ...rest,
+    hasChoices: true,
   };
 }
 
 interface Choice {
   finish_reason?: unknown;
   text?: unknown;
-  message?: { content?: unknown };
-  delta?: { content?: unknown };
+  message?: unknown;
 }
 
 function firstChoice(json: unknown): Choice | undefined {
@@ -149,13 +180,4 @@ function firstChoice(json: unknown): Choice | undefined {
   if (!Array.isArray(choices) || choices.length === 0) return undefined;
   const c = choices[0] as unknown;
   return c && typeof c === 'object' ? (c as Choice) : undefined;
-}
-
-function choiceText(choice: Choice, field: 'message' | 'delta'): string | undefined {
-  if (typeof choice.text === 'string') return choice.text;
-  const content = choice[field]?.content;
-  if (typeof content === 'string') return content;
-  // `content: null` (e.g. a role-only first delta or a refusal) carries no text.
-  if (choice[field] && (content === null || content === undefined)) return '';
-  return undefined;
 }

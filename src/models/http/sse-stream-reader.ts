@@ -1,12 +1,13 @@
 import type { Readable } from 'node:stream';
 import { parseChunk, type UpstreamUsage } from './openai-wire';
-import type { FinishReason } from '../provider.interface';
+import type { FinishReason, WireObject } from '../provider.interface';
 import { SseParser } from './sse-parser';
 
 /** What the upstream's stream produced, item by item. */
 export type WireItem =
-  | { kind: 'delta'; text: string }
-  | { kind: 'meta'; finishReason?: FinishReason; usage?: UpstreamUsage }
+  /** A chunk with choices: its generated text, and the chunk as it came. */
+  | { kind: 'delta'; text: string; chunk: WireObject }
+  | { kind: 'meta'; finishReason?: FinishReason; usage?: UpstreamUsage; rawUsage?: WireObject }
   | { kind: 'done' }
   | { kind: 'error'; message: string };
 
@@ -48,8 +49,9 @@ function toItems(event: string, data: string): WireItem[] {
   if (chunk.error !== undefined || event === 'error') return [{ kind: 'error', message: chunk.error ?? data.slice(0, 500) }];
   const items: WireItem[] = [];
   // One chunk may carry text and the finish reason / usage together (llama.cpp, vLLM).
-  if (chunk.delta) items.push({ kind: 'delta', text: chunk.delta });
-  if (chunk.finishReason || chunk.usage) items.push({ kind: 'meta', finishReason: chunk.finishReason, usage: chunk.usage });
+  if (chunk.hasChoices) items.push({ kind: 'delta', text: chunk.delta, chunk: json as WireObject });
+  if (chunk.finishReason || chunk.usage)
+    items.push({ kind: 'meta', finishReason: chunk.finishReason, usage: chunk.usage, rawUsage: chunk.rawUsage });
   return items;
 }
 

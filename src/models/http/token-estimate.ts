@@ -1,4 +1,5 @@
-import type { ChatMessage } from '../provider.interface';
+import type { ChatMessage, FinishReason, GenerateRequest, StreamEvent, TokenUsage, WireObject } from '../provider.interface';
+import type { UpstreamUsage } from './openai-wire';
 
 /** Counts the tokens of a text; a real tokenizer when one is given to the client. */
 export type TokenCounter = (text: string) => number;
@@ -16,4 +17,24 @@ export function countInputTokens(input: string | ChatMessage[], count: TokenCoun
   let total = REPLY_PRIMING;
   for (const m of input) total += PER_MESSAGE_OVERHEAD + count(m.content) + (m.name ? count(m.name) : 0);
   return total;
+}
+
+/** The upstream's usage when it sent one, else counted here (every choice's text) and marked estimated. */
+export async function usageOf(
+  req: GenerateRequest,
+  text: string,
+  upstream: UpstreamUsage | undefined,
+  count: TokenCounter,
+): Promise<TokenUsage> {
+  if (upstream) return { ...upstream };
+  return {
+    promptTokens: countInputTokens(req.messages ?? req.prompt ?? '', count),
+    completionTokens: count(text),
+    estimated: true,
+  };
+}
+
+/** A stream's `done`; the upstream's usage object rides along when it is what was charged. */
+export function doneEvent(finishReason: FinishReason, usage: TokenUsage, rawUsage: WireObject | undefined): StreamEvent {
+  return { type: 'done', finishReason, usage, ...(rawUsage && !usage.estimated ? { wireUsage: rawUsage } : {}) };
 }

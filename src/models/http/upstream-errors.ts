@@ -199,3 +199,20 @@ export function isAbortError(err: unknown): boolean {
   const e = err as { name?: unknown; code?: unknown };
   return e.name === 'AbortError' || e.code === 'UND_ERR_ABORTED' || e.code === 'ABORT_ERR';
 }
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** Reads an error body up to a cap (an upstream may send megabytes of HTML), then drops the rest. */
+export async function readCapped(body: AsyncIterable<unknown> & { destroy(): void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= MAX_ERROR_BODY) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
+}
