@@ -81,11 +81,14 @@ describe('POST /v1/responses refusals', () => {
       'text.verbosity',
     ],
     ['an unknown model', { model: 'nope', input: 'x' }, 404, 'model_not_found', 'model'],
-  ])('refuses %s with its code and param', async (_what, body, status, code, param) => {
+  ])('refuses %s with its code and param', async (what, body, status, code, param) => {
     const before = upstream.requests.length;
     const r = await call(t.baseUrl, 'POST', '/v1/responses', { key: t.adminKey, body });
     expect(r.status).toBe(status);
     expect(r.body.error).toMatchObject({ code, param });
     expect(upstream.requests.length).toBe(before);
+    // A refusal names the Responses field, in the message too (never the chat field it became).
+    expect(r.body.error.message).not.toMatch(/"(reasoning_effort|verbosity|response_format|max_tokens)"/);
+    if (what.endsWith('on the local model')) expect(r.body.error.message).toContain(`"${param}"`);
   });
 });

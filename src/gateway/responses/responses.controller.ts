@@ -114,5 +114,5 @@ function renamed(err: unknown): unknown {
   if (!(err instanceof ApiError) || err.passThrough) return err;
   const param = responsesParam(err.param);
   if (param === err.param) return err;
-  return new ApiError(err.code, err.message, param, err.headers);
+  return new ApiError(err.code, err.message.replaceAll(`"${err.param}"`, `"${param}"`), param, err.headers);
 }
