@@ -1,7 +1,7 @@
 import { FakeOpenAIUpstream } from '../../helpers/fake-openai-upstream';
 import { writeModelsYaml } from '../../helpers/model-fixtures';
 import { call, startTestApp, type TestApp } from '../../helpers/test-app';
-import { createKey } from '../../limits/books';
+import { createKey, readBooks } from '../../limits/books';
 import type { WholeAnswer } from '../../helpers/openai-answers';
 
 /** The model id clients ask for, and the name the upstream must see instead. */
@@ -26,11 +26,14 @@ export interface Usage {
  */
 export class ClientsHarness {
   readonly sent: SentRequest[] = [];
+  /** The tokens the clients were told, over every `expectUsageCharged` of the file. */
+  readonly told: Usage = { prompt: 0, completion: 0 };
   private readonly answers: WholeAnswer[] = [];
   private constructor(
     readonly app: TestApp,
     readonly upstream: FakeOpenAIUpstream,
     readonly key: string,
+    readonly keyId: string,
   ) {}
 
   static async start(): Promise<ClientsHarness> {
@@ -39,9 +42,15 @@ export class ClientsHarness {
       `default_model: ${MODEL}\nmodels:\n  - id: ${MODEL}\n    provider: http\n    base_url: ${upstream.baseUrl}\n` +
       `    upstream_model: ${UPSTREAM_MODEL}\n    max_retries: 0\n    timeout_ms: 30000\n`;
     // The cache off: every client call must reach the upstream for its body to be compared.
-    const app = await startTestApp({ MODELS_CONFIG: writeModelsYaml(yaml), CACHE_MODE: 'off' });
-    const { key } = await createKey(app, { label: 'clients', rpm: 100_000 });
-    const harness = new ClientsHarness(app, upstream, key);
+    // Rollups flushed only on demand: /v1/usage does not see a batch while it is being written
+    // (neither pending nor in the database yet), which would make a before/after delta wrong.
+    const app = await startTestApp({
+      MODELS_CONFIG: writeModelsYaml(yaml),
+      CACHE_MODE: 'off',
+      QUOTA_FLUSH_MS: '60000',
+    });
+    const { key, id } = await createKey(app, { label: 'clients', rpm: 100_000 });
+    const harness = new ClientsHarness(app, upstream, key, id);
     upstream.options.answer = () => {
       const next = harness.answers.shift();
       if (!next) throw new Error('the test scripted no answer for this request');
@@ -98,6 +107,21 @@ export class ClientsHarness {
     return received;
   }
 
+  /**
+   * After every buffer is flushed: the quota ledger, usage_daily and inference_logs each hold
+   * the tokens the clients were told (refused calls charge nothing).
+   */
+  async expectBooksAgree(): Promise<void> {
+    const total = this.told.prompt + this.told.completion;
+    expect(total).toBeGreaterThan(0);
+    expect(await readBooks([this.app], this.keyId)).toEqual({
+      ledger: total,
+      reserved: 0,
+      usageDaily: total,
+      logs: total,
+    });
+  }
+
   /** This key's usage of the model so far, as /v1/usage reports it. */
   async usage(): Promise<Usage & { requests: number }> {
     const res = await call(this.app.baseUrl, 'GET', '/v1/usage', { key: this.key });
@@ -118,6 +142,8 @@ export class ClientsHarness {
     expect({ prompt: after.prompt - before.prompt, completion: after.completion - before.completion }).toEqual(
       reported,
     );
+    this.told.prompt += reported.prompt;
+    this.told.completion += reported.completion;
     return reported;
   }
 }

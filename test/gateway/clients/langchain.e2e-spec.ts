@@ -64,7 +64,13 @@ describe('LangChain ChatOpenAI against a remote model', () => {
     });
     const [turn1, turn2] = h.forwarded(mark);
     expect((turn1.tools as Array<{ function: { name: string } }>).map((t) => t.function.name)).toEqual(['get_weather']);
-    expect(lastMessage(turn2)).toEqual({ role: 'tool', tool_call_id: 'call_l1', content: '21 °C in Lyon.' });
+    // LangChain adds the tool's name to the tool message; forwarded as sent.
+    expect(lastMessage(turn2)).toEqual({
+      role: 'tool',
+      tool_call_id: 'call_l1',
+      name: 'get_weather',
+      content: '21 °C in Lyon',
+    });
   });
 
   it('withStructuredOutput uses json_schema by default and returns the parsed object', async () => {
@@ -157,5 +163,9 @@ describe('LangChain ChatOpenAI against a remote model', () => {
     expect(err).toMatchObject({ status: 400, code: 'invalid_function_parameters' });
     expect((err as Error).message).toContain(`${MODEL}: tools[0].function.parameters is not a valid schema`);
     expect(h.forwarded(mark)).toHaveLength(1);
+  });
+
+  it('in the end, the quota ledger, usage_daily and inference_logs hold what the client was told', async () => {
+    await h.expectBooksAgree();
   });
 });

@@ -79,18 +79,17 @@ describe('the openai SDK against a remote model', () => {
     });
     expect(reported).toEqual({ prompt: 115, completion: 28 });
     const [, turn2] = h.forwarded(mark);
-    expect(turn2.messages).toEqual([
-      { role: 'user', content: 'Weather in Paris?' },
-      {
-        role: 'assistant',
-        content: null,
-        refusal: null,
-        tool_calls: [
-          { id: 'call_w1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
-        ],
-      },
-      { role: 'tool', tool_call_id: 'call_w1', content: '{"celsius":21}' },
-    ]);
+    const [user, assistant, toolResult] = turn2.messages as Array<Record<string, unknown>>;
+    expect(user).toEqual({ role: 'user', content: 'Weather in Paris?' });
+    // The assistant message goes back as the client received it (annotations included).
+    expect(assistant).toMatchObject({
+      role: 'assistant',
+      content: null,
+      tool_calls: [
+        { id: 'call_w1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+      ],
+    });
+    expect(toolResult).toEqual({ role: 'tool', tool_call_id: 'call_w1', content: '{"celsius":21}' });
   });
 
   it('runTools calls a zod tool with the parsed arguments and returns the final answer', async () => {
@@ -189,9 +188,10 @@ describe('the openai SDK against a remote model', () => {
       stream.on('tool_calls.function.arguments.delta', (e) => deltas.push(e.arguments_delta));
       const final = await stream.finalChatCompletion();
       expect(final.choices[0].finish_reason).toBe('tool_calls');
-      expect(final.choices[0].message.tool_calls!.map((c) => [c.id, c.type, c.function])).toEqual([
-        ['call_s1', 'function', { name: 'get_weather', arguments: '{"city":"Paris"}' }],
-        ['call_s2', 'function', { name: 'get_weather', arguments: '{"city":"Saint-Étienne"}' }],
+      // The helper parses the arguments of strict tools too (parsed_arguments).
+      expect(final.choices[0].message.tool_calls).toMatchObject([
+        { id: 'call_s1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+        { id: 'call_s2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Saint-Étienne"}' } },
       ]);
       return told(final.usage);
     });
@@ -260,5 +260,9 @@ describe('the openai SDK against a remote model', () => {
     expect(err).toMatchObject({ status: 400, code: 'invalid_json_schema', param: 'response_format' });
     expect((err as BadRequestError).message).toContain(`${MODEL}: Invalid schema`);
     expect(h.forwarded(mark)).toHaveLength(1);
+  });
+
+  it('in the end, the quota ledger, usage_daily and inference_logs hold what the client was told', async () => {
+    await h.expectBooksAgree();
   });
 });

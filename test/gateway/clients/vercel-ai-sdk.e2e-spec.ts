@@ -197,4 +197,8 @@ describe('the Vercel AI SDK against a remote model', () => {
     expect((err as APICallError).message).toContain(`${MODEL}: Invalid schema`);
     expect(h.forwarded(mark)).toHaveLength(1);
   });
+
+  it('in the end, the quota ledger, usage_daily and inference_logs hold what the client was told', async () => {
+    await h.expectBooksAgree();
+  });
 });
