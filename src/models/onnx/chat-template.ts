@@ -12,6 +12,13 @@ export const FALLBACK_CHAT_TEMPLATE =
 /** The special tokens a template may refer to (`bos_token`, `eos_token` ...). */
 export type SpecialTokens = Partial<Record<'bos_token' | 'eos_token' | 'unk_token' | 'pad_token', string>>;
 
+/** Variables a template may read besides `messages` (Hugging Face names). */
+export interface TemplateVariables {
+  tools?: readonly object[];
+  add_generation_prompt?: boolean;
+  [name: string]: unknown;
+}
+
 /** A compiled chat template: renders messages the way `apply_chat_template` does. */
 export class ChatTemplate {
   private readonly template: Template;
@@ -22,6 +29,22 @@ export class ChatTemplate {
   ) {
     // Parsing here, at load, turns a broken template into a load error rather than a 500 later.
     this.template = new Template(source);
+  }
+
+  /**
+   * Renders as `apply_chat_template` with extra variables: `tools` (OpenAI tool definitions, the
+   * shape Hugging Face templates read), messages carrying `tool_calls` / `tool_call_id`, and
+   * options such as `add_generation_prompt: false`. `render` stays the plain-chat path.
+   */
+  renderWith(messages: readonly object[], variables: TemplateVariables = {}): string {
+    const { tools, add_generation_prompt = true, ...rest } = variables;
+    return this.template.render({
+      ...rest,
+      messages: messages.map((m) => ({ ...m })),
+      ...(tools && tools.length ? { tools } : {}),
+      add_generation_prompt,
+      ...this.specialTokens,
+    });
   }
 
   render(messages: readonly ChatMessage[]): string {

@@ -26,6 +26,11 @@ export class ModelTokenizer implements TokenDecoder {
     return this.tokenizer.encode(this.chatTemplate.render(messages), { add_special_tokens: false }).ids;
   }
 
+  /** Text as a template rendered it: no special tokens added (tool prompts, constrained prefixes). */
+  encodeText(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
   countTokens(input: string | readonly ChatMessage[]): number {
     return typeof input === 'string' ? this.encodePrompt(input).length : this.encodeChat(input).length;
   }
