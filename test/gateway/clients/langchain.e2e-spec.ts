@@ -104,6 +104,19 @@ describe('LangChain ChatOpenAI against a remote model', () => {
     expect(body.response_format).toBeUndefined();
   });
 
+  it('withStructuredOutput with method jsonMode sends a json_object response format', async () => {
+    const mark = h.mark();
+    h.script(jsonSchemaAnswer({ name: 'Grace', age: 85 }, usageWithDetails(19, 8)));
+    await h.expectUsageCharged(async () => {
+      const out = await llm
+        .withStructuredOutput(Person, { method: 'jsonMode', includeRaw: true })
+        .invoke('Who is Grace? Answer in JSON.');
+      expect(out.parsed).toEqual({ name: 'Grace', age: 85 });
+      return told(out.raw as AIMessage);
+    });
+    expect(h.forwarded(mark)[0].response_format).toEqual({ type: 'json_object' });
+  });
+
   it('streams text chunks that add up to the answer, with the usage of the stream', async () => {
     const mark = h.mark();
     h.script(nChoicesAnswer(['Streaming through the gateway works.'], usageWithDetails(14, 6)));

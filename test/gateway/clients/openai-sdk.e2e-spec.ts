@@ -200,6 +200,25 @@ describe('the openai SDK against a remote model', () => {
     expect(body.stream).toBe(true);
   });
 
+  it('a stream that did not ask for usage gets no usage chunk, and is charged the upstream usage', async () => {
+    const mark = h.mark();
+    h.script(nChoicesAnswer(['quiet stream'], usageWithDetails(16, 3)));
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    await h.expectUsageCharged(async () => {
+      const stream = await client.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Stream without usage' }],
+        stream: true,
+      });
+      for await (const chunk of stream) chunks.push(chunk);
+      // What the upstream reported, which the client did not see.
+      return { prompt: 16, completion: 3 };
+    });
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('quiet stream');
+    expect(chunks.filter((c) => c.usage || c.choices.length === 0)).toEqual([]);
+    expect(h.forwarded(mark)[0].stream_options).toEqual({ include_usage: true });
+  });
+
   it('n = 2 returns both choices, and both are charged', async () => {
     const mark = h.mark();
     h.script(nChoicesAnswer(['first', 'second'], usageWithDetails(10, 6)));
