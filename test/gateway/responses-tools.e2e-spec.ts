@@ -30,7 +30,13 @@ function weatherAgent(body: Json): Json {
     model: String(body.model),
     system_fingerprint: 'fp_up',
     choices: [{ index: 0, message, logprobs: null, finish_reason: last.role === 'tool' ? 'stop' : 'tool_calls' }],
-    usage: { prompt_tokens: 40, completion_tokens: 9, total_tokens: 49 },
+    usage: {
+      prompt_tokens: 40,
+      completion_tokens: 9,
+      total_tokens: 49,
+      prompt_tokens_details: { cached_tokens: 32 },
+      completion_tokens_details: { reasoning_tokens: 3 },
+    },
   };
 }
 
@@ -82,7 +88,13 @@ describe('POST /v1/responses: a function tool round trip through a chat upstream
         status: 'completed',
       }),
     ]);
-    expect(first.usage).toMatchObject({ input_tokens: 40, output_tokens: 9, total_tokens: 49 });
+    expect(first.usage).toEqual({
+      input_tokens: 40,
+      input_tokens_details: { cached_tokens: 32 },
+      output_tokens: 9,
+      output_tokens_details: { reasoning_tokens: 3 },
+      total_tokens: 49,
+    });
     const call = first.output[1] as OpenAI.Responses.ResponseFunctionToolCall;
     const second = await client.responses.create({
       model: 'agent',

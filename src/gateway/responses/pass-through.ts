@@ -161,12 +161,24 @@ export class PassThrough {
     }
   }
 
-  /** The upstream's usage; counted here (and marked estimated) when it sent none. */
+  /** The upstream's usage (with its cached and reasoning details); counted here, and marked estimated, when it sent none. */
   private async usage(r: GenerateRequest, response: Json, text: string): Promise<TokenUsage> {
-    const u = response.usage as { input_tokens?: unknown; output_tokens?: unknown } | undefined;
-    if (isCount(u?.input_tokens) && isCount(u?.output_tokens))
-      return { promptTokens: u.input_tokens, completionTokens: u.output_tokens };
-    return { ...(await this.estimate(r, text)), estimated: true };
+    const u = response.usage as
+      | {
+          input_tokens?: unknown;
+          output_tokens?: unknown;
+          input_tokens_details?: { cached_tokens?: unknown } | null;
+          output_tokens_details?: { reasoning_tokens?: unknown } | null;
+        }
+      | undefined;
+    if (!isCount(u?.input_tokens) || !isCount(u?.output_tokens))
+      return { ...(await this.estimate(r, text)), estimated: true };
+    const usage: TokenUsage = { promptTokens: u.input_tokens, completionTokens: u.output_tokens };
+    const cached = u.input_tokens_details?.cached_tokens;
+    const reasoning = u.output_tokens_details?.reasoning_tokens;
+    if (isCount(cached) && cached <= usage.promptTokens) usage.cachedPromptTokens = cached;
+    if (isCount(reasoning) && reasoning <= usage.completionTokens) usage.reasoningTokens = reasoning;
+    return usage;
   }
 
   private async cut(r: GenerateRequest, text: string, what: string): Promise<UpstreamStreamCutError> {
