@@ -26,12 +26,15 @@ const { values } = parseArgs({
     layers: { type: 'string' },
     hidden: { type: 'string' },
     heads: { type: 'string' },
+    // Rows per forward pass (the engine's default, and the bundled model's, is 8).
+    batch: { type: 'string', default: '8' },
   },
 });
 const ROUNDS = Number(values.rounds);
 const REQUESTS = Number(values.requests);
 const THREADS = Number(values.threads);
 const PER_REQUEST = Number(values['texts-per-request']);
+const BATCH = Number(values.batch);
 const SPEC = {
   ...BUNDLED_ENCODER_SPEC,
   ...(values.layers ? { layers: Number(values.layers) } : {}),
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
     const dir = join(root, 'embed');
     await ensureBundledEncoder(dir, SPEC);
     const texts = corpus(512 + PER_REQUEST);
-    const ours = await createEncoderProvider({ id: 'embed', path: dir, threads: THREADS, maxBatchSize: 32 });
+    const ours = await createEncoderProvider({ id: 'embed', path: dir, threads: THREADS, maxBatchSize: BATCH });
     // The same engine without cross-request batching: what the batching itself is worth.
     const single = await createEncoderProvider({ id: 'embed-1', path: dir, threads: THREADS, maxBatchSize: 1 });
     const t = await import('@huggingface/transformers');
@@ -116,7 +119,7 @@ async function main(): Promise<void> {
     await extractor.dispose();
 
     console.log(
-      `encoder (${SPEC.layers} layers, hidden ${SPEC.hidden}), ${THREADS} intra-op threads, ` +
+      `encoder (${SPEC.layers} layers, hidden ${SPEC.hidden}), batches of up to ${BATCH}, ${THREADS} intra-op threads, ` +
         `${PER_REQUEST} text(s) per request, ${ROUNDS} rounds, ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} at the end`,
     );
     console.table(

@@ -25,9 +25,9 @@ export interface EncoderOptions {
   queryPrefix?: string;
   documentPrefix?: string;
   matryoshkaDimensions?: number[];
-  /** Rows per forward pass. Default 32. */
+  /** Rows per forward pass. Default 8 (measured best on CPU: docs/performance.md, "Embeddings"). */
   maxBatchSize?: number;
-  /** Padded tokens per forward pass. Default 8192. */
+  /** Padded tokens per forward pass. Default 4096. */
   maxBatchTokens?: number;
   /** Rows that may wait. Default 2048. */
   maxQueue?: number;
@@ -57,7 +57,7 @@ export class EncoderProvider implements LlmProvider, Embedder {
   ) {
     this.batcher = new EmbedBatcher(
       (rows) => this.forward(rows),
-      { maxBatchSize: opts.maxBatchSize ?? 32, maxBatchTokens: opts.maxBatchTokens ?? 8192, maxQueue: opts.maxQueue ?? 2048 },
+      { maxBatchSize: opts.maxBatchSize ?? 8, maxBatchTokens: opts.maxBatchTokens ?? 4096, maxQueue: opts.maxQueue ?? 2048 },
       opts.hooks,
     );
   }
