@@ -97,6 +97,32 @@ describe('POST /v1/responses (forwarded to an upstream that speaks it)', () => {
     });
   });
 
+  it("lowers max_output_tokens to what the key's quota leaves, and answers 402 once it is spent", async () => {
+    const created = await call(t.baseUrl, 'POST', '/admin/keys', {
+      key: t.adminKey,
+      body: { label: 'small', quota_tokens: 40 },
+    });
+    const small = new OpenAI({ apiKey: created.body.key, baseURL: `${t.baseUrl}/v1`, maxRetries: 0 });
+    await small.responses.create({ model: 'resp', input: 'hi', max_output_tokens: 500 });
+    const cap = upstream.requests.at(-1)!.body.max_output_tokens as number;
+    expect(cap).toBeGreaterThan(0);
+    expect(cap).toBeLessThan(40);
+    // Each answer is charged the upstream's usage (7 + 3): asked until the quota is spent.
+    let told = 10;
+    let last = { status: 200, body: {} as { usage?: { total_tokens: number }; error?: { code: string } } };
+    for (let i = 0; i < 10 && last.status === 200; i++) {
+      last = await call(t.baseUrl, 'POST', '/v1/responses', {
+        key: created.body.key,
+        body: { model: 'resp', input: 'hi' },
+      });
+      if (last.status === 200) told += last.body.usage!.total_tokens;
+    }
+    expect(last.status).toBe(402);
+    expect(last.body.error!.code).toBe('quota_exhausted');
+    const usage = await call(t.baseUrl, 'GET', '/v1/usage', { key: created.body.key });
+    expect(usage.body.used_tokens).toBe(told);
+  });
+
   it('answers x-cache: bypass (pass-through answers are not cached)', async () => {
     const res = await call(t.baseUrl, 'POST', '/v1/responses', {
       key: t.adminKey,
