@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 type Json = Record<string, unknown>;
@@ -9,7 +9,9 @@ export type FakeResponsesBehaviour =
   /** Answers with this status and an OpenAI error body. */
   | { kind: 'status'; status: number; code?: string; param?: string; message?: string }
   /** Streams up to the first text delta, then `response.failed`. */
-  | { kind: 'failed' };
+  | { kind: 'failed' }
+  /** Streams up to the first text delta, then waits for `resume()` (or the client to leave). */
+  | { kind: 'pause' };
 
 export interface FakeResponsesOptions {
   /** The answer's text, one `response.output_text.delta` per element. */
@@ -29,6 +31,7 @@ export class FakeResponsesUpstream {
   readonly requests: { path: string; body: Json; headers: IncomingMessage['headers'] }[] = [];
   private readonly script: FakeResponsesBehaviour[] = [];
   private readonly sockets = new Set<Socket>();
+  private readonly resumers: (() => void)[] = [];
   private server?: Server;
   private port = 0;
 
@@ -49,7 +52,12 @@ export class FakeResponsesUpstream {
     return this;
   }
 
+  resume(): void {
+    for (const r of this.resumers.splice(0)) r();
+  }
+
   async stop(): Promise<void> {
+    this.resume();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -117,9 +125,7 @@ export class FakeResponsesUpstream {
           return;
         }
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        for (const ev of this.events(body, behaviour.kind === 'failed'))
-          res.write(`event: ${String(ev.type)}\ndata: ${JSON.stringify(ev)}\n\n`);
-        res.end();
+        void this.stream(res, this.events(body, behaviour.kind === 'failed'), behaviour.kind === 'pause');
       });
     });
     this.server.on('connection', (s) => {
@@ -128,6 +134,22 @@ export class FakeResponsesUpstream {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  private async stream(res: ServerResponse, events: Json[], pause: boolean): Promise<void> {
+    let paused = false;
+    for (const ev of events) {
+      if (res.destroyed) return;
+      res.write(`event: ${String(ev.type)}\ndata: ${JSON.stringify(ev)}\n\n`);
+      if (pause && !paused && ev.type === 'response.output_text.delta') {
+        paused = true;
+        await new Promise<void>((resume) => {
+          this.resumers.push(resume);
+          res.on('close', resume);
+        });
+      }
+    }
+    res.end();
   }
 
   private events(body: Json, fail: boolean): Json[] {
