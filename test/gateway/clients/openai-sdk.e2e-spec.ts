@@ -126,6 +126,36 @@ describe('the openai SDK against a remote model', () => {
     expect(lastMessage(turn2)).toEqual({ role: 'tool', tool_call_id: 'call_r1', content: '{"sum":42}' });
   });
 
+  it('runTools streamed: the runner joins the streamed tool call, runs it and streams the final answer', async () => {
+    const mark = h.mark();
+    h.script(
+      toolCallAnswer([{ id: 'call_rs', name: 'add', arguments: { a: 5, b: 8 } }], usageWithDetails(30, 12)),
+      nChoicesAnswer(['5 + 8 = 13'], usageWithDetails(52, 7)),
+    );
+    const text: string[] = [];
+    await h.expectUsageCharged(async () => {
+      const runner = client.chat.completions.runTools({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'What is 5 + 8?' }],
+        stream: true,
+        stream_options: { include_usage: true },
+        tools: [
+          zodFunction({
+            name: 'add',
+            parameters: z.object({ a: z.number(), b: z.number() }),
+            function: (args: { a: number; b: number }) => ({ sum: args.a + args.b }),
+          }),
+        ],
+      });
+      runner.on('content', (delta) => text.push(delta));
+      expect(await runner.finalContent()).toBe('5 + 8 = 13');
+      return told(await runner.totalUsage());
+    });
+    expect(text.join('')).toBe('5 + 8 = 13');
+    const [, turn2] = h.forwarded(mark);
+    expect(lastMessage(turn2)).toEqual({ role: 'tool', tool_call_id: 'call_rs', content: '{"sum":13}' });
+  });
+
   it('chat.completions.parse with a zod response format returns the parsed object', async () => {
     const mark = h.mark();
     const city = { name: 'Paris', population: 2_100_000, landmarks: ['Eiffel Tower', 'Louvre'] };
