@@ -5,12 +5,14 @@
  *
  *   npm run bench:engine -- [--rounds 5] [--tokens 64] [--threads 2] [--models bench,default]
  *                           [--dir <cache folder for the generated models>]
+ * `--models large`: fp32 against 4-bit on a 114M-parameter model, memory included (variants.ts).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_MODEL_SPEC, DEFAULT_MODEL_SPEC, ensureDefaultModel } from '../../src/model-tools/default-model';
 import { BareLoop, Engine, tokenizerFor, TransformersJs } from './contenders';
 import { report, type Samples } from './report';
+import { benchVariants } from './variants';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -64,9 +66,13 @@ async function benchModel(name: keyof typeof presets): Promise<void> {
 }
 
 (async () => {
-  for (const name of which) {
-    if (!(name in presets)) throw new Error(`unknown model "${name}" (bench, default)`);
-    await benchModel(name);
+  for (const name of which as string[]) {
+    if (name === 'large') {
+      await benchVariants(root, rounds, tokens, threads);
+      continue;
+    }
+    if (!(name in presets)) throw new Error(`unknown model "${name}" (bench, default, large)`);
+    await benchModel(name as keyof typeof presets);
   }
 })().catch((err) => {
   console.error(err);

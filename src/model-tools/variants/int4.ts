@@ -23,7 +23,10 @@ export interface Int4Options {
 
 export interface Int4Stats {
   matmul: number;
+  /** Embeddings as int8 rows (the fallback). */
   gather: number;
+  /** Embeddings as 4-bit GatherBlockQuantized rows. */
+  gather4: number;
 }
 
 type Tensor = onnx.ITensorProto;
@@ -91,7 +94,11 @@ export function quantizeModelToInt4(
   const inits = new Map<string, Tensor>((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const producer = new Map<string, Node>();
   for (const n of graph.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
-  const stats: Int4Stats = { matmul: 0, gather: 0 };
+  const stats: Int4Stats = { matmul: 0, gather: 0, gather4: 0 };
+  // Gathers whose output Reshape to [B, S, K] needs indices of rank 2 (input_ids)
+  const rank2Inputs = new Set(
+    (graph.input ?? []).filter((i) => i.type?.tensorType?.shape?.dim?.length === 2).map((i) => i.name ?? ''),
+  );
   const newInits: Tensor[] = [];
   const out: Node[] = [];
   const done = new Map<string, string[]>();
@@ -173,8 +180,16 @@ export function quantizeModelToInt4(
     ) {
       const e = weight2d(in0);
       if (e) {
-        gatherInt8(e, floats(e), in1, y, out, newInits, counter++);
-        stats.gather++;
+        const [n, k] = (e.dims ?? []).map(Number);
+        if (k % blockSize === 0 && rank2Inputs.has(in1)) {
+          // 4-bit rows sharing the tied LM head's MatMulNBits weights (one copy for both)
+          const [b, scales, zeroPoints] = packed(e.name ?? '', floats(e), n, k, e.dataType === DT.FLOAT16);
+          gatherBlockQuantized(b, scales, zeroPoints, inits, newInits, in1, y, n, k, out, counter++);
+          stats.gather4++;
+        } else {
+          gatherInt8(e, floats(e), in1, y, out, newInits, counter++);
+          stats.gather++;
+        }
         continue;
       }
     }
@@ -193,7 +208,60 @@ export function quantizeModelToInt4(
   };
 }
 
-/** Embedding rows as int8 with one scale per row (4-bit embeddings cost more quality than they save). */
+/**
+ * Embedding rows from MatMulNBits-layout weights [N, blocks, block/2] with com.microsoft
+ * GatherBlockQuantized (quantized along the last axis), reshaped back to [B, S, K]. Scales (and
+ * zero points, one per byte) need the [N, blocks, 1] shape: small copies; the weights are shared.
+ */
+function gatherBlockQuantized(
+  b: string,
+  scales: string,
+  zeroPoints: string | undefined,
+  inits: Map<string, Tensor>,
+  newInits: Tensor[],
+  ids: string,
+  y: string,
+  n: number,
+  k: number,
+  out: Node[],
+  id: number,
+) {
+  const find = (name: string) => inits.get(name) ?? newInits.find((t) => t.name === name);
+  const [, blocks, blob] = (find(b)!.dims ?? []).map(Number);
+  const s3 = `${scales}_rows`;
+  if (!find(s3)) newInits.push({ ...find(scales)!, name: s3, dims: [n, blocks, 1] });
+  const inputs = [b, ids, s3];
+  if (zeroPoints) {
+    const packedZp = find(zeroPoints)!.rawData ?? new Uint8Array(0);
+    const zp = new Uint8Array(n * blocks);
+    const perRow = Math.ceil(blocks / 2);
+    for (let r = 0; r < n; r++) {
+      for (let blk = 0; blk < blocks; blk++)
+        zp[r * blocks + blk] = (packedZp[r * perRow + (blk >> 1)] >> ((blk & 1) * 4)) & 15;
+    }
+    const z3 = `${zeroPoints}_rows`;
+    if (!find(z3)) newInits.push(makeTensor(z3, zp, [n, blocks, 1]));
+    inputs.push(z3);
+  }
+  const shape = `${y}_shape_${id}`;
+  newInits.push(makeTensor(shape, BigInt64Array.from([0n, 0n, BigInt(k)]), [3]));
+  out.push({
+    name: `/q4/GatherBlockQuantized_${id}`,
+    opType: 'GatherBlockQuantized',
+    domain: 'com.microsoft',
+    input: inputs,
+    output: [`${y}_blocks`],
+    attribute: [
+      toAttribute('gather_axis', int(0)),
+      toAttribute('quantize_axis', int(2)),
+      toAttribute('block_size', int(blob * 2)),
+      toAttribute('bits', int(4)),
+    ],
+  });
+  out.push({ name: `/q4/Reshape_${id}`, opType: 'Reshape', input: [`${y}_blocks`, shape], output: [y] });
+}
+
+/** Embedding rows as int8 with one scale per row: for widths that are not a multiple of the block. */
 function gatherInt8(e: Tensor, data: Float32Array, ids: string, y: string, out: Node[], inits: Tensor[], id: number) {
   const [rows, cols] = (e.dims ?? []).map(Number);
   const q = new Int8Array(data.length);

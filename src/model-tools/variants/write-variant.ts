@@ -66,7 +66,7 @@ export async function writeVariant(folder: string, opts: VariantOptions): Promis
       model = r.model;
       detail =
         `4-bit block ${opts.blockSize ?? 32}${opts.asymmetric ? ' asymmetric' : ''}: ${r.stats.matmul} MatMulNBits, ` +
-        `${r.stats.gather} int8 Gather` +
+        `${r.stats.gather4} 4-bit Gather, ${r.stats.gather} int8 Gather` +
         (opts.dtype === 'q4f16' ? ', float16 activations' : '');
       break;
     }
