@@ -38,4 +38,10 @@ describe('cachePolicy', () => {
     expect(cachePolicy('all', greedy, 'no-cache, no-store', 60)).toBe('bypass');
     expect(cachePolicy('all', greedy, undefined, 0)).toBe('bypass');
   });
+
+  it('never caches a request for several choices (n or best_of above 1)', () => {
+    const greedy = { maxTokens: 8, temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, stop: [] };
+    expect(cachePolicy('deterministic', greedy, undefined, 60, 2)).toBe('bypass');
+    expect(cachePolicy('deterministic', greedy, undefined, 60, 1)).toBe('read-write');
+  });
 });

@@ -5,7 +5,7 @@ import type { GenerationParams } from '../models/provider.interface';
 export type CacheMode = AppConfig['cache']['mode'];
 
 /**
- * - `bypass`: neither read nor write (mode off, no-store, not deterministic, ttl 0);
+ * - `bypass`: neither read nor write (mode off, no-store, not deterministic, ttl 0, n > 1);
  * - `write-only`: `Cache-Control: no-cache`: skip the lookup, store the fresh answer;
  * - `read-write`: the normal path.
  */
@@ -40,8 +40,10 @@ export function cachePolicy(
   params: GenerationParams,
   cacheControl: string | string[] | undefined,
   ttlSeconds: number,
+  choices = 1,
 ): CachePolicy {
-  if (mode === 'off' || !(ttlSeconds > 0)) return 'bypass';
+  // Several choices are asked for to get different answers: replaying one set defeats that.
+  if (mode === 'off' || !(ttlSeconds > 0) || choices > 1) return 'bypass';
   if (mode === 'deterministic' && !isDeterministic(params)) return 'bypass';
   const d = parseCacheControl(cacheControl);
   if (d.noStore) return 'bypass';

@@ -14,6 +14,8 @@ export interface CacheRequest {
   ttlSeconds?: number;
   /** The raw Cache-Control request header. */
   cacheControl?: string | string[];
+  /** Choices asked for (`n`, `best_of`): more than one is never cached. */
+  choices?: number;
   /** Other output-changing inputs the pipeline may add later (response_format, tools ...). */
   extra?: Record<string, unknown>;
 }

@@ -74,7 +74,7 @@ export class CompletionCache {
 
   async run(req: CacheRequest, compute: ComputeFn, clientSignal?: AbortSignal): Promise<CacheRunResult> {
     const ttl = req.ttlSeconds ?? this.config.cache.ttlSeconds;
-    const policy = cachePolicy(this.config.cache.mode, req.params, req.cacheControl, ttl);
+    const policy = cachePolicy(this.config.cache.mode, req.params, req.cacheControl, ttl, req.choices);
     if (policy === 'bypass') {
       this.stats.counters.bypass++;
       return { source: 'bypass', events: iteratorOf(compute(clientSignal ?? NEVER, NO_STORE)) };

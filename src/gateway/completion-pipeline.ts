@@ -74,17 +74,23 @@ export class CompletionPipeline {
     checkParams(call, model);
     const promptTokens =
       call.promptTokens ?? (await this.models.countTokens(model.id, call.messages ?? call.prompt ?? ''));
-    const wanted = call.promptTokens !== undefined ? 0 : this.maxTokens(call, model, promptTokens);
+    const perChoice = call.promptTokens !== undefined ? 0 : this.maxTokens(call, model, promptTokens);
+    // Every choice (n, best_of) generates up to the cap: both reservations cover all of them.
+    const choices = choicesOf(call.body);
+    const wanted = perChoice * choices;
     const tpm = await this.limiter.reserveTokens(call.key, promptTokens + wanted);
     const headers = { ...requestHeaders, ...tpm.headers };
     // Exact only when this local model alone can answer: a remote upstream, or a fallback with
     // its own tokenizer, counts the prompt its own way, so ours is an estimate (docs/limits.md).
     const estimated = model.config.provider !== 'onnx' || model.config.fallbacks.length > 0;
-    const quota = await this.quota.reserve(call.key, promptTokens, wanted, { estimated }).catch(async (err) => {
-      await this.limiter.settleTokens(tpm, 0);
-      throw withHeaders(err, headers);
-    });
-    const req = this.request(call, quota.maxTokens);
+    const quota = await this.quota
+      .reserve(call.key, promptTokens, wanted, { estimated, minCompletion: choices })
+      .catch(async (err) => {
+        await this.limiter.settleTokens(tpm, 0);
+        throw withHeaders(err, headers);
+      });
+    // A quota that lowered the cap shares what is left between the choices.
+    const req = this.request(call, choices > 1 ? Math.floor(quota.maxTokens / choices) : quota.maxTokens);
     // The answering model: the requested one, unless a fallback served this computation.
     let served = model.id;
     const result = await this.cache.run(
@@ -97,6 +103,7 @@ export class CompletionPipeline {
         extra: call.cacheExtra ?? cacheExtra(call.body),
         ttlSeconds: model.config.cacheTtl,
         cacheControl: call.cacheControl,
+        choices,
       },
       (signal, cctx) =>
         call.route
@@ -263,4 +270,10 @@ function withHeaders(err: unknown, headers: Record<string, string>): unknown {
   if (err instanceof ApiError)
     return new ApiError(err.code, err.message, err.param, { ...headers, ...err.headers }, err.passThrough);
   return err;
+}
+
+/** How many completions one request generates: `n`, or legacy completions' `best_of` when larger. */
+export function choicesOf(body: Record<string, unknown> | undefined): number {
+  const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v > 1 ? v : 1);
+  return Math.max(count(body?.n), count(body?.best_of));
 }

@@ -26,6 +26,7 @@ function ledgers(opts: { cacheHitsCount?: boolean; failQuota?: boolean } = {}) {
     usage: [] as UsageEvent[],
     logs: [] as InferenceLogEntry[],
     tokens: [] as [string, number, number][],
+    details: [] as [string, number, number][],
     inference: [] as [string, string][],
     ttft: 0,
   };
@@ -44,6 +45,8 @@ function ledgers(opts: { cacheHitsCount?: boolean; failQuota?: boolean } = {}) {
   };
   const metrics = {
     countTokens: (model: string, p: number, c: number) => books.tokens.push([model, p, c]),
+    countTokenDetails: (model: string, cached: number, reasoning: number) =>
+      (cached || reasoning) && books.details.push([model, cached, reasoning]),
     observeInference: (model: string, provider: string) => books.inference.push([model, provider]),
     observeTtft: () => books.ttft++,
     observeInterToken: () => undefined,
@@ -112,6 +115,29 @@ async function* cutAfter(deltas: string[]): AsyncGenerator<StreamEvent> {
 const upstreamError = () => new ApiError(ErrorCode.UpstreamError, 'upstream answered 500');
 
 describe('settle', () => {
+  it('records cached and reasoning tokens and a tool_calls finish reason as the upstream sent them', async () => {
+    const { deps, books } = ledgers();
+    const usage = { promptTokens: 30, completionTokens: 12, cachedPromptTokens: 20, reasoningTokens: 7 };
+    async function* answer(): AsyncGenerator<StreamEvent> {
+      yield { type: 'delta', text: 'f{}' };
+      yield { type: 'done', finishReason: 'tool_calls', usage };
+    }
+    const settled = await run(deps, context({ provider: 'http' }), answer());
+    expect(settled?.usage).toEqual(usage);
+    expect(books.quota).toEqual([{ op: 'settle', usage }]);
+    expect(books.tpm).toEqual([42]);
+    expect(books.tokens).toEqual([['m', 30, 12]]);
+    expect(books.details).toEqual([['m', 20, 7]]);
+    expect(books.logs).toEqual([
+      expect.objectContaining({
+        finishReason: 'tool_calls',
+        cachedPromptTokens: 20,
+        reasoningTokens: 7,
+        promptTokens: 30,
+      }),
+    ]);
+  });
+
   it('charges a completed answer what the model reports, on every ledger, and logs it as 200', async () => {
     const { deps, books } = ledgers();
     const provider = new ScriptedProvider('m', 'onnx', ['a', 'b', 'c']);

@@ -88,8 +88,10 @@ export async function settle(deps: SettlementDeps, ctx: SettlementContext, end: 
 function observe(deps: SettlementDeps, ctx: SettlementContext, end: StreamEnd, usage: TokenUsage): void {
   const seconds = (performance.now() - ctx.startedAt) / 1000;
   const error = end.kind === 'error' ? toApiError(end.error) : undefined;
-  if (!error || usage.completionTokens > 0)
+  if (!error || usage.completionTokens > 0) {
     deps.metrics.countTokens(ctx.model, usage.promptTokens, usage.completionTokens);
+    deps.metrics.countTokenDetails(ctx.model, usage.cachedPromptTokens ?? 0, usage.reasoningTokens ?? 0);
+  }
   if (end.kind === 'done' && ctx.provider) {
     deps.metrics.observeInference(ctx.model, ctx.provider, seconds);
     if (end.firstTokenMs !== undefined) {
@@ -107,6 +109,8 @@ function observe(deps: SettlementDeps, ctx: SettlementContext, end: StreamEnd, u
     promptTokens: usage.promptTokens,
     completionTokens: usage.completionTokens,
     estimatedTokens: usage.estimated === true,
+    cachedPromptTokens: usage.cachedPromptTokens ?? null,
+    reasoningTokens: usage.reasoningTokens ?? null,
     cached: ctx.cache === 'hit',
     status: httpStatus(ctx, end, error),
     errorCode: error?.code ?? (end.kind === 'cancelled' ? 'client_closed' : null),

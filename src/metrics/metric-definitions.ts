@@ -54,6 +54,16 @@ export function defineMetrics(registry: Registry, opts: { perKey: boolean }) {
       'model',
       'kind',
     ] as const),
+    cachedPromptTokens: counter(
+      'cached_prompt_tokens_total',
+      'Prompt tokens a remote upstream served from its prompt cache (included in tokens_total prompt)',
+      ['model'] as const,
+    ),
+    reasoningTokens: counter(
+      'reasoning_tokens_total',
+      'Reasoning tokens a remote upstream reported (included in tokens_total completion)',
+      ['model'] as const,
+    ),
     inferenceDuration: histogram(
       'inference_duration_seconds',
       'Time to produce a whole completion by model and provider',

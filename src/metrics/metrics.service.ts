@@ -168,6 +168,13 @@ export class MetricsService {
     if (completion > 0) this.m.tokens.inc({ model: label, kind: 'completion' }, completion);
   }
 
+  /** The details of an upstream's usage: parts of the prompt and completion counts above. */
+  countTokenDetails(model: string, cachedPrompt: number, reasoning: number): void {
+    const label = this.models.label(model);
+    if (cachedPrompt > 0) this.m.cachedPromptTokens.inc({ model: label }, cachedPrompt);
+    if (reasoning > 0) this.m.reasoningTokens.inc({ model: label }, reasoning);
+  }
+
   cacheLookup(tier: CacheTier, result: LookupResult): void {
     this.m.cacheRequests.inc({ tier, result });
   }

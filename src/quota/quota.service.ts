@@ -105,7 +105,7 @@ export class QuotaService implements OnModuleInit, OnModuleDestroy {
     key: AuthenticatedKey,
     promptTokens: number,
     maxTokens: number,
-    opts: { estimated?: boolean } = {},
+    opts: { estimated?: boolean; minCompletion?: number } = {},
   ): Promise<QuotaReservation> {
     const quota = this.quotaFor(key);
     const period = this.currentPeriod();
@@ -113,7 +113,8 @@ export class QuotaService implements OnModuleInit, OnModuleDestroy {
       opts.estimated ? withMargin(promptTokens, this.config.quota.remoteMargin) : promptTokens,
     );
     const max = wholeTokens(maxTokens);
-    const ask = { promptTokens: prompt, maxTokens: max, quota, minCompletion: Math.min(1, max) };
+    // At least one token per choice (n > 1 asks for several).
+    const ask = { promptTokens: prompt, maxTokens: max, quota, minCompletion: Math.min(opts.minCompletion ?? 1, max) };
     const ref = { keyId: key.id, periodStart: period.start };
     const ttl = period.end.getTime() - this.clock() + ENTRY_GRACE_MS;
     const { outcome, store } = await this.ledgers.reserve(ref, ask, ttl);

@@ -14,6 +14,8 @@ const COLUMNS: [keyof InferenceLogRow, string, string][] = [
   ['promptTokens', 'prompt_tokens', 'int4'],
   ['completionTokens', 'completion_tokens', 'int4'],
   ['estimatedTokens', 'estimated_tokens', 'bool'],
+  ['cachedPromptTokens', 'cached_prompt_tokens', 'int4'],
+  ['reasoningTokens', 'reasoning_tokens', 'int4'],
   ['cached', 'cached', 'bool'],
   ['status', 'status', 'int2'],
   ['errorCode', 'error_code', 'text'],

@@ -15,6 +15,10 @@ export interface InferenceLogEntry {
   completionTokens: number;
   /** The upstream gave no usage; the counts come from a tokenizer. */
   estimatedTokens?: boolean;
+  /** Of promptTokens, served from the upstream's prompt cache (when it said). */
+  cachedPromptTokens?: number | null;
+  /** Of completionTokens, reasoning tokens (when the upstream said). */
+  reasoningTokens?: number | null;
   cached: boolean;
   /** HTTP status the client got. */
   status: number;
@@ -51,6 +55,8 @@ const optText = (v: unknown, max: number): string | null =>
   v === null || v === undefined || v === '' ? null : text(v, max);
 const count = (v: unknown): number =>
   typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.min(Math.round(v), INT4_MAX) : 0;
+const optCount = (v: unknown): number | null =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.min(Math.round(v), INT4_MAX) : null;
 const millis = (v: unknown): number | null =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.min(v, 1e9) : null;
 
@@ -73,6 +79,8 @@ export function toRow(e: InferenceLogEntry, now = new Date()): InferenceLogRow {
     promptTokens: count(e.promptTokens),
     completionTokens: count(e.completionTokens),
     estimatedTokens: e.estimatedTokens === true,
+    cachedPromptTokens: optCount(e.cachedPromptTokens),
+    reasoningTokens: optCount(e.reasoningTokens),
     cached: e.cached === true,
     status,
     errorCode: optText(e.errorCode, 64),
