@@ -105,6 +105,34 @@ describe('EncoderProvider parity with transformers.js feature-extraction', () =>
   });
 });
 
+describe('EncoderProvider loading', () => {
+  it("uses the graph's own sentence_embedding output unless models.yaml names a pooling, with the same vectors", async () => {
+    const dir = join(root, 'sentence-embedding');
+    await buildEncoder({ outDir: dir, layers: 2, hidden: 32, heads: 4, seed: 11, sentenceEmbedding: true });
+    const own = await createEncoderProvider({ id: 'own', path: dir, threads: 1 });
+    const pooled = await createEncoderProvider({ id: 'pooled', path: dir, threads: 1, pooling: 'mean' });
+    try {
+      const rows = own.prepare(TEXTS, {}).rows;
+      const a = (await own.embed({ rows, encodingFormat: 'float' })) as number[][];
+      const b = (await pooled.embed({ rows, encodingFormat: 'float' })) as number[][];
+      a.forEach((v, i) => v.forEach((x, j) => expect(x).toBeCloseTo(b[i][j], 5)));
+    } finally {
+      await own.close();
+      await pooled.close();
+    }
+  });
+
+  it('refuses a folder it cannot serve, naming the file', async () => {
+    const dir = join(root, 'broken');
+    await buildEncoder({ outDir: dir, layers: 1, hidden: 16, heads: 2 });
+    await expect(createEncoderProvider({ id: 'x', path: dir, variant: 'q8' })).rejects.toThrow(
+      /model_quantized\.onnx: not found/,
+    );
+    await expect(createEncoderProvider({ id: 'x', path: join(root, 'missing') })).rejects.toThrow(/folder not found/);
+    await expect(createEncoderProvider({ id: 'x', path: dir, variant: 'q3' })).rejects.toThrow(/unknown dtype "q3"/);
+  });
+});
+
 describe('EncoderProvider batching', () => {
   let provider: EncoderProvider;
   let batches: number[];
