@@ -114,8 +114,11 @@ export class QuotaLedgers {
         /* fall through to the database */
       }
     }
-    const s = await this.repo.read(ref);
-    return { used: s.used + this.writeBehind.pendingFor(ref), reserved: s.reserved };
+    // Under the flush lock: a batch being written is neither pending nor in the database yet.
+    return this.writeBehind.exclusive(async () => {
+      const s = await this.repo.read(ref);
+      return { used: s.used + this.writeBehind.pendingFor(ref), reserved: s.reserved };
+    });
   }
 
   /** Database value plus what this replica has not written yet, read under the flush lock. */

@@ -55,8 +55,16 @@ export class UsageRecorder {
     });
   }
 
-  /** Not yet written rows of one key (GET /v1/usage adds them to the database's). */
-  pendingFor(keyId: string): DailyUsage[] {
+  /**
+   * Reads the database with `read` and takes this replica's not yet written rows of one key, with
+   * no flush in flight: a batch being written is in neither place, so a read beside a flush would
+   * miss it (GET /v1/usage adds the pending rows to the database's).
+   */
+  readWithPending<R>(keyId: string, read: () => Promise<R>): Promise<{ rows: R; pending: DailyUsage[] }> {
+    return this.writes.exclusive(async () => ({ rows: await read(), pending: this.pendingFor(keyId) }));
+  }
+
+  private pendingFor(keyId: string): DailyUsage[] {
     return [...this.writes.pending.values()].filter((r) => r.keyId === keyId).map((r) => ({ ...r }));
   }
 

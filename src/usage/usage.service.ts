@@ -26,10 +26,10 @@ export class UsageService {
     const snap = await this.quota.snapshot(key);
     const from = dayOf(snap.periodStart);
     const to = dayOf(new Date(snap.resetAt.getTime() - DAY_MS));
-    const rows = await this.repo.keyByModel(key.id, from, to);
-    // This replica's not yet written rows, so a client sees its last request at once.
+    // This replica's not yet written rows too, so a client sees its last request at once.
+    const { rows, pending } = await this.recorder.readWithPending(key.id, () => this.repo.keyByModel(key.id, from, to));
     const byModel = new Map(rows.map((r) => [r.model, r]));
-    for (const p of this.recorder.pendingFor(key.id)) {
+    for (const p of pending) {
       if (p.day < from || p.day > to) continue;
       const e = byModel.get(p.model) ?? {
         model: p.model,

@@ -1,7 +1,9 @@
 import { QuotaService } from '../../src/quota/quota.service';
 import { UsageRecorder } from '../../src/usage/usage.recorder';
 import { call, startTestApp, type TestApp } from '../helpers/test-app';
+import { Client } from 'pg';
 import { queryDb } from '../helpers/test-database';
+import { waitFor } from '../helpers/wait-for';
 
 describe('usage endpoints', () => {
   let t: TestApp;
@@ -126,6 +128,34 @@ describe('usage endpoints', () => {
       [earlier, 1],
       [today, 4],
     ]);
+  });
+
+  it('does count a batch that is being written exactly once (a read beside a flush)', async () => {
+    const third = (await call(t.baseUrl, 'POST', '/admin/keys', { key: t.adminKey, body: { label: 'third' } })).body;
+    recorder.record({ keyId: third.id, model: 'tiny', promptTokens: 100, completionTokens: 50, cached: false });
+    // Hold the rollup upsert on a table lock: the flush has taken its batch and waits to write it.
+    const locker = new Client({ connectionString: t.dbUrl });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN; LOCK TABLE usage_daily IN SHARE ROW EXCLUSIVE MODE');
+      const flushing = recorder.flush();
+      await waitFor('the flush to wait on the lock', async () => {
+        const rows = await queryDb(
+          t.dbUrl,
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%usage_daily%'`,
+        );
+        return rows.length > 0;
+      });
+      const reading = call(t.baseUrl, 'GET', '/v1/usage', { key: third.key });
+      await call(t.baseUrl, 'GET', '/v1/models', { key: t.adminKey }); // the read has had its turn
+      await locker.query('COMMIT');
+      expect((await reading).body.by_model).toEqual([
+        { model: 'tiny', prompt_tokens: 100, completion_tokens: 50, requests: 1 },
+      ]);
+      await flushing;
+    } finally {
+      await locker.end();
+    }
   });
 
   it('does refuse the admin reports to non-admin keys', async () => {
