@@ -131,8 +131,11 @@ export class ConstraintState {
   }
 }
 
+/** Read once: a global lookup per trie node is slow where globals are proxied (jest's sandbox). */
+const UNREACHABLE = Infinity;
+
 function minCost(stacks: Stack[]): number {
-  let best = Infinity;
+  let best = UNREACHABLE;
   for (const s of stacks) {
     const c = s === null ? 0 : s.cost;
     if (c < best) best = c;
