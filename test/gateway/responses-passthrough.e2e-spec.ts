@@ -77,6 +77,17 @@ describe('POST /v1/responses (forwarded to an upstream that speaks it)', () => {
     expect(upstream.requests.at(-1)!.body).toMatchObject({ stream: true, model: 'gpt-up' });
   });
 
+  it('turns a whole answer to a stream request into response.created and response.completed', async () => {
+    upstream.enqueue({ kind: 'json' });
+    const stream = client.responses.stream({ model: 'resp', input: 'hi' });
+    const types: string[] = [];
+    for await (const ev of stream) types.push(ev.type);
+    expect(types).toEqual(['response.created', 'response.completed']);
+    const final = await stream.finalResponse();
+    expect(final.output_text).toBe('Hi there.');
+    expect(final.model).toBe('resp');
+  });
+
   it('caps max_output_tokens at what the request may spend, and charges the upstream usage', async () => {
     const before = (await logs()).length;
     const res = await call(t.baseUrl, 'POST', '/v1/responses', {

@@ -11,7 +11,9 @@ export type FakeResponsesBehaviour =
   /** Streams up to the first text delta, then `response.failed`. */
   | { kind: 'failed' }
   /** Streams up to the first text delta, then waits for `resume()` (or the client to leave). */
-  | { kind: 'pause' };
+  | { kind: 'pause' }
+  /** Answers one JSON Response even when a stream was asked for (some servers do). */
+  | { kind: 'json' };
 
 export interface FakeResponsesOptions {
   /** The answer's text, one `response.output_text.delta` per element. */
@@ -120,7 +122,7 @@ export class FakeResponsesUpstream {
           res.writeHead(behaviour.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error }));
           return;
         }
-        if (body.stream !== true) {
+        if (body.stream !== true || behaviour.kind === 'json') {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.response(body)));
           return;
         }
