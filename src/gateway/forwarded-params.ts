@@ -1,7 +1,7 @@
 import { ApiError } from '../common/errors/api-error';
 import { ErrorCode } from '../common/errors/error-code';
 import type { ResolvedModel } from '../models/registry';
-import { firstUnknownField, forwardableBody, unsupportedLocalParam } from '../models/wire-params';
+import { firstUnknownField, HONOURED_SAMPLING, localRefusal } from '../models/wire-params';
 import type { InferenceCall } from './inference-call';
 
 /**
@@ -18,7 +18,7 @@ export function checkParams(call: InferenceCall, model: ResolvedModel): void {
       throw ApiError.invalid(`unknown field "${unknown}" (model "${model.id}" accepts only known parameters)`, unknown);
   }
   if (cfg.provider !== 'onnx') return;
-  const param = unsupportedLocalParam(forwardableBody(call.body, cfg.params ?? 'forward', cfg.dropParams ?? []));
+  const param = localRefusal(call.body, cfg);
   if (param !== undefined) {
     throw new ApiError(
       ErrorCode.UnsupportedParameter,
@@ -29,19 +29,7 @@ export function checkParams(call: InferenceCall, model: ResolvedModel): void {
 }
 
 /** Fields that never change the answer: they do not split the cache (docs/caching.md). */
-const NOT_IN_KEY = new Set([
-  'model',
-  'stream',
-  'stream_options',
-  'user',
-  'temperature',
-  'top_p',
-  'top_k',
-  'repetition_penalty',
-  'stop',
-  'seed',
-  'max_tokens',
-]);
+const NOT_IN_KEY = new Set(['model', 'stream', 'stream_options', 'user', ...HONOURED_SAMPLING]);
 
 /**
  * Every forwarded field the cache key's params do not already cover: two requests that differ

@@ -67,21 +67,21 @@ export function forwardableBody(body: Record<string, unknown>, mode: ParamsMode,
   return out;
 }
 
+/**
+ * The sampling and stopping fields every engine honours through GenerationParams: a local model
+ * accepts them, and the cache key covers them through its params (src/gateway/forwarded-params.ts).
+ */
+export const HONOURED_SAMPLING = ['max_tokens', 'temperature', 'top_p', 'top_k', 'repetition_penalty', 'stop', 'seed'];
+
 /** Informational or already-honoured fields a local model accepts (and may ignore). */
 const LOCAL_ACCEPTED = new Set([
+  ...HONOURED_SAMPLING,
   'model',
   'messages',
   'prompt',
   'stream',
   'stream_options',
-  'max_tokens',
   'max_completion_tokens',
-  'temperature',
-  'top_p',
-  'top_k',
-  'repetition_penalty',
-  'stop',
-  'seed',
   'user',
   'metadata',
   'store',
@@ -143,4 +143,15 @@ export function unsupportedLocalParam(body: Record<string, unknown>): string | u
     }
   }
   return undefined;
+}
+
+/**
+ * What a local model would refuse in this body once its `params` / `drop_params` applied: the
+ * pipeline answers 400 for a requested local model, and the router skips a local fallback.
+ */
+export function localRefusal(
+  body: Record<string, unknown>,
+  cfg: { params?: ParamsMode; dropParams?: readonly string[] },
+): string | undefined {
+  return unsupportedLocalParam(forwardableBody(body, cfg.params ?? 'forward', cfg.dropParams ?? []));
 }

@@ -47,6 +47,22 @@ describe(ModelRouter.name, () => {
     expect(outcomes).toEqual([['big', expect.objectContaining({ status: 'ok', fallback: false })]]);
   });
 
+  it('skips a local fallback that cannot honour the body, and says so when no candidate is left', async () => {
+    const body = { messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'f' } }] };
+    providers.big.queue({ fail: err(ErrorCode.UpstreamTimeout, 'big timed out') });
+    providers.mid.queue({ fail: err(ErrorCode.UpstreamError, 'mid failed') });
+    const failure = await router.generate({ ...req(), body }, 'big').catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ApiError);
+    expect((failure as ApiError).code).toBe(ErrorCode.UpstreamTimeout);
+    expect((failure as ApiError).message).toBe('big timed out; fallback "tiny" (local: does not support "tools") skipped');
+    expect(outcomes.map(([m]) => m)).toEqual(['big', 'mid']);
+    // A body the local engine honours still falls back to it.
+    providers.big.queue({ fail: err(ErrorCode.UpstreamTimeout) });
+    providers.mid.queue({ fail: err(ErrorCode.UpstreamError) });
+    const r = await router.generate({ ...req(), body: { messages: body.messages, temperature: 0 } }, 'big');
+    expect(r.model).toBe('tiny');
+  });
+
   it('falls back in order on retryable failures and says which model served', async () => {
     providers.big.queue({ fail: err(ErrorCode.UpstreamTimeout) });
     providers.mid.queue({ fail: err(ErrorCode.ModelUnavailable) });

@@ -4,6 +4,7 @@ import type { GenerateRequest, GenerateResult } from '../provider.interface';
 import type { ModelLease } from './model-entry';
 import type { ResolvedModel } from './model-registry';
 import { RoutedStream, type StreamAttempt } from './routed-stream';
+import { localRefusal } from '../wire-params';
 
 /** What the router needs from the registry (the registry itself in production). */
 export interface ModelSource {
@@ -102,8 +103,14 @@ export class ModelRouter {
   private async route<T>(req: GenerateRequest, model: string | undefined, attempt: (t: Attempt) => Promise<T>): Promise<T> {
     const primary = this.models.resolve(model);
     let firstError: unknown;
+    const skipped: string[] = [];
     for (const [i, candidate] of this.candidates(primary).entries()) {
       const fallback = i > 0;
+      const refused = fallback ? this.localRefusal(candidate, req) : undefined;
+      if (refused) {
+        skipped.push(`"${candidate}" (local: does not support "${refused}")`);
+        continue;
+      }
       const lease = this.lease(candidate, fallback);
       if (!lease.ok) {
         firstError ??= lease.error;
@@ -120,7 +127,19 @@ export class ModelRouter {
         if (!this.mayFallBack(err, req)) throw err;
       }
     }
-    throw firstError;
+    throw withSkipped(firstError, skipped);
+  }
+
+  /** A local fallback must not be handed a body its engine cannot honour (docs/api.md). */
+  private localRefusal(candidate: string, req: GenerateRequest): string | undefined {
+    if (!req.body) return undefined;
+    let config: ResolvedModel['config'];
+    try {
+      config = this.models.resolve(candidate).config;
+    } catch {
+      return undefined; // a removed fallback: lease() reports and skips it
+    }
+    return config.provider === 'onnx' ? localRefusal(req.body, config) : undefined;
   }
 
   private candidates(primary: ResolvedModel): string[] {
@@ -154,6 +173,13 @@ export class ModelRouter {
       // A metrics hook must never break a request.
     }
   }
+}
+
+/** The last error, saying which fallbacks were skipped for the request's fields. */
+function withSkipped(err: unknown, skipped: string[]): unknown {
+  if (skipped.length === 0 || !(err instanceof ApiError)) return err;
+  const note = `; fallback ${skipped.join(', ')} skipped`;
+  return new ApiError(err.code, err.message + note, err.param, err.headers, err.passThrough);
 }
 
 /** `undefined` error = success. */
