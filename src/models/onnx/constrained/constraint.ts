@@ -107,9 +107,10 @@ export class ConstraintState {
     mask.fill(0);
     const budget = remaining - 1;
     const slack = budget - minCost(this.stacks);
-    if (slack >= 0 && this.stacks.every(isPlainString)) {
-      // Inside a string a plain token keeps the stack, adding the UTF-8 bytes it leaves pending.
-      mask.set(this.index.plainInString[Math.min(slack, 3)].subarray(0, mask.length));
+    if (this.stacks.every(isPlainString)) {
+      // Inside a string a plain token keeps the stack, adding the UTF-8 bytes it leaves pending:
+      // allowed while that fits the slack, never when the budget says the string must close now.
+      if (slack >= 0) mask.set(this.index.plainInString[Math.min(slack, 3)].subarray(0, mask.length));
       walk(this.index.rest, this.stacks, budget, mask);
     } else {
       walk(this.index.all, this.stacks, budget, mask);
@@ -159,7 +160,10 @@ function walk(trie: ByteTrie, start: Stack[], budget: number, mask: Uint8Array):
   const { byte, depth, firstId, end, moreIds } = trie;
   for (let i = 0; i < trie.size; ) {
     const d = depth[i];
-    const next = stepSet(sets[d - 1], byte[i]);
+    const cur = sets[d - 1];
+    const x = byte[i];
+    // A plain character inside a string leaves a lone string stack as it is: no allocation.
+    const next = cur.length === 1 && x >= 0x20 && x < 0x7f && x !== 0x22 && x !== 0x5c && isPlainString(cur[0]) ? cur : stepSet(cur, x);
     if (next.length === 0) {
       i = end[i];
       continue;
