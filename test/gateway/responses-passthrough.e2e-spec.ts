@@ -14,7 +14,7 @@ describe('POST /v1/responses (forwarded to an upstream that speaks it)', () => {
     await t.running.app.get(InferenceLogWriter).flush();
     return queryDb(
       t.dbUrl,
-      `SELECT status, error_code, prompt_tokens, completion_tokens, endpoint, cached FROM inference_logs WHERE model = 'resp' ORDER BY created_at`,
+      `SELECT status, error_code, prompt_tokens, completion_tokens, cached_prompt_tokens, endpoint, cached FROM inference_logs WHERE model = 'resp' ORDER BY created_at`,
     );
   };
   beforeAll(async () => {
@@ -103,6 +103,7 @@ describe('POST /v1/responses (forwarded to an upstream that speaks it)', () => {
       status: 200,
       prompt_tokens: 7,
       completion_tokens: 3,
+      cached_prompt_tokens: 2,
       endpoint: '/v1/responses',
       cached: false,
     });
