@@ -1,6 +1,7 @@
 import { basename, join } from 'node:path';
 import { buildEncoder, type EncoderOptions } from '../../src/model-tools/encoder/build-encoder';
 import { quantizeModelFolder } from '../../src/model-tools/quantize';
+import { writeVariant } from '../../src/model-tools/variants/write-variant';
 import { createEncoderProvider, type EncoderProvider } from '../../src/models/encoder/encoder.provider';
 import { makeTempDir } from '../helpers/temp-dir';
 
@@ -83,6 +84,27 @@ describe('EncoderProvider parity with transformers.js feature-extraction', () =>
     } finally {
       await provider.close();
       await extractor.dispose();
+    }
+  });
+
+  it.each([
+    ['fp16', 0.9999],
+    ['q4', 0.95],
+  ] as const)('the %s variant (model:quantize) loads and stays close to fp32', async (dtype, floor) => {
+    const dir = join(root, `variant-${dtype}`);
+    await buildEncoder({ outDir: dir, layers: 2, hidden: 32, heads: 4, seed: 7 });
+    await writeVariant(dir, { dtype });
+    const fp32 = await createEncoderProvider({ id: 'fp32', path: dir, threads: 1 });
+    const other = await createEncoderProvider({ id: dtype, path: dir, threads: 1, variant: dtype });
+    try {
+      const rows = fp32.prepare(TEXTS, {}).rows;
+      const a = (await fp32.embed({ rows, encodingFormat: 'float' })) as number[][];
+      const b = (await other.embed({ rows, encodingFormat: 'float' })) as number[][];
+      for (let i = 0; i < rows.length; i++) expect(cosine(a[i], b[i])).toBeGreaterThan(floor);
+      expect(Math.hypot(...b[0])).toBeCloseTo(1, 4);
+    } finally {
+      await fp32.close();
+      await other.close();
     }
   });
 

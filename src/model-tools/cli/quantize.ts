@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { type WeightMode, quantizeModelFolder } from '../quantize';
 import { formatReport, quantizationReport } from '../quantize-report';
+import { encoderQuantizationReport, isEncoderFolder } from '../encoder/encoder-quantize-report';
 import { writeVariant } from '../variants/write-variant';
 import { UsageError, mb, parseCli, runCli, toInt } from './args';
 
@@ -78,6 +79,9 @@ runCli(USAGE, async (argv) => {
     [input, output, label] = [r.input, r.output, 'int8'];
   }
   if (v['no-report'] || input === output) return;
+  // An encoder has no greedy tokens to compare: its vectors are compared instead.
+  if (isEncoderFolder(folder))
+    return void process.stdout.write(`${await encoderQuantizationReport(input, output, folder)}\n`);
   const report = await quantizationReport(input, output, folder, { tokens, threads });
   process.stdout.write(`${formatReport(report, label)}\n`);
 });

@@ -3,6 +3,7 @@ import { ApiError } from '../../common/errors/api-error';
 import type { EmbedRequest, Embedder, PreparedInput } from '../embedding-provider';
 import { ModelLoadError } from '../onnx/errors';
 import type { EngineHooks } from '../onnx/hooks';
+import { halfRowToFloat } from '../onnx/tensors';
 import { createSession, type Device, type EffectiveDevice, type EngineLogger } from '../onnx/session';
 import type { GenerateResult, LlmProvider, ProviderHealth, StreamEvent } from '../provider.interface';
 import type { OnnxModelConfig } from '../registry/models-config';
@@ -195,7 +196,8 @@ export class EncoderProvider implements LlmProvider, Embedder {
     if (this.session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(B * S), [B, S]);
     const out = await this.session.run(feeds, [this.output]);
     const t = out[this.output];
-    const data = t.data as Float32Array;
+    // fp16 exports answer float16 (raw bits): widened once per pass.
+    const data = t.type === 'float16' ? halfRowToFloat(t.data as Uint16Array, 0, t.data.length) : (t.data as Float32Array);
     const dim = t.dims[t.dims.length - 1];
     const renorm = this.opts.normalize !== false;
     return rows.map((r, b) => {
