@@ -246,6 +246,27 @@ describe('POST /v1/embeddings', () => {
     expect(usage.body.used_tokens).toBe(res.body.usage.prompt_tokens);
   });
 
+  it('refuses with 402 once the quota is used up, and with 429 over the tokens-per-minute limit', async () => {
+    const input = 'the quick brown fox'; // 6 tokens
+    const { key: small } = await createKey(app, { label: 'embeddings-quota', quota_tokens: 10 });
+    const send = (k: string) =>
+      call(app.baseUrl, 'POST', '/v1/embeddings', {
+        key: k,
+        body: { model: 'embed', input },
+        headers: { 'cache-control': 'no-store' },
+      });
+    expect((await send(small)).status).toBe(200);
+    const over = await send(small);
+    expect(over.status).toBe(402);
+    expect(over.body.error.code).toBe('quota_exhausted');
+    const { key: slow } = await createKey(app, { label: 'embeddings-tpm', tpm: 10 });
+    expect((await send(slow)).status).toBe(200);
+    const limited = await send(slow);
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limit_exceeded');
+    expect(limited.headers.get('x-ratelimit-limit-tokens')).toBe('10');
+  });
+
   it('answers 403 for a key whose allowed_models leave the model out', async () => {
     const { key: limited } = await createKey(app, { label: 'embeddings-limited', allowed_models: ['tiny'] });
     const res = await call(app.baseUrl, 'POST', '/v1/embeddings', {
