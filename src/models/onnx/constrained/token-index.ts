@@ -55,8 +55,8 @@ export function tokenIndexFor(tokenizerJson: object, modelVocabSize = 0): TokenI
 }
 
 /**
- * Builds the index. Token bytes are kept as "binary strings" (one char per byte) while building:
- * V8 sorts and compares those natively, far faster than Uint8Array comparators.
+ * Builds the index. Token bytes are kept as "binary strings" (one char per byte): V8 sorts,
+ * hashes and compares those natively, far faster than Uint8Array comparators.
  */
 export function buildTokenIndex(tj: TokenizerJson, modelVocabSize = 0): TokenIndex {
   const vocab = tj.model?.vocab ?? {};
@@ -68,36 +68,24 @@ export function buildTokenIndex(tj: TokenizerJson, modelVocabSize = 0): TokenInd
   const keys: (string | undefined)[] = new Array(maxId + 1);
   for (const [text, id] of entries) keys[id] = toBinary(text);
   for (const a of tj.added_tokens ?? []) keys[a.id] = a.special ? undefined : utf8Binary(a.content);
-  const offsets = new Int32Array(maxId + 2);
-  let total = 0;
-  for (let id = 0; id <= maxId; id++) {
-    offsets[id] = total;
-    total += keys[id]?.length ?? 0;
-  }
-  offsets[maxId + 1] = total;
-  const flat = new Uint8Array(total);
-  for (let id = 0, at = 0; id <= maxId; id++) {
-    const k = keys[id];
-    if (k) for (let i = 0; i < k.length; i++) flat[at++] = k.charCodeAt(i);
-  }
   const plainInString = [0, 1, 2, 3].map(() => new Uint8Array(maxId + 1));
   const restIds: number[] = [];
   const allIds: number[] = [];
   const singles = new Set<number>();
   for (let id = 0; id <= maxId; id++) {
-    if (!keys[id]) continue;
-    const b = flat.subarray(offsets[id], offsets[id + 1]);
+    const k = keys[id];
+    if (!k) continue;
     allIds.push(id);
-    if (b.length === 1) singles.add(b[0]);
-    const pending = plainStringPending(b);
+    if (k.length === 1) singles.add(k.charCodeAt(0));
+    const pending = plainStringPending(k);
     if (pending < 0) restIds.push(id);
-    else for (let k = pending; k <= 3; k++) plainInString[k][id] = 1;
+    else for (let p = pending; p <= 3; p++) plainInString[p][id] = 1;
   }
   let singleByteTokens = true;
   for (let b = 0x20; b < 0x7f; b++) if (!singles.has(b)) singleByteTokens = false;
   return {
     vocabSize: maxId + 1,
-    bytesOf: (id) => (id >= 0 && id <= maxId && keys[id] ? flat.subarray(offsets[id], offsets[id + 1]) : undefined),
+    bytesOf: (id) => (id >= 0 && id <= maxId && keys[id] ? Buffer.from(keys[id], 'latin1') : undefined),
     plainInString,
     rest: buildTrie(restIds, keys),
     all: buildTrie(allIds, keys),
@@ -113,20 +101,21 @@ function isByteLevel(tj: TokenizerJson): boolean {
 
 /** GPT-2's bytes_to_unicode, inverted: the vocabulary spells each byte as one printable char. */
 function byteLevelBinary(): (text: string) => string {
-  const table: string[] = [];
+  const table: number[] = [];
   let n = 0;
   for (let b = 0; b < 256; b++) {
     const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    table[printable ? b : 256 + n++] = String.fromCharCode(b);
+    table[printable ? b : 256 + n++] = b;
   }
+  const codes: number[] = [];
   return (text) => {
-    let out = '';
+    codes.length = text.length;
     for (let i = 0; i < text.length; i++) {
       const b = table[text.charCodeAt(i)];
       if (b === undefined) return utf8Binary(text); // not byte-level spelled (rare added tokens)
-      out += b;
+      codes[i] = b;
     }
-    return out;
+    return String.fromCharCode.apply(null, codes);
   };
 }
 
@@ -145,10 +134,10 @@ const utf8Binary = (text: string): string => Buffer.from(text, 'utf8').toString(
  * Continuation bytes left pending after `b` read inside a string from a character boundary; -1
  * when `b` has a quote, backslash or control byte, or malformed UTF-8.
  */
-export function plainStringPending(b: Uint8Array): number {
+export function plainStringPending(b: string): number {
   let pending = 0;
   for (let i = 0; i < b.length; i++) {
-    const x = b[i];
+    const x = b.charCodeAt(i);
     if (pending > 0) {
       if (x < 0x80 || x > 0xbf) return -1;
       pending--;
