@@ -192,6 +192,39 @@ describe('wire answers: remote answers come back whole, and every token is count
     expect(log.prompt_tokens).toBe(data.usage!.prompt_tokens);
   });
 
+  it('streams the estimate as the usage chunk when the upstream streamed no usage (n = 2, tool calls)', async () => {
+    const answer = toolCallAnswer(WEATHER);
+    delete answer.usage;
+    answer.choices.push({
+      index: 1,
+      message: { role: 'assistant', content: 'y'.repeat(200) },
+      logprobs: null,
+      finish_reason: 'stop',
+    });
+    next = [answer];
+    const { chunks, requestId } = await streamed({ n: 2, tools: TOOLS, stream_options: { include_usage: true } });
+    const usage = chunks.at(-1)!.usage;
+    expect(chunks.at(-1)!.choices).toEqual([]);
+    expect(usage.completion_tokens).toBeGreaterThan(50);
+    expect(usage.total_tokens).toBe(usage.prompt_tokens + usage.completion_tokens);
+    expect(await logOf(requestId)).toMatchObject({
+      estimated_tokens: true,
+      prompt_tokens: usage.prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+    });
+    expect(joined(chunks).choices.map((c: Obj) => c.finish_reason)).toEqual(['tool_calls', 'stop']);
+  });
+
+  it('splits the whole answer of an upstream that ignored stream: true into chunks', async () => {
+    const whole = toolCallAnswer(WEATHER, usageWithDetails(8, 4));
+    next = [whole];
+    upstream.enqueue({ kind: 'json' });
+    const { chunks } = await streamed({ tools: TOOLS, stream_options: { include_usage: true } });
+    expect(chunks.at(-1)!.usage).toEqual(whole.usage);
+    const { usage: _u, ...rest } = whole;
+    expect(joined(chunks)).toEqual({ ...rest, id: chunks[0].id, model: 'remote' });
+  });
+
   it('caches a tool-call answer and replays it exactly, streamed and not', async () => {
     const whole = toolCallAnswer(WEATHER, usageWithDetails(21, 9, 0, 3));
     next = [whole];
