@@ -59,8 +59,8 @@ describe('genai_config.json', () => {
   });
 
   it('takes custom tensor names and falls back to search.max_length for the context', () => {
-    const custom = structuredClone(phi3) as typeof phi3 & { model: { context_length?: number } };
-    delete custom.model.context_length;
+    const custom = structuredClone(phi3);
+    delete (custom.model as { context_length?: number }).context_length;
     custom.model.decoder.inputs.past_key_names = 'past.%d.k';
     const g = parseGenAiConfig(custom, 'x');
     expect(g.config.contextLength).toBe(4096);
