@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { ensureDefaultModel } from '../../src/model-tools/default-model';
-import { BUNDLED_MODEL_DIR } from '../../src/models/bundled-model';
+import { ensureBundledEncoder } from '../../src/model-tools/encoder/bundled-encoder';
+import { BUNDLED_ENCODER_DIR, BUNDLED_MODEL_DIR } from '../../src/models/bundled-model';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -44,6 +45,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   if (!existsSync(MAIN())) throw new Error(`${MAIN()} is missing: run npm run build first`);
   // What `npm start` does before the server: the bundled default model (docs/architecture.md).
   await ensureDefaultModel(BUNDLED_MODEL_DIR());
+  await ensureBundledEncoder(BUNDLED_ENCODER_DIR());
   await ensureDatabase(opts.databaseUrl);
   const apis: ChildProcess[] = [];
   const apiPorts: number[] = [];

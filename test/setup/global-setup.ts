@@ -2,8 +2,9 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres.launcher';
-import { BUNDLED_MODEL_DIR } from '../../src/models/bundled-model';
+import { BUNDLED_ENCODER_DIR, BUNDLED_MODEL_DIR } from '../../src/models/bundled-model';
 import { ensureDefaultModel } from '../../src/model-tools/default-model';
+import { ensureBundledEncoder } from '../../src/model-tools/encoder/bundled-encoder';
 
 /**
  * Tests run against a real PostgreSQL: the one in DATABASE_URL, or else an embedded one started
@@ -14,6 +15,7 @@ export default async function globalSetup(): Promise<void> {
   // Tests that run the built server (test/cli, test/stack) serve the bundled model, which
   // `npm start` would have generated first.
   await ensureDefaultModel(BUNDLED_MODEL_DIR());
+  await ensureBundledEncoder(BUNDLED_ENCODER_DIR());
   if (process.env.DATABASE_URL) return;
   const root = mkdtempSync(join(tmpdir(), 'llm-server-test-pg-'));
   // Run as root, PostgreSQL runs as `postgres`, which must pass through this folder; anything it
