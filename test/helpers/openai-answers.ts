@@ -76,8 +76,9 @@ export function refusalAnswer(refusal: string, usage?: Obj): WholeAnswer {
 export function logprobsAnswer(tokens: string[], top = 2, usage?: Obj): WholeAnswer {
   const entry = (token: string, lp: number): Obj => ({ token, logprob: lp, bytes: [...Buffer.from(token)] });
   const content = tokens.map((t, i) => ({
-    ...entry(t, -0.5 * i - 0.1),
-    top_logprobs: Array.from({ length: top }, (_, k) => entry(k ? `${t}~${k}` : t, -0.5 * i - 0.1 - k)),
+    // `|| 0`: a -0 would come back as 0 from JSON.
+    ...entry(t, -0.5 * i || 0),
+    top_logprobs: Array.from({ length: top }, (_, k) => entry(k ? `${t}~${k}` : t, -0.5 * i - k || 0)),
   }));
   return chatAnswer(
     [{ message: message(tokens.join('')), logprobs: { content, refusal: null }, finish_reason: 'stop' }],
