@@ -7,24 +7,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDefaultModel, type ModelPreset } from '../../src/model-tools/default-model';
+import { ensureDefaultModel, LARGE_MODEL_SPEC } from '../../src/model-tools/default-model';
 import { writeVariant } from '../../src/model-tools/variants/write-variant';
 import { fmt, median } from './stats';
-
-/** llama-shaped, GPT-2 vocabulary, tied embeddings: 114M parameters, 456 MB in fp32. */
-export const LARGE_MODEL_SPEC: Readonly<ModelPreset> = Object.freeze({
-  arch: 'llama',
-  vocab: 'gpt2',
-  chatTemplate: 'chatml',
-  layers: 12,
-  hidden: 768,
-  heads: 12,
-  kvHeads: 4,
-  intermediate: 2048,
-  tieEmbeddings: true,
-  maxPositions: 1024,
-  seed: 1234,
-});
 
 interface ChildResult {
   dtype: string;

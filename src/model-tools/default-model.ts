@@ -39,6 +39,24 @@ export const BENCH_MODEL_SPEC: Readonly<ModelPreset> = Object.freeze({
   seed: 1234,
 });
 
+/**
+ * A model large enough to be memory-bound, for comparing fp32 with 4-bit (bench:engine --models
+ * large): llama-shaped, GPT-2 vocabulary, tied embeddings, 114M parameters, 457 MB in fp32.
+ */
+export const LARGE_MODEL_SPEC: Readonly<ModelPreset> = Object.freeze({
+  arch: 'llama',
+  vocab: 'gpt2',
+  chatTemplate: 'chatml',
+  layers: 12,
+  hidden: 768,
+  heads: 12,
+  kvHeads: 4,
+  intermediate: 2048,
+  tieEmbeddings: true,
+  maxPositions: 1024,
+  seed: 1234,
+});
+
 const REQUIRED = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
 /** True when the folder holds a loadable model: the JSON files parse and an ONNX file is non-empty. */

@@ -1,11 +1,19 @@
 import { resolve } from 'node:path';
-import { BENCH_MODEL_SPEC, DEFAULT_MODEL_SPEC } from '../default-model';
+import { BENCH_MODEL_SPEC, DEFAULT_MODEL_SPEC, LARGE_MODEL_SPEC } from '../default-model';
 import { UsageError, toInt } from './args';
 import { buildOptionsFromArgs } from './build-args';
 
 describe('model:build arguments', () => {
   it('builds the default model into models/tiny when given nothing', () => {
     expect(buildOptionsFromArgs([])).toEqual({ ...DEFAULT_MODEL_SPEC, outDir: resolve('models/tiny') });
+  });
+
+  it('takes the large preset and --genai', () => {
+    expect(buildOptionsFromArgs(['--preset', 'large', '--genai', '--out', '/tmp/g'])).toEqual({
+      ...LARGE_MODEL_SPEC,
+      outDir: '/tmp/g',
+      genai: true,
+    });
   });
 
   it('applies every option over the preset', () => {
