@@ -82,6 +82,17 @@ describe('POST /v1/embeddings', () => {
       '    task: embeddings',
       `    base_url: ${upstream.url}`,
       '    upstream_model: up-embed',
+      '  - id: remote-drop',
+      '    provider: http',
+      '    task: embeddings',
+      `    base_url: ${upstream.url}`,
+      '    params: drop',
+      '    drop_params: [user]',
+      '  - id: remote-strict',
+      '    provider: http',
+      '    task: embeddings',
+      `    base_url: ${upstream.url}`,
+      '    params: strict',
       '',
     ].join('\n');
     app = await startTestApp({ MODELS_CONFIG: writeModelsYaml(yaml) });
@@ -331,5 +342,22 @@ describe('POST /v1/embeddings', () => {
       [1, 0.5, -0.25],
     ]);
     expect(res.usage).toEqual({ prompt_tokens: 14, total_tokens: 14 });
+  });
+
+  it('applies models.yaml params to remote models: drop removes unknown fields and drop_params, strict refuses them', async () => {
+    const before = upstream.received.length;
+    const body = { input: 'x', user: 'u', vendor_flag: true, truncate: true };
+    const dropped = await call(app.baseUrl, 'POST', '/v1/embeddings', { key, body: { ...body, model: 'remote-drop' } });
+    expect(dropped.status).toBe(200);
+    expect(upstream.received.slice(before)).toEqual([
+      { path: '/v1/embeddings', model: 'remote-drop', input: 'x', truncate: true },
+    ]);
+    const strict = await call(app.baseUrl, 'POST', '/v1/embeddings', {
+      key,
+      body: { ...body, model: 'remote-strict' },
+    });
+    expect(strict.status).toBe(400);
+    expect(strict.body.error).toMatchObject({ code: 'invalid_request', param: 'vendor_flag' });
+    expect(upstream.received).toHaveLength(before + 1);
   });
 });

@@ -5,7 +5,7 @@ import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import { AppConfig } from '../../config/app-config';
 import { canEmbed, type Embedder } from '../../models/embedding-provider';
-import { postEmbeddings } from '../../models/http/embeddings-upstream';
+import { firstUnknownEmbeddingsField, postEmbeddings } from '../../models/http/embeddings-upstream';
 import { ModelsService } from '../../models/models.service';
 import type { StreamEvent } from '../../models/provider.interface';
 import type { HttpModelConfig, ResolvedModel } from '../../models/registry';
@@ -74,6 +74,13 @@ export class EmbeddingsService {
     try {
       let call: InferenceCall;
       try {
+        const unknown = model.config.params === 'strict' ? firstUnknownEmbeddingsField(body) : undefined;
+        if (unknown !== undefined) {
+          throw ApiError.invalid(
+            `unknown field "${unknown}" (model "${model.id}" accepts only known parameters)`,
+            unknown,
+          );
+        }
         if (model.config.provider === 'http') {
           call = await this.remoteCall(base, model.config, inputs, body);
         } else {

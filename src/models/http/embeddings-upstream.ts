@@ -13,6 +13,14 @@ export interface UpstreamEmbeddings {
 
 const MAX_ERROR_BODY = 64 * 1024;
 
+/** OpenAI's embeddings fields plus our two extensions (TEI knows `truncate`). */
+export const EMBEDDINGS_FIELDS = new Set(['model', 'input', 'encoding_format', 'dimensions', 'user', 'truncate', 'input_type']);
+
+/** The first field that is not an embeddings field (models.yaml `params: strict` refuses it). */
+export function firstUnknownEmbeddingsField(body: Json): string | undefined {
+  return Object.keys(body).find((k) => !EMBEDDINGS_FIELDS.has(k));
+}
+
 /**
  * A remote model's /embeddings (docs/embeddings.md): the client's body as sent, only `model`
  * replaced (and `drop_params` removed); the vectors and usage come back as the upstream gave
@@ -25,6 +33,8 @@ export async function postEmbeddings(
   signal?: AbortSignal,
 ): Promise<UpstreamEmbeddings> {
   const sent: Json = { ...body, model: cfg.upstreamModel ?? cfg.id };
+  // models.yaml params (docs/api.md, wire fidelity): forward sends unknown fields, drop removes them.
+  if (cfg.params === 'drop') for (const k of Object.keys(sent)) if (!EMBEDDINGS_FIELDS.has(k)) delete sent[k];
   for (const k of cfg.dropParams ?? []) delete sent[k];
   const url = `${cfg.baseUrl.replace(/\/+$/, '')}/embeddings`;
   let res;
