@@ -131,6 +131,15 @@ describe('JSON constraint', () => {
     expect(() => state.advance(idOf(small, 'x'))).toThrow(/does not continue/);
   });
 
+  it('keeps the state set small when alternatives converge (anyOf integer | number in a long array)', () => {
+    const schema = { type: 'array', items: { anyOf: [{ type: 'integer' }, { type: 'number' }] } };
+    const state = compileJsonConstraint({ type: 'json_schema', json_schema: { schema } }, small).start();
+    for (const piece of '[1,2,3,4,5,6,7,8,9,1,2,3,4,5,6,7,8,9,1,2,3,4,5,6,7,8,9,0'.split('')) state.advance(idOf(small, piece));
+    state.advance(idOf(small, ']'));
+    expect(state.isComplete() && !state.canContinue()).toBe(true);
+    expect(state.minTokensToFinish()).toBe(0);
+  });
+
   it('refuses a budget below the shortest document before any work', () => {
     const constraint = compileJsonConstraint({ type: 'json_schema', json_schema: { schema: TEST_SCHEMAS.nested } }, qwen);
     const min = constraint.minTokens();

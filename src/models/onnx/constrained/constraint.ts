@@ -4,7 +4,7 @@
  * `allowed(remaining)` gives the tokens that keep the document valid and still let it close
  * within the remaining budget; `advance(id)` takes the sampled one.
  */
-import { expand, isPlainString, startStacks, stepTop, type Stack } from './json-automaton';
+import { dedupe, expand, isPlainString, startStacks, stepTop, type Stack } from './json-automaton';
 import { compileSchemaNodes, UnsupportedSchemaError, type SchemaNode } from './schema-nodes';
 import type { ByteTrie, TokenIndex } from './token-index';
 
@@ -52,7 +52,7 @@ export class JsonConstraint {
   ) {}
 
   start(): ConstraintState {
-    return new ConstraintState(this.index, startStacks(this.root));
+    return new ConstraintState(this.index, dedupe(startStacks(this.root)));
   }
 
   /** Tokens of the shortest valid document (one byte per token, see docs). */
@@ -125,7 +125,8 @@ export class ConstraintState {
     let stacks = this.stacks;
     if (!bytes) throw new Error(`token ${id} cannot appear in a constrained document`);
     for (const b of bytes) {
-      stacks = stepSet(stacks, b);
+      // Deduplicated per committed byte; the walk in allowed() skips it (one token cannot grow a set much).
+      stacks = dedupe(stepSet(stacks, b));
       if (stacks.length === 0) throw new Error(`token ${id} does not continue the document`);
     }
     this.stacks = stacks;

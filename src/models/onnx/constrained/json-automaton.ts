@@ -37,6 +37,8 @@ export type Stack = Frame | null;
 
 const ANY: SchemaNode = { kind: 'any' };
 const ANY_OBJECT: SchemaNode = { kind: 'anyObject' };
+const ANY_ARRAY: SchemaNode = { kind: 'array', items: ANY };
+const STRING: SchemaNode = { kind: 'string' };
 const bytesOf = (s: string): Uint8Array => new TextEncoder().encode(s);
 const LIT = {
   quote: bytesOf('"'),
@@ -176,8 +178,8 @@ function expandValue(parent: Stack, n: SchemaNode, out: Stack[]): Stack[] {
       return expandValue(parent, n.target!, out);
     case 'any':
       expandValue(parent, ANY_OBJECT, out);
-      expand(lit(frame(K.ArrBody, parent, 0, 1, { kind: 'array', items: ANY }), LIT.openArr), out);
-      expandValue(parent, { kind: 'string' }, out);
+      expand(lit(frame(K.ArrBody, parent, 0, 1, ANY_ARRAY), LIT.openArr), out);
+      expandValue(parent, STRING, out);
       expand(frame(K.Num, parent, P.Start, 0), out);
       for (const l of [LIT.true, LIT.false, LIT.null]) expand(lit(parent, l), out);
       return out;
@@ -198,6 +200,28 @@ function expandObject(s: Frame, out: Stack[]): Stack[] {
     expand(s.b ? key : lit(frame(K.Opt, key, SPACE, 0), SEP), out);
     if (p.required) break;
   }
+  return out;
+}
+
+/** Same frames all the way down (stacks built separately can be equal). */
+function sameStack(x: Stack, y: Stack): boolean {
+  while (x !== y) {
+    if (x === null || y === null) return false;
+    if (x.kind !== y.kind || x.a !== y.a || x.b !== y.b || x.node !== y.node || x.lit !== y.lit) return false;
+    x = x.parent;
+    y = y.parent;
+  }
+  return true;
+}
+
+/**
+ * Drops duplicate stacks. Alternatives that converge (anyOf [integer, number] after a digit both
+ * end the number and continue the same parent) would otherwise double the set at every item.
+ */
+export function dedupe(stacks: Stack[]): Stack[] {
+  if (stacks.length < 2) return stacks;
+  const out: Stack[] = [];
+  for (const s of stacks) if (!out.some((t) => sameStack(t, s))) out.push(s);
   return out;
 }
 

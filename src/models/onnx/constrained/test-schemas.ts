@@ -50,5 +50,6 @@ export const TEST_SCHEMAS: Record<string, unknown> = {
       },
     },
   },
+  converging: { type: 'array', items: { anyOf: [{ type: 'integer' }, { type: 'number' }, { type: 'array', items: { type: 'integer' } }] } },
   rootArray: { type: 'array', items: { anyOf: [{ type: 'number' }, { type: 'boolean' }, { type: 'null' }] } },
 };
