@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { KvBatch } from './kv-cache';
-import { halfToFloat } from './tensors';
+import { halfBits, halfToFloat } from './tensors';
 
 const H = 2;
 const D = 2;
@@ -71,5 +71,17 @@ describe(halfToFloat.name, () => {
     ]);
     expect(halfToFloat(0x7c00)).toBe(Infinity);
     expect(halfToFloat(0x7e00)).toBeNaN();
+  });
+});
+
+describe(halfBits.name, () => {
+  it('reads float16 data handed out as another typed array (Float16Array on Node 24+) as the same bits', () => {
+    const bits = Uint16Array.of(0x3c00, 0xc000, 0x7bff, 0x0001);
+    const asOther = new Int16Array(bits.buffer); // stands in for a Float16Array view of the same memory
+    const view = halfBits(asOther);
+    expect(view).toBeInstanceOf(Uint16Array);
+    expect(view.buffer).toBe(bits.buffer);
+    expect(Array.from(view)).toEqual(Array.from(bits));
+    expect(halfBits(bits)).toBe(bits);
   });
 });

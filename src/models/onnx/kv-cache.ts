@@ -1,6 +1,6 @@
 import type * as ort from 'onnxruntime-node';
 import type { KvType } from './graph-io';
-import { kvArray, kvTensor } from './tensors';
+import { kvArray, kvData, kvTensor } from './tensors';
 
 export type KvData = Float32Array | Uint16Array;
 
@@ -66,8 +66,9 @@ export class KvBatch {
     const tensors = this.tensors.map((t, i) => {
       const [, heads, , headDim] = t.dims;
       const out = kvArray(this.kvType, batch * heads * past * headDim);
-      copyRows(t.data as KvData, this.pastLength, 0, this.batch, out, past, 0, heads, headDim);
-      copyRows(other.tensors[i].data as KvData, other.pastLength, 0, other.batch, out, past, this.batch, heads, headDim);
+      copyRows(kvData(this.kvType, t), this.pastLength, 0, this.batch, out, past, 0, heads, headDim);
+      const src = kvData(this.kvType, other.tensors[i]);
+      copyRows(src, other.pastLength, 0, other.batch, out, past, this.batch, heads, headDim);
       return kvTensor(this.kvType, out, [batch, heads, past, headDim]);
     });
     const pads = [
@@ -88,7 +89,7 @@ export class KvBatch {
     if (trim === 0 && contiguous && rows.length === this.batch) return this;
     const tensors = this.tensors.map((t) => {
       const [, heads, , headDim] = t.dims;
-      const src = t.data as KvData;
+      const src = kvData(this.kvType, t);
       const out = kvArray(this.kvType, rows.length * heads * past * headDim);
       rows.forEach((r, i) => {
         for (let h = 0; h < heads; h++) {

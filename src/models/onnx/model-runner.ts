@@ -8,7 +8,7 @@ import type { ModelConfig } from './model-config';
 import type { ModelFolder } from './model-folder';
 import { argmax } from './sampler';
 import { createSession, type EffectiveDevice, type SessionOptions } from './session';
-import { halfRowToFloat, indexTensor, kvArray, kvTensor } from './tensors';
+import { halfBits, halfRowToFloat, indexTensor, kvArray, kvTensor } from './tensors';
 
 /** One forward pass over a left-padded batch. */
 export interface ForwardArgs {
@@ -174,7 +174,7 @@ export class ModelRunner {
       const offset = (r * positionsOut + positionsOut - 1) * vocab;
       rows.push(
         logits.type === 'float16'
-          ? halfRowToFloat(logits.data as Uint16Array, offset, vocab)
+          ? halfRowToFloat(halfBits(logits.data), offset, vocab)
           : (logits.data as Float32Array).subarray(offset, offset + vocab),
       );
     }

@@ -20,6 +20,22 @@ export function kvTensor(type: KvType, data: Float32Array | Uint16Array, dims: n
     : new ort.Tensor('float32', data as Float32Array, dims);
 }
 
+/**
+ * float16 data as raw bits. onnxruntime-common hands out (and turns Uint16Array inputs into)
+ * Float16Array views where the runtime has Float16Array (Node 24+): copying one into a
+ * Uint16Array would convert values instead of copying bits.
+ */
+export function halfBits(data: unknown): Uint16Array {
+  if (data instanceof Uint16Array) return data;
+  const view = data as { buffer: ArrayBuffer; byteOffset: number; length: number };
+  return new Uint16Array(view.buffer, view.byteOffset, view.length);
+}
+
+/** KV data in the engine's own representation (float16 as raw bits). */
+export function kvData(type: KvType, t: ort.Tensor): Float32Array | Uint16Array {
+  return type === 'float16' ? halfBits(t.data) : (t.data as Float32Array);
+}
+
 /** IEEE half → float, for fp16 exports whose logits come back as raw bits. */
 export function halfToFloat(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
