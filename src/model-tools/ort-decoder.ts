@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { halfBits } from '../models/onnx/tensors';
 
 /**
  * A minimal onnxruntime loop over the Optimum decoder interface, for the tools' own checks
@@ -87,7 +88,7 @@ export class OrtDecoder {
     for (const [name, t] of Object.entries(out)) {
       if (name.startsWith('present.')) present.set(name.replace('present.', 'past_key_values.'), t);
     }
-    const logits = out.logits.type === 'float16' ? halfToFloat32(out.logits.data as Uint16Array) : out.logits.data;
+    const logits = out.logits.type === 'float16' ? halfToFloat32(halfBits(out.logits.data)) : out.logits.data;
     return { logits: logits as Float32Array, dims: out.logits.dims.map(Number), present };
   }
 
