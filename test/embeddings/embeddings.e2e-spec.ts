@@ -16,9 +16,12 @@ import { createKey } from '../limits/books';
 async function fakeEmbeddingsUpstream(): Promise<{
   url: string;
   received: Array<Record<string, unknown>>;
+  /** HTTP statuses to answer the next POSTs with, before answering normally again. */
+  failures: number[];
   close(): Promise<void>;
 }> {
   const received: Array<Record<string, unknown>> = [];
+  const failures: number[] = [];
   const server: Server = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
@@ -28,6 +31,13 @@ async function fakeEmbeddingsUpstream(): Promise<{
       if (req.method !== 'POST') return void res.end(JSON.stringify({ object: 'list', data: [] }));
       const body = JSON.parse(raw) as { input: string | string[] };
       received.push({ path: req.url, ...body });
+      const failure = failures.shift();
+      if (failure !== undefined) {
+        res.statusCode = failure;
+        return void res.end(
+          JSON.stringify({ error: { message: `scripted ${failure}`, type: 'server_error', code: null } }),
+        );
+      }
       const inputs = Array.isArray(body.input) ? body.input : [body.input];
       res.end(
         JSON.stringify({
@@ -43,6 +53,7 @@ async function fakeEmbeddingsUpstream(): Promise<{
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
     received,
+    failures,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -359,5 +370,24 @@ describe('POST /v1/embeddings', () => {
     expect(strict.status).toBe(400);
     expect(strict.body.error).toMatchObject({ code: 'invalid_request', param: 'vendor_flag' });
     expect(upstream.received).toHaveLength(before + 1);
+  });
+
+  it('retries a remote 5xx like chat does, and passes a remote 400 through without retrying', async () => {
+    const before = upstream.received.length;
+    upstream.failures.push(503);
+    const ok = await call(app.baseUrl, 'POST', '/v1/embeddings', {
+      key,
+      body: { model: 'remote-embed', input: 'retry me' },
+    });
+    expect(ok.status).toBe(200);
+    expect(upstream.received.length - before).toBe(2);
+    upstream.failures.push(400);
+    const bad = await call(app.baseUrl, 'POST', '/v1/embeddings', {
+      key,
+      body: { model: 'remote-embed', input: 'refuse me' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('scripted 400');
+    expect(upstream.received.length - before).toBe(3);
   });
 });

@@ -2,7 +2,14 @@ import { request } from 'undici';
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type { HttpModelConfig } from '../registry/models-config';
-import { classifyReadError, classifyStatus, classifyTransportError, isAbortError } from './upstream-errors';
+import { DEFAULT_RETRY, nextDelay, sleep } from './retry-policy';
+import {
+  classifyReadError,
+  classifyStatus,
+  classifyTransportError,
+  isAbortError,
+  type UpstreamFailure,
+} from './upstream-errors';
 
 type Json = Record<string, unknown>;
 
@@ -24,7 +31,8 @@ export function firstUnknownEmbeddingsField(body: Json): string | undefined {
 /**
  * A remote model's /embeddings (docs/embeddings.md): the client's body as sent, only `model`
  * replaced (and `drop_params` removed); the vectors and usage come back as the upstream gave
- * them. Errors are classified as for chat (upstream-errors.ts); one attempt, no fallback.
+ * them. Errors are classified as for chat (upstream-errors.ts) and what chat retries is retried
+ * here, `max_retries` times with the same backoff (retry-policy.ts); no fallback.
  */
 export async function postEmbeddings(
   cfg: HttpModelConfig,
@@ -32,6 +40,31 @@ export async function postEmbeddings(
   body: Json,
   signal?: AbortSignal,
 ): Promise<UpstreamEmbeddings> {
+  const retry = { ...DEFAULT_RETRY, maxRetries: cfg.maxRetries };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await postOnce(cfg, apiKey, body, signal);
+    } catch (err) {
+      const failure = err instanceof RetryableFailure ? err : undefined;
+      if (!failure) throw err;
+      if (attempt >= retry.maxRetries) throw failure.failure.error;
+      await sleep(nextDelay(attempt + 1, failure.failure.retryAfterMs, retry), signal);
+    }
+  }
+}
+
+/** A failure worth another attempt, carried out of postOnce. */
+class RetryableFailure extends Error {
+  constructor(readonly failure: UpstreamFailure) {
+    super(failure.error.message);
+  }
+}
+
+const rethrow = (failure: UpstreamFailure): never => {
+  throw failure.retryable ? new RetryableFailure(failure) : failure.error;
+};
+
+async function postOnce(cfg: HttpModelConfig, apiKey: string | undefined, body: Json, signal?: AbortSignal): Promise<UpstreamEmbeddings> {
   const sent: Json = { ...body, model: cfg.upstreamModel ?? cfg.id };
   // models.yaml params (docs/api.md, wire fidelity): forward sends unknown fields, drop removes them.
   if (cfg.params === 'drop') for (const k of Object.keys(sent)) if (!EMBEDDINGS_FIELDS.has(k)) delete sent[k];
@@ -49,11 +82,11 @@ export async function postEmbeddings(
     });
   } catch (err) {
     if (signal?.aborted || isAbortError(err)) throw signal?.reason ?? err;
-    throw classifyTransportError(cfg.id, err).error;
+    return rethrow(classifyTransportError(cfg.id, err));
   }
   if (res.statusCode < 200 || res.statusCode >= 300) {
     const text = (await res.body.text().catch(() => '')).slice(0, MAX_ERROR_BODY);
-    throw classifyStatus(cfg.id, res.statusCode, res.headers, text).error;
+    return rethrow(classifyStatus(cfg.id, res.statusCode, res.headers, text));
   }
   let json: Json;
   try {
