@@ -6,9 +6,9 @@ import {
   textCompletionAnswer,
   toolCallAnswer,
   jsonSchemaAnswer,
-} from '../../../test/helpers/openai-answers';
-import { WireAccumulator, type WireObject } from './wire-accumulator';
-import { generatedText, splitWhole } from './wire-splitter';
+} from '../helpers/openai-answers';
+import { WireAccumulator, type WireObject } from '../../src/models/wire/wire-accumulator';
+import { generatedText, splitWhole } from '../../src/models/wire/wire-splitter';
 
 function accumulate(chunks: WireObject[]): WireObject {
   const acc = new WireAccumulator();
