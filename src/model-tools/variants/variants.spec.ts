@@ -34,7 +34,7 @@ describe('4-bit block quantization (MatMulNBits)', () => {
     // every weight within half a quantization step of the original
     for (let r = 0; r < N; r++) {
       for (let i = 0; i < K; i++) {
-        const step = q.scales[r * q.blocks + Math.floor(i / blockSize)];
+        const step = Math.abs(q.scales[r * q.blocks + Math.floor(i / blockSize)]);
         expect(Math.abs(w[i * N + r] - rowsNK[r * K + i])).toBeLessThanOrEqual(step / 2 + 1e-6);
       }
     }
