@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
+import { disableOrtTelemetry } from '../../models/onnx/ort-telemetry';
 import { halfRowToFloat } from '../../models/onnx/tensors';
 
 const TEXTS = [
@@ -37,6 +38,7 @@ export async function encoderQuantizationReport(
       ? JSON.parse(readFileSync(join(folder, 'tokenizer_config.json'), 'utf8'))
       : {},
   );
+  disableOrtTelemetry();
   const vectors = async (file: string): Promise<number[][]> => {
     const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1, logSeverityLevel: 3 });
     try {
