@@ -58,10 +58,9 @@ export function quantizeBlocks(w: Float32Array, n: number, k: number, blockSize:
         zp = Math.min(15, Math.max(0, Math.round(-lo / scale)));
         zeroPoints![r * zpRow + (blk >> 1)] |= zp << ((blk & 1) * 4);
       } else {
-        // The largest magnitude maps to -8 (scale may be negative): all 16 levels are used, as
-        // onnxruntime's own quantizer does, instead of ±7.
-        const extreme = -lo > hi ? lo : hi;
-        scale = extreme / -8 || 1;
+        // ±7 around the implicit zero point 8: mapping the largest magnitude to -8 would use the
+        // 16th level but clip values of the other sign beyond 7 steps (measured: worse errors).
+        scale = Math.max(-lo, hi) / 7 || 1;
         zp = 8;
       }
       scales[r * blocks + blk] = scale;
