@@ -31,13 +31,18 @@ describe('4-bit block quantization (MatMulNBits)', () => {
     const rowsNK = Float32Array.from({ length: N * K }, (_, i) => Math.sin(i * 1.7) * (1 + (i % 5)));
     const q = quantizeBlocks(rowsNK, N, K, blockSize, asym);
     const w = dequantize(q, N, K, blockSize);
-    // every weight within half a quantization step of the original
+    // every weight within half a step of the original; symmetric blocks may clip values whose
+    // sign is opposite to the block's extreme by up to one step (8 steps one way, 7 the other)
+    let clipped = 0;
     for (let r = 0; r < N; r++) {
       for (let i = 0; i < K; i++) {
         const step = Math.abs(q.scales[r * q.blocks + Math.floor(i / blockSize)]);
-        expect(Math.abs(w[i * N + r] - rowsNK[r * K + i])).toBeLessThanOrEqual(step / 2 + 1e-6);
+        const err = Math.abs(w[i * N + r] - rowsNK[r * K + i]);
+        expect(err).toBeLessThanOrEqual((asym ? step / 2 : step) + 1e-6);
+        if (err > step / 2 + 1e-6) clipped++;
       }
     }
+    expect(clipped).toBeLessThan((N * K) / 20);
     const g = new GraphBuilder();
     g.input('a', DT.FLOAT, [2, K]);
     g.init('B', q.b, [N, q.blocks, q.blob]);
