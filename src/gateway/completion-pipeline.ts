@@ -91,6 +91,8 @@ export class CompletionPipeline {
       });
     // A quota that lowered the cap shares what is left between the choices.
     const req = this.request(call, choices > 1 ? Math.floor(quota.maxTokens / choices) : quota.maxTokens);
+    // A finite quota needs the cap upstream even when the client named none (docs/limits.md).
+    req.boundCap = quota.quotaTokens !== null;
     // The answering model: the requested one, unless a fallback served this computation.
     let served = model.id;
     const result = await this.cache.run(
@@ -247,7 +249,7 @@ export class CompletionPipeline {
         call.messages ? 'messages' : 'prompt',
       );
     }
-    return Math.min(call.maxTokens ?? DEFAULT_MAX_TOKENS, room);
+    return Math.min(call.maxTokens ?? model.config.defaultMaxTokens ?? DEFAULT_MAX_TOKENS, room);
   }
 }
 

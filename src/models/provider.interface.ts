@@ -41,6 +41,12 @@ export interface GenerateRequest {
    * it as is (docs/api.md, wire fidelity). Absent for `/v1/generate`.
    */
   body?: Record<string, unknown>;
+  /**
+   * The token cap must reach a remote upstream even when the client sent none: the key's quota is
+   * finite, so the answer must stay within what was reserved (docs/limits.md). Without it, a
+   * client that names no cap gets the upstream's own default, as from the upstream directly.
+   */
+  boundCap?: boolean;
 }
 
 /** Local models end with stop or length; a remote upstream's reason passes as sent (`tool_calls` ...). */

@@ -96,9 +96,12 @@ describe('POST /v1/responses (forwarded to an upstream that speaks it)', () => {
     });
     expect(res.status).toBe(400); // over our own range (1..1e6): refused before anything is counted or sent
     await client.responses.create({ model: 'resp', input: 'hi' });
-    expect(upstream.requests.at(-1)!.body.max_output_tokens).toBe(512);
+    // This key's quota is unlimited: no cap is added to a request that named none.
+    expect(upstream.requests.at(-1)!.body).not.toHaveProperty('max_output_tokens');
+    await client.responses.create({ model: 'resp', input: 'hi', max_output_tokens: 700 });
+    expect(upstream.requests.at(-1)!.body.max_output_tokens).toBe(700);
     const rows = await logs();
-    expect(rows.length).toBe(before + 1);
+    expect(rows.length).toBe(before + 2);
     expect(rows.at(-1)).toMatchObject({
       status: 200,
       prompt_tokens: 7,
@@ -119,8 +122,11 @@ describe('POST /v1/responses (forwarded to an upstream that speaks it)', () => {
     const cap = upstream.requests.at(-1)!.body.max_output_tokens as number;
     expect(cap).toBeGreaterThan(0);
     expect(cap).toBeLessThan(40);
+    // A finite quota needs the bound even when the request names no cap.
+    await small.responses.create({ model: 'resp', input: 'hi' });
+    expect(upstream.requests.at(-1)!.body.max_output_tokens).toBeLessThan(40);
     // Each answer is charged the upstream's usage (7 + 3): asked until the quota is spent.
-    let told = 10;
+    let told = 20;
     let last = { status: 200, body: {} as { usage?: { total_tokens: number }; error?: { code: string } } };
     for (let i = 0; i < 10 && last.status === 200; i++) {
       last = await call(t.baseUrl, 'POST', '/v1/responses', {

@@ -87,7 +87,8 @@ describe('wire forwarding: requests reach remote models whole', () => {
       `default_model: tiny\nmodels:\n  - id: tiny\n    provider: onnx\n    path: ${dir}\n` +
       remote('fwd', '') +
       remote('dropper', '    params: drop\n    drop_params: [store, service_tier]\n') +
-      remote('strict', '    params: strict\n');
+      remote('strict', '    params: strict\n') +
+      remote('reasoner', '    max_tokens_field: max_completion_tokens\n    default_max_tokens: 2000\n');
     t = await startTestApp({ MODELS_CONFIG: writeModelsYaml(yaml), CACHE_MODE: 'off' });
   });
   afterAll(async () => {
@@ -132,6 +133,24 @@ describe('wire forwarding: requests reach remote models whole', () => {
     });
     await post('/v1/chat/completions', { model: 'fwd', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 });
     expect(lastBody()).toEqual({ model: 'up-fwd', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 });
+  });
+
+  it('adds no cap the client did not send, unless a finite quota needs the bound (then in max_tokens_field)', async () => {
+    const hi = [{ role: 'user', content: 'hi' }];
+    // The admin key has no quota: the upstream's own default applies, as if called directly.
+    await post('/v1/chat/completions', { model: 'fwd', messages: hi });
+    expect(lastBody()).toEqual({ model: 'up-fwd', messages: hi });
+    const limited = await call(t.baseUrl, 'POST', '/admin/keys', {
+      key: t.adminKey,
+      body: { label: 'capped', quota_tokens: 100_000 },
+    });
+    const asLimited = (body: Record<string, unknown>) =>
+      call(t.baseUrl, 'POST', '/v1/chat/completions', { key: limited.body.key, body });
+    expect((await asLimited({ model: 'fwd', messages: hi })).status).toBe(200);
+    expect(lastBody()).toEqual({ model: 'up-fwd', messages: hi, max_tokens: 512 });
+    // models.yaml default_max_tokens and max_tokens_field (OpenAI's reasoning models take only the latter).
+    expect((await asLimited({ model: 'reasoner', messages: hi })).status).toBe(200);
+    expect(lastBody()).toEqual({ model: 'up-reasoner', messages: hi, max_completion_tokens: 2000 });
   });
 
   it('forwards legacy completions: prompt lists, n, echo, suffix, best_of, logprobs', async () => {

@@ -73,6 +73,7 @@ export class PassThrough {
       const items = upstream.send(this.body as Json, {
         stream: this.body.stream === true,
         maxOutputTokens: r.params.maxTokens,
+        boundCap: r.boundCap,
         signal: r.signal,
         requestId: r.requestId,
       });

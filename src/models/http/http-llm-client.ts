@@ -50,6 +50,7 @@ export interface HttpLLMClientOptions {
   /** models.yaml `params` / `drop_params` (docs/api.md, wire fidelity). */
   params?: ParamsMode;
   dropParams?: readonly string[];
+  maxTokensField?: 'max_tokens' | 'max_completion_tokens';
   contextLength?: number;
   /** The model's tokenizer when known; otherwise ~chars/4 and usage is marked estimated. */
   tokenCounter?: TokenCounter;
@@ -230,7 +231,7 @@ export class HttpLLMClient implements LlmProvider {
 
   private async send(req: GenerateRequest, stream: boolean): Promise<SendOutcome> {
     const path = this.basePath + endpointFor(req);
-    const wire = { upstreamModel: this.upstreamModel, extendedSampling: !!this.opts.extendedSampling, params: this.opts.params, dropParams: this.opts.dropParams };
+    const wire = { upstreamModel: this.upstreamModel, extendedSampling: !!this.opts.extendedSampling, params: this.opts.params, dropParams: this.opts.dropParams, maxTokensField: this.opts.maxTokensField };
     const body = JSON.stringify(buildBody(req, wire, stream));
     const headers = { ...this.headers(stream), ...(req.requestId ? { 'x-request-id': req.requestId } : {}) };
     for (let attempt = 1; ; attempt++) {

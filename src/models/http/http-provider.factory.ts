@@ -45,6 +45,7 @@ export function createHttpProviderFactory(opts: HttpProviderFactoryOptions): (cf
       extendedSampling: cfg.extendedSampling,
       params: cfg.params,
       dropParams: cfg.dropParams,
+      maxTokensField: cfg.maxTokensField,
       contextLength: cfg.contextLength,
       tokenCounter: opts.tokenCounter?.(cfg) ?? opts.client?.tokenCounter,
       breaker,

@@ -18,7 +18,21 @@ describe('openai wire format', () => {
     expect(body).toEqual({ model: 'up', messages: sent.messages, max_completion_tokens: 8, tools: sent.tools, odd: 1 });
     expect(sent.model).toBe('ours');
     const none = buildBody({ prompt: 'p', params, body: { prompt: ['a', 'b'] } }, { upstreamModel: 'up', extendedSampling: true, params: 'drop', dropParams: ['prompt_cache_key'] }, true);
-    expect(none).toEqual({ model: 'up', prompt: ['a', 'b'], max_tokens: 8, stream: true, stream_options: { include_usage: true } });
+    // No cap sent and no finite quota to protect: none is added (the upstream's default applies).
+    expect(none).toEqual({ model: 'up', prompt: ['a', 'b'], stream: true, stream_options: { include_usage: true } });
+  });
+
+  it('adds a cap the client did not send only when a finite quota needs it, in the configured field', () => {
+    const sent = { messages: [{ role: 'user', content: 'x' }] };
+    const bounded = { messages: [], params, body: sent, boundCap: true };
+    expect(buildBody(bounded, { upstreamModel: 'up', extendedSampling: false }, false)).toMatchObject({ max_tokens: 8 });
+    const reasoning = buildBody(bounded, { upstreamModel: 'up', extendedSampling: false, maxTokensField: 'max_completion_tokens' }, false);
+    expect(reasoning).toMatchObject({ max_completion_tokens: 8 });
+    expect(reasoning).not.toHaveProperty('max_tokens');
+    // A cap the client sent stays in its own field and is only ever lowered.
+    const asked = buildBody({ ...bounded, body: { ...sent, max_tokens: 3 } }, { upstreamModel: 'up', extendedSampling: false, maxTokensField: 'max_completion_tokens' }, false);
+    expect(asked).toMatchObject({ max_tokens: 3 });
+    expect(asked).not.toHaveProperty('max_completion_tokens');
   });
 
   it('reads chat and text completions, mapping finish reasons', () => {

@@ -10,6 +10,8 @@ export interface WireOptions {
   /** models.yaml `params` and `drop_params`: what happens to fields we do not know. */
   params?: ParamsMode;
   dropParams?: readonly string[];
+  /** Where a cap the client did not send goes (models.yaml `max_tokens_field`). */
+  maxTokensField?: 'max_tokens' | 'max_completion_tokens';
 }
 
 export interface UpstreamUsage {
@@ -52,17 +54,24 @@ export function buildBody(req: GenerateRequest, opts: WireOptions, stream: boole
 
 /**
  * The client's body as sent (docs/api.md, wire fidelity), with only what we must own changed:
- * `model` (the upstream's name), the token cap when the quota or context lowered it (the field
- * the client used; `max_tokens` when it sent none), usage in streams for our accounting, and
- * our vLLM-style extras left out unless the model enables them.
+ * `model` (the upstream's name), the token cap when the quota or context lowered it (in the
+ * field the client used), a cap the client did not send only when a finite quota needs the bound
+ * (in `max_tokens_field`), usage in streams for our accounting, and our vLLM-style extras left
+ * out unless the model enables them.
  */
 function forwardedBody(req: GenerateRequest, sent: Record<string, unknown>, opts: WireOptions, stream: boolean): Record<string, unknown> {
   const body = forwardableBody(sent, opts.params ?? 'forward', opts.dropParams ?? []);
   body.model = opts.upstreamModel;
   const cap = req.params.maxTokens;
-  const capField = typeof body.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens';
-  const asked = body[capField];
-  if (typeof asked !== 'number' || asked > cap) body[capField] = cap;
+  const sentField =
+    typeof body.max_completion_tokens === 'number'
+      ? 'max_completion_tokens'
+      : typeof body.max_tokens === 'number'
+        ? 'max_tokens'
+        : undefined;
+  if (sentField !== undefined) {
+    if ((body[sentField] as number) > cap) body[sentField] = cap;
+  } else if (req.boundCap) body[opts.maxTokensField ?? 'max_tokens'] = cap;
   if (!opts.extendedSampling) {
     delete body.top_k;
     delete body.repetition_penalty;

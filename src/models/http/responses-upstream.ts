@@ -56,11 +56,12 @@ export class ResponsesUpstream {
   }
 
   /** The body as the upstream gets it. */
-  body(sent: Json, stream: boolean, maxOutputTokens: number): Json {
+  body(sent: Json, stream: boolean, maxOutputTokens: number, boundCap = true): Json {
     const body: Json = { ...sent, model: this.opts.upstreamModel ?? this.opts.model };
     for (const k of this.opts.dropParams ?? []) delete body[k];
     const asked = body.max_output_tokens;
-    if (typeof asked !== 'number' || asked > maxOutputTokens) body.max_output_tokens = maxOutputTokens;
+    // A cap the client did not send only when a finite quota needs the bound (docs/limits.md).
+    if (typeof asked === 'number' ? asked > maxOutputTokens : boundCap) body.max_output_tokens = maxOutputTokens;
     if (stream) body.stream = true;
     else if (body.stream != null) body.stream = false;
     if (!stream) delete body.stream_options;
@@ -69,13 +70,13 @@ export class ResponsesUpstream {
 
   async *send(
     sent: Json,
-    o: { stream: boolean; maxOutputTokens: number; signal?: AbortSignal; requestId?: string },
+    o: { stream: boolean; maxOutputTokens: number; boundCap?: boolean; signal?: AbortSignal; requestId?: string },
   ): AsyncGenerator<ResponsesItem> {
     const permit = this.opts.breaker.acquire();
     let res: Dispatcher.ResponseData | undefined;
     let complete = false;
     try {
-      const outcome = await this.post(JSON.stringify(this.body(sent, o.stream, o.maxOutputTokens)), o);
+      const outcome = await this.post(JSON.stringify(this.body(sent, o.stream, o.maxOutputTokens, o.boundCap)), o);
       if ('failure' in outcome) {
         if (outcome.failure.breakerFailure) permit.failure();
         else permit.success();

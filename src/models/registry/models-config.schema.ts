@@ -30,6 +30,8 @@ const common = {
   drop_params: z.array(text, says('must be a list of field names')).optional(),
   /** `embeddings`: the model serves /v1/embeddings only (docs/embeddings.md). Default `chat`. */
   task: z.enum(['chat', 'embeddings'], says('must be one of chat, embeddings')).optional(),
+  /** The token cap reserved (and, for a finite quota, sent) when a request names none; default 512. */
+  default_max_tokens: posInt.optional(),
 };
 
 export const ONNX_FIELDS = ['path', 'device', 'dtype', 'file', 'variant', 'max_batch_size', 'max_queue', 'threads'] as const;
@@ -42,6 +44,7 @@ export const HTTP_FIELDS = [
   'extended_sampling',
   'circuit_breaker',
   'api',
+  'max_tokens_field',
 ] as const;
 
 export const onnxModelSchema = z
@@ -100,6 +103,10 @@ export const httpModelSchema = z
       .optional(),
     /** What the upstream speaks: `responses` forwards /v1/responses requests whole (docs/api.md). */
     api: z.enum(['chat', 'responses'], says('must be one of chat, responses')).optional(),
+    /** The field a cap the gateway adds goes in: OpenAI's reasoning models take only max_completion_tokens. */
+    max_tokens_field: z
+      .enum(['max_tokens', 'max_completion_tokens'], says('must be one of max_tokens, max_completion_tokens'))
+      .optional(),
   })
   .strict();
 

@@ -29,6 +29,8 @@ interface CommonModelConfig {
   dropParams?: string[];
   /** models.yaml `task`: `embeddings` models serve /v1/embeddings only; unset = `chat`. */
   task?: 'chat' | 'embeddings';
+  /** models.yaml `default_max_tokens`: the cap when a request names none (default 512). */
+  defaultMaxTokens?: number;
 }
 
 export interface OnnxModelConfig extends CommonModelConfig {
@@ -64,6 +66,8 @@ export interface HttpModelConfig extends CommonModelConfig {
   circuitBreaker?: { failureThreshold?: number; cooldownMs?: number };
   /** `responses`: /v1/responses requests go to the upstream's /responses whole; unset = `chat`. */
   api?: 'chat' | 'responses';
+  /** models.yaml `max_tokens_field`: where a cap the gateway adds goes (default max_tokens). */
+  maxTokensField?: 'max_tokens' | 'max_completion_tokens';
 }
 
 export const HTTP_DEFAULTS = { timeoutMs: 60_000, maxRetries: 2 } as const;
@@ -159,6 +163,7 @@ function normalise(m: RawModel, folder: string): ModelConfig {
     ...(m.params !== undefined && { params: m.params }),
     ...(m.drop_params !== undefined && { dropParams: m.drop_params }),
     ...(m.task !== undefined && { task: m.task }),
+    ...(m.default_max_tokens !== undefined && { defaultMaxTokens: m.default_max_tokens }),
   };
   if (m.provider === 'onnx') {
     return stripUndefined({
@@ -191,6 +196,7 @@ function normalise(m: RawModel, folder: string): ModelConfig {
     extendedSampling: m.extended_sampling ?? false,
     circuitBreaker: cb && stripUndefined({ failureThreshold: cb.failure_threshold, cooldownMs: cb.cooldown_ms }),
     api: m.api,
+    maxTokensField: m.max_tokens_field,
   });
 }
 
