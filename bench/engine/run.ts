@@ -14,6 +14,8 @@ import { BareLoop, Engine, tokenizerFor, TransformersJs } from './contenders';
 import { report, type Samples } from './report';
 import { benchVariants } from './variants';
 
+// No onnxruntime telemetry (and no /tmp/mat-debug-<pid>.log) for the bare-loop sessions either.
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
 const rounds = Number(args.get('rounds') ?? 5);
