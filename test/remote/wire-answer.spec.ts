@@ -26,7 +26,12 @@ logprobs.choices[0].logprobs.refusal = [{ token: 'no', logprob: -1, bytes: [110,
 const withLegacyCall = nChoicesAnswer(['x']);
 withLegacyCall.choices[0].message.function_call = { name: 'f', arguments: '{"a":1}' };
 const legacyLogprobs = textCompletionAnswer(['ab', 'cd']);
-legacyLogprobs.choices[1].logprobs = { tokens: ['c', 'd'], token_logprobs: [-1, -2], top_logprobs: [{ c: -1 }, { d: -2 }], text_offset: [0, 1] };
+legacyLogprobs.choices[1].logprobs = {
+  tokens: ['c', 'd'],
+  token_logprobs: [-1, -2],
+  top_logprobs: [{ c: -1 }, { d: -2 }],
+  text_offset: [0, 1],
+};
 
 const answers: Array<[string, WireObject]> = [
   ['parallel tool calls', parallel],
@@ -55,17 +60,37 @@ describe('wire answers: splitWhole and WireAccumulator', () => {
   it('splits a tool call the way OpenAI streams it: id, type and name with empty arguments first', () => {
     const chunks = splitWhole(parallel);
     const calls = chunks.flatMap((c) => (c.choices[0].delta?.tool_calls as WireObject[] | undefined) ?? []);
-    expect(calls[0]).toEqual({ index: 0, id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '' } });
+    expect(calls[0]).toEqual({
+      index: 0,
+      id: 'call_a',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '' },
+    });
     expect(calls[1]).toEqual({ index: 0, function: { arguments: '{"city":"Paris"}' } });
     expect(calls[2]).toMatchObject({ index: 1, id: 'call_b' });
-    expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.system_fingerprint === 'fp_upstream')).toBe(true);
+    expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.system_fingerprint === 'fp_upstream')).toBe(
+      true,
+    );
     expect(chunks.at(-1)!.choices[0]).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: 'tool_calls' });
   });
 
   it('keeps the first non-null envelope field and unknown choice fields', () => {
     const joined = accumulate([
-      { id: 'a', object: 'chat.completion.chunk', created: 1, model: 'm', system_fingerprint: null, choices: [{ index: 0, delta: { role: 'assistant' } }] },
-      { id: 'a', created: 1, model: 'm', system_fingerprint: 'fp_late', choices: [{ index: 0, delta: { content: 'x' }, finish_reason: 'stop', stop_reason: 42 }] },
+      {
+        id: 'a',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'm',
+        system_fingerprint: null,
+        choices: [{ index: 0, delta: { role: 'assistant' } }],
+      },
+      {
+        id: 'a',
+        created: 1,
+        model: 'm',
+        system_fingerprint: 'fp_late',
+        choices: [{ index: 0, delta: { content: 'x' }, finish_reason: 'stop', stop_reason: 42 }],
+      },
     ]);
     expect(joined).toEqual({
       id: 'a',
@@ -73,7 +98,15 @@ describe('wire answers: splitWhole and WireAccumulator', () => {
       created: 1,
       model: 'm',
       system_fingerprint: 'fp_late',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, logprobs: null, finish_reason: 'stop', stop_reason: 42 }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'x' },
+          logprobs: null,
+          finish_reason: 'stop',
+          stop_reason: 42,
+        },
+      ],
     });
   });
 
