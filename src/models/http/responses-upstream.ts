@@ -7,6 +7,7 @@ import {
   classifyStatus,
   classifyTransportError,
   isAbortError,
+  readCapped,
   type UpstreamFailure,
 } from './upstream-errors';
 
@@ -27,8 +28,6 @@ export interface ResponsesUpstreamOptions {
 
 /** What the upstream answered: its typed stream events one by one, or one whole Response. */
 export type ResponsesItem = { kind: 'event'; event: Json } | { kind: 'whole'; response: Json };
-
-const MAX_ERROR_BODY = 64 * 1024;
 
 /**
  * An upstream's `/responses` (models.yaml `api: responses`): the client's Responses request is
@@ -144,18 +143,4 @@ export class ResponsesUpstream {
       await sleep(nextDelay(attempt, failure.retryAfterMs, this.retry, this.opts.random), o.signal);
     }
   }
-}
-
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
-    if (size >= MAX_ERROR_BODY) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
 }
