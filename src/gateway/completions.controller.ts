@@ -4,7 +4,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
 import { CurrentKey } from '../api-keys/decorators/current-key.decorator';
 import { KeyEndpoint } from '../api-keys/decorators/endpoint.decorators';
-import { ErrorCode } from '../common/errors/error-code';
 import { ApiZodBody, ApiZodResponse } from '../common/openapi/openapi.decorators';
 import { buildCall, promptText, toMessages } from './call-builder';
 import { ChatBody, chatCompletionSchema, chatRequestSchema } from './dto/chat.schemas';
@@ -17,19 +16,8 @@ import type { Endpoint } from './inference-call';
 import { type Formatter, respond } from './http/respond';
 import { InferenceBody, InferenceEndpoint } from './http/request-rate-limit.guard';
 import { abortOnDisconnect } from './http/sse';
+import { INFERENCE_ERRORS } from './http/inference-errors';
 import { CompletionPipeline } from './completion-pipeline';
-
-/** Beyond the key's own errors (KeyEndpoint). */
-const INFERENCE_ERRORS = [
-  ErrorCode.ModelNotAllowed,
-  ErrorCode.ModelNotFound,
-  ErrorCode.QuotaExhausted,
-  ErrorCode.RequestTooLarge,
-  ErrorCode.RateLimitExceeded,
-  ErrorCode.UpstreamError,
-  ErrorCode.ModelUnavailable,
-  ErrorCode.UpstreamTimeout,
-];
 
 const CACHE_CONTROL = {
   name: 'Cache-Control',

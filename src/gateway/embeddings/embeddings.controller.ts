@@ -4,12 +4,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthenticatedKey } from '../../api-keys/authenticated-key';
 import { CurrentKey } from '../../api-keys/decorators/current-key.decorator';
 import { KeyEndpoint } from '../../api-keys/decorators/endpoint.decorators';
-import { ErrorCode } from '../../common/errors/error-code';
 import { ApiZodBody, ApiZodResponse } from '../../common/openapi/openapi.decorators';
 import { InferenceBody, InferenceEndpoint } from '../http/request-rate-limit.guard';
 import { abortOnDisconnect } from '../http/sse';
 import { EmbeddingsService } from './embeddings.service';
 import { type EmbeddingsBody, embeddingsRequestSchema, embeddingsResponseSchema } from './embeddings.schemas';
+import { INFERENCE_ERRORS } from '../http/inference-errors';
 
 const ENDPOINT = '/v1/embeddings';
 
@@ -21,18 +21,7 @@ const DESCRIPTION = [
   "`truncate: true`. `input_type` (`query` | `document`) picks the model's configured prefix. Answers are cached.",
 ].join(' ');
 
-@KeyEndpoint(
-  'inference',
-  ErrorCode.UnsupportedParameter,
-  ErrorCode.ModelNotAllowed,
-  ErrorCode.ModelNotFound,
-  ErrorCode.QuotaExhausted,
-  ErrorCode.RequestTooLarge,
-  ErrorCode.RateLimitExceeded,
-  ErrorCode.UpstreamError,
-  ErrorCode.ModelUnavailable,
-  ErrorCode.UpstreamTimeout,
-)
+@KeyEndpoint('inference', ...INFERENCE_ERRORS)
 @ApiHeader({ name: 'Cache-Control', required: false, description: '`no-cache` / `no-store` skip the cache' })
 @Controller()
 export class EmbeddingsController {

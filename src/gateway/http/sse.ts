@@ -4,11 +4,11 @@ import { ErrorCode } from '../../common/errors/error-code';
 import { toApiError } from '../../common/errors/all-exceptions.filter';
 
 /**
- * Server-sent events exactly as OpenAI frames them: `data: <json>\n\n` lines and a final
- * `data: [DONE]`. The reply is hijacked so nothing buffers; `X-Accel-Buffering: no` keeps
- * nginx from buffering either.
+ * A hijacked `text/event-stream` answer: nothing buffers it, and `X-Accel-Buffering: no` keeps
+ * nginx from buffering either. The framing is the subclass's (chat's `data:` lines, the
+ * Responses API's typed events).
  */
-export class SseWriter {
+export abstract class EventStreamWriter {
   private ended = false;
 
   constructor(
@@ -31,22 +31,33 @@ export class SseWriter {
     return !this.ended && !this.reply.raw.destroyed;
   }
 
+  protected write(text: string): void {
+    if (this.open) this.reply.raw.write(text);
+  }
+
+  /** Ends the answer, with a last piece of text if given. */
+  protected close(last?: string): void {
+    if (!this.open) return;
+    this.reply.raw.end(last);
+    this.ended = true;
+  }
+}
+
+/** Server-sent events exactly as OpenAI frames them: `data: <json>\n\n` lines and a final `data: [DONE]`. */
+export class SseWriter extends EventStreamWriter {
   send(data: unknown): void {
-    if (this.open) this.reply.raw.write(`data: ${JSON.stringify(data)}\n\n`);
+    this.write(`data: ${JSON.stringify(data)}\n\n`);
   }
 
   done(): void {
-    if (!this.open) return;
-    this.reply.raw.end('data: [DONE]\n\n');
-    this.ended = true;
+    this.close('data: [DONE]\n\n');
   }
 
   /** A stream that fails after it started ends with an error event, never a clean [DONE]. */
   fail(err: unknown): void {
     if (!this.open) return;
     const e: ApiError = toApiError(err);
-    this.reply.raw.end(`data: ${JSON.stringify(e.toBody())}\n\n`);
-    this.ended = true;
+    this.close(`data: ${JSON.stringify(e.toBody())}\n\n`);
   }
 }
 

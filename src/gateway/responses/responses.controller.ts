@@ -5,7 +5,6 @@ import type { AuthenticatedKey } from '../../api-keys/authenticated-key';
 import { CurrentKey } from '../../api-keys/decorators/current-key.decorator';
 import { KeyEndpoint } from '../../api-keys/decorators/endpoint.decorators';
 import { ApiError } from '../../common/errors/api-error';
-import { ErrorCode } from '../../common/errors/error-code';
 import { ApiZodBody, ApiZodResponse } from '../../common/openapi/openapi.decorators';
 import { MetricsService } from '../../metrics/metrics.service';
 import { ModelsService } from '../../models/models.service';
@@ -21,6 +20,7 @@ import { OutputItemsStore } from './output-items.store';
 import { PassThrough } from './pass-through';
 import { refuseStatefulFields, responsesParam, toChatBody } from './responses-to-chat';
 import { type ResponsesBody, responseObjectSchema, responsesRequestSchema } from './responses.schemas';
+import { INFERENCE_ERRORS } from '../http/inference-errors';
 
 const ENDPOINT = '/v1/responses';
 
@@ -32,18 +32,7 @@ const DESCRIPTION = [
   '(`event: response.created`, `response.output_text.delta`, ..., `response.completed`).',
 ].join(' ');
 
-@KeyEndpoint(
-  'inference',
-  ErrorCode.UnsupportedParameter,
-  ErrorCode.ModelNotAllowed,
-  ErrorCode.ModelNotFound,
-  ErrorCode.QuotaExhausted,
-  ErrorCode.RequestTooLarge,
-  ErrorCode.RateLimitExceeded,
-  ErrorCode.UpstreamError,
-  ErrorCode.ModelUnavailable,
-  ErrorCode.UpstreamTimeout,
-)
+@KeyEndpoint('inference', ...INFERENCE_ERRORS)
 @ApiHeader({ name: 'Cache-Control', required: false, description: '`no-cache` / `no-store`, as for chat completions' })
 @Controller()
 export class ResponsesController {
