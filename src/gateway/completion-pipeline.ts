@@ -90,9 +90,12 @@ export class CompletionPipeline {
         throw withHeaders(err, headers);
       });
     // A quota that lowered the cap shares what is left between the choices.
-    const req = this.request(call, choices > 1 ? Math.floor(quota.maxTokens / choices) : quota.maxTokens);
     // A finite quota needs the cap upstream even when the client named none (docs/limits.md).
-    req.boundCap = quota.quotaTokens !== null;
+    const req = this.request(
+      call,
+      choices > 1 ? Math.floor(quota.maxTokens / choices) : quota.maxTokens,
+      quota.quotaTokens !== null,
+    );
     // The answering model: the requested one, unless a fallback served this computation.
     let served = model.id;
     const result = await this.cache.run(
@@ -189,7 +192,7 @@ export class CompletionPipeline {
     yield* routed;
   }
 
-  private request(call: InferenceCall, maxTokens: number): GenerateRequest {
+  private request(call: InferenceCall, maxTokens: number, boundCap: boolean): GenerateRequest {
     return {
       prompt: call.prompt,
       messages: call.messages,
@@ -198,6 +201,7 @@ export class CompletionPipeline {
       requestId: call.requestId,
       user: call.user,
       body: call.body,
+      boundCap,
     };
   }
 
