@@ -8,6 +8,7 @@ import {
   classifyStatus,
   classifyTransportError,
   isAbortError,
+  readCapped,
   type UpstreamFailure,
 } from './upstream-errors';
 
@@ -17,8 +18,6 @@ export interface UpstreamEmbeddings {
   data: Array<number[] | string>;
   promptTokens?: number;
 }
-
-const MAX_ERROR_BODY = 64 * 1024;
 
 /** OpenAI's embeddings fields plus our two extensions (TEI knows `truncate`). */
 export const EMBEDDINGS_FIELDS = new Set(['model', 'input', 'encoding_format', 'dimensions', 'user', 'truncate', 'input_type']);
@@ -85,7 +84,7 @@ async function postOnce(cfg: HttpModelConfig, apiKey: string | undefined, body: 
     return rethrow(classifyTransportError(cfg.id, err));
   }
   if (res.statusCode < 200 || res.statusCode >= 300) {
-    const text = (await res.body.text().catch(() => '')).slice(0, MAX_ERROR_BODY);
+    const text = await readCapped(res.body).catch(() => '');
     return rethrow(classifyStatus(cfg.id, res.statusCode, res.headers, text));
   }
   let json: Json;
