@@ -143,9 +143,11 @@ describe('a client that hangs up', () => {
     const { req } = open(t, '/v1/completions', key, 'closed-local-whole', {
       model: 'tiny',
       prompt: 'hello there',
-      // Long enough that it is still generating when the socket closes, even on a loaded machine.
+      // Long enough that it is still generating when the socket closes, even on a loaded machine;
+      // seeded, so the sampled text never ends early with an end-of-sequence token.
       max_tokens: 1900,
       temperature: 0.9,
+      seed: 7,
     });
     await waitFor('the generation to start', inflight, { until: (n) => n === 1 });
     req.destroy();
