@@ -6,12 +6,14 @@
  *   npm run bench:engine -- [--rounds 5] [--tokens 64] [--threads 2] [--models bench,default]
  *                           [--dir <cache folder for the generated models>]
  * `--models large`: fp32 against 4-bit on a 114M-parameter model, memory included (variants.ts).
+ * `--models structured`: constrained decoding and `n` on a 150k-vocabulary model (structured.ts).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_MODEL_SPEC, DEFAULT_MODEL_SPEC, ensureDefaultModel } from '../../src/model-tools/default-model';
 import { BareLoop, Engine, tokenizerFor, TransformersJs } from './contenders';
 import { report, type Samples } from './report';
+import { benchStructured } from './structured';
 import { benchVariants } from './variants';
 
 // No onnxruntime telemetry (and no /tmp/mat-debug-<pid>.log) for the bare-loop sessions either.
@@ -73,7 +75,11 @@ async function benchModel(name: keyof typeof presets): Promise<void> {
       await benchVariants(root, rounds, tokens, threads);
       continue;
     }
-    if (!(name in presets)) throw new Error(`unknown model "${name}" (bench, default, large)`);
+    if (name === 'structured') {
+      await benchStructured(root, rounds, tokens, threads);
+      continue;
+    }
+    if (!(name in presets)) throw new Error(`unknown model "${name}" (bench, default, large, structured)`);
     await benchModel(name as keyof typeof presets);
   }
 })().catch((err) => {
