@@ -73,7 +73,7 @@ export class CompletionPipeline {
     this.checkPromptSize(call);
     checkParams(call, model);
     const promptTokens =
-      call.promptTokens ?? (await this.models.countTokens(model.id, call.messages ?? call.prompt ?? ''));
+      call.promptTokens ?? (await this.models.countTokens(model.id, call.messages ?? call.prompt ?? '', call.body));
     const perChoice = call.promptTokens !== undefined ? 0 : this.maxTokens(call, model, promptTokens);
     // Every choice (n, best_of) generates up to the cap: both reservations cover all of them.
     const choices = choicesOf(call.body);
@@ -278,8 +278,11 @@ function withHeaders(err: unknown, headers: Record<string, string>): unknown {
   return err;
 }
 
-/** How many completions one request generates: `n`, or legacy completions' `best_of` when larger. */
+/** How many completions one request generates: `n` (or legacy completions' `best_of` when larger) per prompt. */
 export function choicesOf(body: Record<string, unknown> | undefined): number {
   const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v > 1 ? v : 1);
-  return Math.max(count(body?.n), count(body?.best_of));
+  // A completions prompt list asks for n choices per prompt (OpenAI's batch form).
+  const p = body?.prompt;
+  const prompts = Array.isArray(p) && p.length > 0 && typeof p[0] !== 'number' ? p.length : 1;
+  return Math.max(count(body?.n), count(body?.best_of)) * prompts;
 }

@@ -103,9 +103,15 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Prompt tokens for a request, with the model's own tokenizer (chat template applied). */
-  async countTokens(model: string, input: Parameters<import('./provider.interface').LlmProvider['countTokens']>[0]): Promise<number> {
+  async countTokens(
+    model: string,
+    input: Parameters<import('./provider.interface').LlmProvider['countTokens']>[0],
+    body?: Record<string, unknown>,
+  ): Promise<number> {
     const lease = this.current().acquire(model);
     try {
+      // A local model counts an OpenAI body's prompt itself (tools, prompt lists) and validates it there.
+      if (body && lease.provider.kind === 'onnx') return await lease.provider.countTokens(input, body);
       const key = this.tokenCounts.key(`${model}\u0000${lease.provider.version}`, input);
       const known = key === undefined ? undefined : this.tokenCounts.get(key);
       if (known !== undefined) return known;
@@ -150,6 +156,7 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
           maxBatchSize: cfg.maxBatchSize,
           maxQueue: cfg.maxQueue,
           threads: cfg.threads,
+          toolParser: cfg.toolParser,
           logger: this.logger,
           hooks: this.observers.engineHooks?.(cfg.id),
         });

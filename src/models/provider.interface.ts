@@ -107,8 +107,17 @@ export interface LlmProvider {
   generate(req: GenerateRequest): Promise<GenerateResult>;
   /** Yields text deltas then exactly one `done`; throws (ApiError) on failure. */
   stream(req: GenerateRequest): AsyncIterable<StreamEvent>;
-  /** Prompt tokens the request will cost (chat template applied for messages). */
-  countTokens(input: string | ChatMessage[]): Promise<number>;
+  /**
+   * Prompt tokens the request will cost (chat template applied for messages). `body`, the
+   * client's OpenAI request, lets a local model count what it will really feed (tools, prompt
+   * lists) and refuse what it cannot run; remote models ignore it.
+   */
+  countTokens(input: string | ChatMessage[], body?: Record<string, unknown>): Promise<number>;
+  /**
+   * The request field this provider cannot honour, if any (a local engine checks tools against
+   * its chat template, schemas against the strict subset): the router skips such a fallback.
+   */
+  refusal?(req: GenerateRequest): string | undefined;
   health(): Promise<ProviderHealth>;
   close(): Promise<void>;
 }

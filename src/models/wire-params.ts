@@ -89,6 +89,16 @@ const LOCAL_ACCEPTED = new Set([
   'prompt_cache_key',
   'safety_identifier',
   'parallel_tool_calls',
+  // The engine's own features (docs/tools.md, docs/structured-output.md); values are checked there.
+  'n',
+  'logprobs',
+  'top_logprobs',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'tools',
+  'tool_choice',
+  'response_format',
 ]);
 
 const isNeutral = (v: unknown): boolean => v === undefined || v === null;
@@ -96,20 +106,11 @@ const isEmpty = (v: unknown): boolean => isNeutral(v) || (Array.isArray(v) && v.
 
 /** Per field, whether its value is neutral (changes nothing) for a local model. */
 const LOCAL_NEUTRAL: Record<string, (v: unknown, body: Record<string, unknown>) => boolean> = {
-  n: (v) => isNeutral(v) || v === 1,
   best_of: (v) => isNeutral(v) || v === 1,
   echo: (v) => isNeutral(v) || v === false,
   suffix: (v) => isNeutral(v) || v === '',
-  logprobs: (v) => isNeutral(v) || v === false || v === 0,
-  top_logprobs: (v) => isNeutral(v) || v === 0,
-  presence_penalty: (v) => isNeutral(v) || v === 0,
-  frequency_penalty: (v) => isNeutral(v) || v === 0,
-  logit_bias: isEmpty,
-  tools: isEmpty,
   functions: isEmpty,
-  tool_choice: (v, body) => isNeutral(v) || v === 'none' || (v === 'auto' && isEmpty(body.tools)),
   function_call: (v, body) => isNeutral(v) || v === 'none' || (v === 'auto' && isEmpty(body.functions)),
-  response_format: (v) => isNeutral(v) || (typeof v === 'object' && (v as { type?: unknown }).type === 'text'),
   modalities: (v) => isNeutral(v) || (Array.isArray(v) && v.every((m) => m === 'text')),
   audio: isNeutral,
   prediction: isNeutral,
@@ -129,13 +130,10 @@ export function unsupportedLocalParam(body: Record<string, unknown>): string | u
     const neutral = LOCAL_NEUTRAL[k];
     if (!neutral || !neutral(v, body)) return k;
   }
-  if (typeof body.prompt !== 'string' && body.prompt !== undefined) {
-    if (!(Array.isArray(body.prompt) && body.prompt.length === 1 && typeof body.prompt[0] === 'string')) return 'prompt';
-  }
   const messages = Array.isArray(body.messages) ? (body.messages as Record<string, unknown>[]) : [];
   for (const [i, m] of messages.entries()) {
-    if (!isEmpty(m.tool_calls)) return `messages.${i}.tool_calls`;
-    if (m.role === 'tool' || m.role === 'function') return `messages.${i}.role`;
+    if (m.role === 'function') return `messages.${i}.role`;
+    if (!isNeutral(m.function_call)) return `messages.${i}.function_call`;
     if (!isNeutral(m.audio)) return `messages.${i}.audio`;
     if (Array.isArray(m.content)) {
       const j = (m.content as { type?: unknown }[]).findIndex((p) => p.type !== 'text');

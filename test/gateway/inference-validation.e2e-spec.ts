@@ -56,10 +56,15 @@ describe('inference endpoints: input validation and model access', () => {
       { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] },
       'messages.0.content.0',
     ],
-    ['/v1/chat/completions', { messages: msgs, n: 2 }, 'n'],
-    ['/v1/chat/completions', { messages: msgs, tools: [{ type: 'function' }] }, 'tools'],
-    ['/v1/chat/completions', { messages: msgs, logprobs: true }, 'logprobs'],
-    ['/v1/completions', { prompt: ['a', 'b'] }, 'prompt'],
+    ['/v1/chat/completions', { messages: msgs, tools: [{ type: 'function' }] }, 'tools.0'],
+    [
+      '/v1/chat/completions',
+      {
+        messages: msgs,
+        response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: 'a+' } } },
+      },
+      'response_format',
+    ],
     ['/v1/completions', { prompt: 'x', echo: true }, 'echo'],
     ['/v1/completions', { prompt: 'x', best_of: 3 }, 'best_of'],
   ];

@@ -217,15 +217,8 @@ describe('wire forwarding: requests reach remote models whole', () => {
       post('/v1/chat/completions', { model: 'tiny', messages, max_tokens: 2, temperature: 0, ...extra });
 
     it.each([
+      // This model's template has no tool-call format: tools are refused, not ignored.
       ['tools', { tools: CHAT_FIELDS.tools }],
-      ['tool_choice', { tool_choice: 'required' }],
-      ['response_format', { response_format: { type: 'json_object' } }],
-      ['logprobs', { logprobs: true }],
-      ['top_logprobs', { top_logprobs: 2 }],
-      ['n', { n: 2 }],
-      ['logit_bias', { logit_bias: { '1': 5 } }],
-      ['presence_penalty', { presence_penalty: 0.5 }],
-      ['frequency_penalty', { frequency_penalty: 0.5 }],
       ['audio', { audio: { voice: 'alloy', format: 'wav' } }],
       ['modalities', { modalities: ['text', 'audio'] }],
       ['brand_new', { brand_new: true }],
@@ -247,10 +240,8 @@ describe('wire forwarding: requests reach remote models whole', () => {
         },
       ]);
       expect(image.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'messages.0.content.1' });
-      const tool = await chat({}, MESSAGES.slice(2));
-      expect(tool.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'messages.0.tool_calls' });
-      const prompts = await post('/v1/completions', { model: 'tiny', prompt: ['a', 'b'], max_tokens: 1 });
-      expect(prompts.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'prompt' });
+      const legacy = await chat({}, [{ role: 'function', name: 'f', content: '1' }]);
+      expect(legacy.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'messages.0.role' });
       const echo = await post('/v1/completions', { model: 'tiny', prompt: 'a', echo: true, max_tokens: 1 });
       expect(echo.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'echo' });
     });
@@ -279,6 +270,30 @@ describe('wire forwarding: requests reach remote models whole', () => {
       );
       expect(res.status).toBe(200);
       expect(res.body.object).toBe('chat.completion');
+      // The engine's own features (docs/tools.md): answered, with tool messages rendered as text.
+      const rich = await chat(
+        {
+          n: 2,
+          logprobs: true,
+          top_logprobs: 2,
+          logit_bias: { '1': 5 },
+          presence_penalty: 0.5,
+          frequency_penalty: 0.5,
+          response_format: { type: 'json_object' },
+          max_tokens: 8,
+        },
+        MESSAGES.slice(2),
+      );
+      expect(rich.status).toBe(200);
+      expect(rich.body.choices.map((c: { index: number }) => c.index)).toEqual([0, 1]);
+      let reported = 0;
+      for (const c of rich.body.choices) {
+        expect(c.message.content.startsWith('{')).toBe(true);
+        reported += c.logprobs.content.length;
+      }
+      // Every generated token but an end-of-sequence one (at most one per choice) is reported.
+      expect(reported).toBeGreaterThanOrEqual(rich.body.usage.completion_tokens - 2);
+      expect(reported).toBeLessThanOrEqual(rich.body.usage.completion_tokens);
       const text = await post('/v1/completions', {
         model: 'tiny',
         prompt: ['a'],

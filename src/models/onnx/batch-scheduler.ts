@@ -140,20 +140,39 @@ export class BatchScheduler {
   }
 
   private async prefill(rows: Sequence[]): Promise<void> {
-    const seqLen = Math.max(...rows.map((r) => r.promptIds.length));
-    const pads = rows.map((r) => seqLen - r.promptIds.length);
-    const ids = new Array<number>(rows.length * seqLen).fill(0);
-    rows.forEach((r, i) => r.promptIds.forEach((id, j) => (ids[i * seqLen + pads[i] + j] = id)));
+    // The n choices of one request compute their common prompt once (one "leader" row per
+    // prefill key); its KV cache is then copied to every choice's row.
+    const leaders: Sequence[] = [];
+    const leaderOf: number[] = [];
+    const byKey = new Map<object, number>();
+    for (const row of rows) {
+      const key = row.prefillKey;
+      let at = key ? byKey.get(key) : undefined;
+      if (at === undefined) {
+        at = leaders.push(row) - 1;
+        if (key) byKey.set(key, at);
+      }
+      leaderOf.push(at);
+    }
+    const seqLen = Math.max(...leaders.map((r) => r.promptIds.length));
+    const pads = leaders.map((r) => seqLen - r.promptIds.length);
+    const ids = new Array<number>(leaders.length * seqLen).fill(0);
+    leaders.forEach((r, i) => r.promptIds.forEach((id, j) => (ids[i * seqLen + pads[i] + j] = id)));
+    const shared = leaders.length < rows.length;
     let kv: KvBatch;
     try {
       const out = await this.runner.forward({
-        ids, batch: rows.length, seqLen, pads, past: null, pastLength: 0, want: this.want(rows),
+        ids, batch: leaders.length, seqLen, pads, past: null, pastLength: 0, want: this.want(rows),
       });
-      kv = new KvBatch(out.presents, rows.length, seqLen, pads, this.runner.io.kvType);
+      kv = new KvBatch(out.presents, leaders.length, seqLen, pads, this.runner.io.kvType);
+      if (shared) kv = kv.select(leaderOf);
       const now = performance.now();
       rows.forEach((row, i) => {
         callHook(this.hooks.onFirstToken, now - row.enqueuedAt);
-        this.take(row, out.argmax ? out.argmax[i] : row.choose(out.logits[i]));
+        const at = leaderOf[i];
+        // choose() modifies its logits row: rows sharing one get their own copy.
+        const token = out.argmax ? out.argmax[at] : row.choose(shared ? out.logits[at].slice() : out.logits[at]);
+        this.take(row, token);
       });
     } catch (err) {
       this.failRows(rows, err);

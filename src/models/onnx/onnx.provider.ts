@@ -3,15 +3,24 @@ import { ErrorCode } from '../../common/errors/error-code';
 import type {
   ChatMessage, GenerateRequest, GenerateResult, LlmProvider, ProviderHealth, StreamEvent,
 } from '../provider.interface';
+import { WireAccumulator } from '../wire/wire-accumulator';
 import { BatchScheduler } from './batch-scheduler';
+import { ConstrainedRow } from './constrained/constrained-row';
+import { tokenIndexFor } from './constrained/token-index';
 import { ModelLoadError } from './errors';
 import type { EngineHooks, EngineStats } from './hooks';
 import { parseModelConfig, withGenerationEos, type ModelConfig } from './model-config';
 import { readModelFolder } from './model-folder';
 import { ModelRunner } from './model-runner';
-import { Sequence } from './sequence';
+import { chatChoiceWriter, completionChoiceWriter, type TokenView } from './openai/choice-writer';
+import { localAnswer } from './openai/local-answer';
+import { checkBudget, planLocalRequest, type LocalRequest, type ModelView } from './openai/local-request';
+import { randomSeed } from './prng';
+import { Sequence, type SequenceInit } from './sequence';
 import type { Device, EffectiveDevice, EngineLogger } from './session';
 import { ModelTokenizer } from './tokenizer';
+import { seededRandom } from './tools/tool-call-stream';
+import { detectToolParser, TOOL_CALL_FORMATS, type ToolParserName } from './tools/tool-call-formats';
 
 export interface OnnxProviderOptions {
   /** Model id, used in messages. */
@@ -45,6 +54,8 @@ export interface OnnxProviderOptions {
   optimizeGraph?: boolean;
   /** Retry-After seconds on model_unavailable. Default 1. */
   retryAfterSeconds?: number;
+  /** How the model writes tool calls; default: detected from its chat template. */
+  toolParser?: ToolParserName;
 }
 
 /** A local decoder-only model served from an ONNX export with continuous batching. */
@@ -54,6 +65,10 @@ export class OnnxProvider implements LlmProvider {
   readonly version: string;
   private closed = false;
   private readonly eosIds: ReadonlySet<number>;
+  private readonly view: ModelView;
+  /** The plan of a request body, made when its prompt was counted and reused when it runs. */
+  private readonly plans = new WeakMap<object, LocalRequest>();
+  private tokenView?: TokenView;
 
   private constructor(
     readonly id: string,
@@ -62,10 +77,19 @@ export class OnnxProvider implements LlmProvider {
     private readonly config: ModelConfig,
     private readonly scheduler: BatchScheduler,
     version: string,
+    toolParser: ToolParserName | undefined,
   ) {
     this.contextLength = config.contextLength;
     this.version = version;
     this.eosIds = new Set(config.eosIds);
+    this.view = {
+      id,
+      tokenizer,
+      vocabSize: config.vocabSize,
+      startId: config.bosId ?? config.eosIds[0],
+      toolParser: toolParser ?? detectToolParser(tokenizer.chatTemplate.source),
+      tokenIndex: () => tokenIndexFor(tokenizer.tokenizerJson, config.vocabSize),
+    };
   }
 
   /** Loads and validates a model folder; throws ModelLoadError naming the file at fault. */
@@ -109,7 +133,7 @@ export class OnnxProvider implements LlmProvider {
       `model "${opts.id}" loaded: ${config.modelType}, ${folder.onnxFile}, device ${runner.device}` +
         (notes.length ? `; ${notes.join('; ')}` : ''),
     );
-    return new OnnxProvider(opts.id, runner, tokenizer, config, scheduler, folder.version);
+    return new OnnxProvider(opts.id, runner, tokenizer, config, scheduler, folder.version, opts.toolParser);
   }
 
   /** The execution provider actually in use (after any fallback), for metric labels. */
@@ -127,13 +151,27 @@ export class OnnxProvider implements LlmProvider {
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
-    const { tokenIds: _ids, ...result } = await this.generateTokens(req);
-    return result;
+    const plan = this.planOf(req);
+    if (!plan?.wire) {
+      const { tokenIds: _ids, ...result } = await this.generateTokens(req);
+      return result;
+    }
+    // Several choices, logprobs or tool calls: the whole OpenAI object, joined from the chunks.
+    const acc = new WireAccumulator();
+    let text = '';
+    for await (const e of this.stream(req)) {
+      if (e.type === 'delta') {
+        text += e.text;
+        if (e.chunk) acc.add(e.chunk);
+      } else return { text, finishReason: e.finishReason, usage: e.usage, wire: acc.whole() };
+    }
+    throw new ApiError(ErrorCode.InternalError, 'generation ended without a result');
   }
 
   /** `generate` plus the generated token ids (EOS included): for tests, tools and logprob-free debugging. */
   async generateTokens(req: GenerateRequest): Promise<GenerateResult & { tokenIds: number[] }> {
-    const seq = this.start(req);
+    const plan = this.planOf(req);
+    const seq = this.start(req, plan);
     let text = '';
     for await (const event of seq.events) {
       if (event.type === 'delta') text += event.text;
@@ -143,15 +181,37 @@ export class OnnxProvider implements LlmProvider {
   }
 
   async *stream(req: GenerateRequest): AsyncIterable<StreamEvent> {
+    const plan = this.planOf(req);
     // yield* hands the consumer's early return() to the channel, which cancels the sequence.
-    yield* this.start(req).events;
+    if (!plan?.wire) yield* this.start(req, plan).events;
+    else yield* this.startChoices(req, plan);
   }
 
-  async countTokens(input: string | ChatMessage[]): Promise<number> {
+  /**
+   * Prompt tokens the request costs: with an OpenAI body, what the engine will really feed
+   * (tools rendered by the template, a forced call's marker, every prompt of a list), so the
+   * quota reservation is exact; a bad body is refused here, before anything is reserved.
+   */
+  async countTokens(input: string | ChatMessage[], body?: Record<string, unknown>): Promise<number> {
+    if (body) {
+      const cap = body.max_completion_tokens ?? body.max_tokens;
+      const plan = this.planOf({ body, ...(typeof input === 'string' ? { prompt: input } : { messages: input }) }, typeof cap === 'number' ? cap : undefined);
+      return plan!.prompts.reduce((n, p) => n + p.length, 0);
+    }
     if (typeof input !== 'string') return this.encodeChat(input).length;
     // start() feeds an empty prompt one start token and the usage counts it: so does the quota
     // reservation, which must be exact for local models (docs/limits.md).
     return Math.max(1, this.tokenizer.countTokens(input));
+  }
+
+  refusal(req: GenerateRequest): string | undefined {
+    try {
+      this.planOf(req, req.params.maxTokens);
+      return undefined;
+    } catch (err) {
+      if (err instanceof ApiError) return err.param ?? 'body';
+      throw err;
+    }
   }
 
   async health(): Promise<ProviderHealth> {
@@ -175,11 +235,29 @@ export class OnnxProvider implements LlmProvider {
     }
   }
 
-  private start(req: GenerateRequest): Sequence {
+  /** The plan of an OpenAI body (cached per body object); undefined for `/v1/generate`. */
+  private planOf(req: Pick<GenerateRequest, 'prompt' | 'messages' | 'body'>, maxTokens?: number): LocalRequest | undefined {
+    if (!req.body) return undefined;
+    let plan = this.plans.get(req.body);
+    if (!plan) {
+      plan = planLocalRequest(req, this.view, maxTokens);
+      this.plans.set(req.body, plan);
+    } else if (plan.constraint && maxTokens !== undefined) checkBudget(plan.constraint, maxTokens);
+    return plan;
+  }
+
+  private start(req: GenerateRequest, plan?: LocalRequest): Sequence {
     if ((req.prompt === undefined) === (req.messages === undefined)) {
       throw ApiError.invalid('exactly one of prompt and messages is required', req.messages ? 'messages' : 'prompt');
     }
     if (req.signal?.aborted) throw req.signal.reason ?? new Error('request aborted');
+    const promptIds = plan ? plan.prompts[0] : this.promptIds(req);
+    const seq = new Sequence(this.sequenceInit(req, plan, promptIds, req.params.seed));
+    this.submit([seq]);
+    return seq;
+  }
+
+  private promptIds(req: GenerateRequest): number[] {
     const param = req.messages ? 'messages' : 'prompt';
     const promptIds = req.messages ? this.encodeChat(req.messages) : this.tokenizer.encodePrompt(req.prompt ?? '');
     if (promptIds.length === 0) {
@@ -188,18 +266,25 @@ export class OnnxProvider implements LlmProvider {
       if (start === undefined) throw ApiError.invalid('the prompt is empty', param);
       promptIds.push(start);
     }
+    return promptIds;
+  }
+
+  /** A sequence's settings: the request's sampling, and the plan's logprobs, penalties and constraint. */
+  private sequenceInit(req: GenerateRequest, plan: LocalRequest | undefined, promptIds: number[], seed: number | undefined): SequenceInit {
     const room = this.contextLength - promptIds.length;
     if (room < 1) {
       throw ApiError.invalid(
         `the prompt is ${promptIds.length} tokens; model "${this.id}" has a context length of ` +
           `${this.contextLength} tokens, leaving no room for a completion`,
-        param,
+        req.messages ? 'messages' : 'prompt',
       );
     }
     const { params } = req;
-    const seq = new Sequence({
+    const maxTokens = Math.max(1, Math.min(params.maxTokens, room));
+    if (plan?.constraint) checkBudget(plan.constraint, maxTokens);
+    return {
       promptIds,
-      maxTokens: Math.max(1, Math.min(params.maxTokens, room)),
+      maxTokens,
       sampling: {
         temperature: params.temperature,
         topK: params.topK,
@@ -207,19 +292,78 @@ export class OnnxProvider implements LlmProvider {
         repetitionPenalty: params.repetitionPenalty,
       },
       stop: params.stop,
-      seed: params.seed,
+      seed,
       eosIds: this.eosIds,
-      tokenizer: this.tokenizer,
+      tokenizer: plan?.tools ? this.toolDecoder(plan.tools.parser) : this.tokenizer,
       vocabSize: this.config.vocabSize,
       signal: req.signal,
+      presencePenalty: plan?.presencePenalty,
+      frequencyPenalty: plan?.frequencyPenalty,
+      logitBias: plan?.logitBias,
+      constraint: plan?.constraint ? new ConstrainedRow(plan.constraint, [...this.eosIds]) : undefined,
+      logprobs: plan?.logprobs,
+    };
+  }
+
+  /** Completion text that keeps the format's marker when it is a special token (`<|python_tag|>`). */
+  private toolDecoder(parser: ToolParserName) {
+    const keep = new Set<number>();
+    for (const m of [...TOOL_CALL_FORMATS[parser].markers, '<|python_tag|>']) {
+      const id = this.tokenizer.tokenId(m);
+      if (id !== undefined) keep.add(id);
+    }
+    return this.tokenizer.decoderKeeping(keep);
+  }
+
+  /** Every choice of every prompt as one stream of OpenAI chunks (docs/api.md). */
+  private startChoices(req: GenerateRequest, plan: LocalRequest): AsyncGenerator<StreamEvent> {
+    if (req.signal?.aborted) throw req.signal.reason ?? new Error('request aborted');
+    // One base seed: choice i draws from seed + i, so each choice is reproducible on its own.
+    const base = req.params.seed ?? randomSeed();
+    const tokens = (this.tokenView ??= this.makeTokenView());
+    // Every choice's settings first: one that cannot run refuses the request before any starts.
+    const inits = plan.prompts.flatMap((promptIds) => {
+      const prefillKey = {};
+      return Array.from({ length: plan.n }, () => ({ promptIds, prefillKey }));
+    }).map(({ promptIds, prefillKey }, index) => ({ ...this.sequenceInit(req, plan, promptIds, base + index), prefillKey }));
+    const choices = inits.map((init, index) => {
+        const seq = new Sequence(init);
+        const writer =
+          plan.kind === 'chat'
+            ? chatChoiceWriter(index, tokens, plan.tools, seededRandom(base + index))
+            : completionChoiceWriter(index, tokens, plan.logprobs !== undefined);
+        return { seq, writer };
     });
+    this.submit(choices.map((c) => c.seq));
+    const promptTokens = plan.prompts.reduce((n, p) => n + p.length, 0);
+    const object = plan.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
+    return localAnswer(choices, { object, created: Math.floor(Date.now() / 1000), model: this.id }, promptTokens);
+  }
+
+  /** All or none: a request whose choices do not all fit is refused whole. */
+  private submit(seqs: Sequence[]): void {
+    const done: Sequence[] = [];
     try {
-      this.scheduler.submit(seq);
+      for (const seq of seqs) {
+        this.scheduler.submit(seq);
+        done.push(seq);
+      }
     } catch (err) {
-      seq.fail(err); // detaches its abort listener
+      for (const seq of done) seq.cancel(err);
+      for (const seq of seqs.slice(done.length)) seq.fail(err); // detaches its abort listener
       throw err;
     }
-    return seq;
+  }
+
+  private makeTokenView(): TokenView {
+    const index = this.view.tokenIndex();
+    return {
+      text: (id) => this.tokenizer.tokenText(id),
+      bytes: (id) => {
+        const b = index.bytesOf(id);
+        return b ? Array.from(b) : Array.from(Buffer.from(this.tokenizer.tokenText(id), 'utf8'));
+      },
+    };
   }
 }
 

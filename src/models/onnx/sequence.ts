@@ -1,9 +1,12 @@
 import type { FinishReason, StreamEvent } from '../provider.interface';
 import { CompletionText } from './completion-text';
+import type { ConstrainedRow } from './constrained/constrained-row';
+import type { TokenDecoder } from './detokenizer';
 import { EventChannel } from './event-channel';
+import { applyLogitBias, GeneratedCounts, type LogitBias } from './logit-processors';
+import { tokenLogprob, type TokenLogprob } from './logprobs';
 import { mulberry32, randomSeed, type Rng } from './prng';
-import { pickToken, TokenHistory, type SamplingConfig } from './sampler';
-import type { ModelTokenizer } from './tokenizer';
+import { applyRepetitionPenalty, pickToken, TokenHistory, type SamplingConfig } from './sampler';
 
 export interface SequenceInit {
   promptIds: number[];
@@ -12,15 +15,34 @@ export interface SequenceInit {
   stop: readonly string[];
   seed?: number;
   eosIds: ReadonlySet<number>;
-  tokenizer: ModelTokenizer;
+  /** Turns completion ids into text (a tool-call format may keep its special marker tokens). */
+  tokenizer: TokenDecoder;
   vocabSize: number;
   signal?: AbortSignal;
+  /** OpenAI's presence / frequency penalties (0 = off) and logit_bias. */
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  logitBias?: LogitBias;
+  /** Constrained decoding (response_format, forced tool calls): this row's own automaton state. */
+  constraint?: ConstrainedRow;
+  /** Report each token's log-probability with this many alternatives (undefined: off). */
+  logprobs?: number;
+  /**
+   * Sequences with the same key and prompt (the `n` choices of one request) share one prefill:
+   * the scheduler computes the prompt once and copies its KV cache to each row.
+   */
+  prefillKey?: object;
 }
+
+/** What a sequence emits: text deltas (with their tokens' log-probabilities when asked), then `done`. */
+export type SequenceEvent =
+  | { type: 'delta'; text: string; logprobs?: TokenLogprob[] }
+  | Extract<StreamEvent, { type: 'done' }>;
 
 /** One request's decoding state while it waits in the queue and then occupies a batch row. */
 export class Sequence {
   readonly promptIds: number[];
-  readonly events: EventChannel<StreamEvent>;
+  readonly events: EventChannel<SequenceEvent>;
   readonly enqueuedAt = performance.now();
   /** The sampled token the next forward pass feeds (null until the prompt is prefilled). */
   pendingToken: number | null = null;
@@ -37,6 +59,11 @@ export class Sequence {
   private readonly rng: Rng;
   private readonly history: TokenHistory | undefined;
   private readonly text: CompletionText;
+  private readonly counts: GeneratedCounts | undefined;
+  /** Log-probabilities of tokens whose text has not been emitted yet. */
+  private logprobQueue: TokenLogprob[] = [];
+  private lastLogprob: TokenLogprob | null = null;
+  private stopRequested = false;
 
   constructor(private readonly init: SequenceInit) {
     this.promptIds = init.promptIds;
@@ -47,6 +74,7 @@ export class Sequence {
       this.history = new TokenHistory(init.vocabSize);
       for (const id of init.promptIds) this.history.add(id);
     }
+    if (init.presencePenalty || init.frequencyPenalty) this.counts = new GeneratedCounts();
     this.events = new EventChannel(() => this.cancel(null));
     init.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
@@ -55,9 +83,21 @@ export class Sequence {
     this.cancel(this.init.signal?.reason ?? new Error('request aborted'));
   };
 
-  /** Greedy rows without a penalty can take the graph's argmax instead of full logits. */
+  get prefillKey(): object | undefined {
+    return this.init.prefillKey;
+  }
+
+  /** Greedy rows that change no logit and report none can take the graph's argmax instead of full logits. */
   get needsLogits(): boolean {
-    return this.sampling.temperature > 0 || this.sampling.repetitionPenalty !== 1;
+    const i = this.init;
+    return (
+      this.sampling.temperature > 0 ||
+      this.sampling.repetitionPenalty !== 1 ||
+      this.counts !== undefined ||
+      (i.logitBias !== undefined && i.logitBias.size > 0) ||
+      i.constraint !== undefined ||
+      i.logprobs !== undefined
+    );
   }
 
   get active(): boolean {
@@ -66,7 +106,15 @@ export class Sequence {
 
   /** Picks the next token from this row's logits (the forward pass gave them). */
   choose(logits: Float32Array): number {
-    return pickToken(logits, this.sampling, this.rng, this.history);
+    const i = this.init;
+    if (this.history) applyRepetitionPenalty(logits, this.history.ids, this.sampling.repetitionPenalty);
+    this.counts?.applyPenalties(logits, i.presencePenalty ?? 0, i.frequencyPenalty ?? 0);
+    if (i.logitBias?.size) applyLogitBias(logits, i.logitBias);
+    // The mask comes last: no bias may bring back a token that would break the document.
+    i.constraint?.maskLogits(logits, i.maxTokens - this.generated);
+    const id = pickToken(logits, this.sampling, this.rng);
+    this.lastLogprob = i.logprobs === undefined ? null : tokenLogprob(logits, id, i.logprobs);
+    return id;
   }
 
   /** Takes a token; emits text; returns true when the sequence is finished. */
@@ -74,13 +122,25 @@ export class Sequence {
     this.generated++;
     this.completionIds.push(token);
     this.history?.add(token);
+    this.counts?.add(token);
+    const logprob = this.lastLogprob;
+    this.lastLogprob = null;
+    // EOS ends the text: OpenAI reports no log-probability for it.
     if (this.init.eosIds.has(token)) return this.finish('stop');
+    if (logprob) this.logprobQueue.push(logprob);
     const step = this.text.push(token);
-    if (step.text) this.events.push({ type: 'delta', text: step.text });
-    if (step.stopped) return this.finish('stop');
+    if (step.text) this.emit(step.text);
+    if (step.stopped || this.stopRequested) return this.finish('stop');
+    // A complete document that nothing may extend ends here, as if EOS had been sampled.
+    if (this.init.constraint?.accept(token)) return this.finish('stop');
     if (this.generated >= this.init.maxTokens) return this.finish('length');
     this.pendingToken = token;
     return false;
+  }
+
+  /** Ends this sequence normally at its next token (the answer needs nothing more). */
+  stopSoon(): void {
+    this.stopRequested = true;
   }
 
   /** Stops this sequence at the next step; `reason` (if any) is what a waiting caller sees. */
@@ -98,6 +158,16 @@ export class Sequence {
     this.events.fail(error);
   }
 
+  private emit(text: string): void {
+    if (this.init.logprobs === undefined) {
+      this.events.push({ type: 'delta', text });
+      return;
+    }
+    const logprobs = this.logprobQueue;
+    this.logprobQueue = [];
+    this.events.push({ type: 'delta', text, logprobs });
+  }
+
   private detach(): void {
     this.init.signal?.removeEventListener('abort', this.onAbort);
   }
@@ -106,7 +176,7 @@ export class Sequence {
     this.finished = true;
     this.detach();
     const rest = this.text.finish();
-    if (rest.text) this.events.push({ type: 'delta', text: rest.text });
+    if (rest.text || this.logprobQueue.length) this.emit(rest.text);
     const finishReason = rest.stopped ? 'stop' : reason;
     this.events.push({
       type: 'done',

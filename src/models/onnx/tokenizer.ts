@@ -8,9 +8,17 @@ export class ModelTokenizer implements TokenDecoder {
   private readonly tokenizer: Tokenizer;
   readonly chatTemplate: ChatTemplate;
   readonly specialTokens: SpecialTokens;
+  /** Ids of the added tokens marked special (dropped from completion text). */
+  private readonly specialIds: ReadonlySet<number>;
 
-  constructor(tokenizerJson: object, tokenizerConfig: Record<string, unknown>, chatTemplateOverride?: string) {
+  constructor(
+    readonly tokenizerJson: object,
+    tokenizerConfig: Record<string, unknown>,
+    chatTemplateOverride?: string,
+  ) {
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    const added = (tokenizerJson as { added_tokens?: { id: number; special?: boolean }[] }).added_tokens ?? [];
+    this.specialIds = new Set(added.filter((t) => t.special).map((t) => t.id));
     this.specialTokens = readSpecialTokens(tokenizerConfig);
     const source = chatTemplateOverride ?? pickChatTemplate(tokenizerConfig.chat_template) ?? FALLBACK_CHAT_TEMPLATE;
     this.chatTemplate = new ChatTemplate(source, this.specialTokens);
@@ -39,6 +47,26 @@ export class ModelTokenizer implements TokenDecoder {
   decode(ids: readonly number[]): string {
     if (ids.length === 0) return ''; // the library throws on an empty list
     return this.tokenizer.decode(ids as number[], { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+  }
+
+  /**
+   * A decoder like `decode` that keeps the given special tokens' text: a tool-call format whose
+   * marker is a special token (`<|python_tag|>`, `[TOOL_CALLS]`) must see it in the text.
+   */
+  decoderKeeping(keep: ReadonlySet<number>): TokenDecoder {
+    if (keep.size === 0) return this;
+    return {
+      decode: (ids) => {
+        const kept = ids.filter((id) => !this.specialIds.has(id) || keep.has(id));
+        if (kept.length === 0) return '';
+        return this.tokenizer.decode(kept, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+      },
+    };
+  }
+
+  /** One token's text as `logprobs` reports it (special tokens included). */
+  tokenText(id: number): string {
+    return this.tokenizer.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 
   tokenId(token: string): number | undefined {

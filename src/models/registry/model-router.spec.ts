@@ -48,19 +48,27 @@ describe(ModelRouter.name, () => {
   });
 
   it('skips a local fallback that cannot honour the body, and says so when no candidate is left', async () => {
-    const body = { messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'f' } }] };
+    const body = { messages: [{ role: 'user', content: 'hi' }], audio: { voice: 'alloy' } };
     providers.big.queue({ fail: err(ErrorCode.UpstreamTimeout, 'big timed out') });
     providers.mid.queue({ fail: err(ErrorCode.UpstreamError, 'mid failed') });
     const failure = await router.generate({ ...req(), body }, 'big').catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ApiError);
     expect((failure as ApiError).code).toBe(ErrorCode.UpstreamTimeout);
-    expect((failure as ApiError).message).toBe('big timed out; fallback "tiny" (local: does not support "tools") skipped');
+    expect((failure as ApiError).message).toBe('big timed out; fallback "tiny" (local: does not support "audio") skipped');
     expect(outcomes.map(([m]) => m)).toEqual(['big', 'mid']);
     // A body the local engine honours still falls back to it.
     providers.big.queue({ fail: err(ErrorCode.UpstreamTimeout) });
     providers.mid.queue({ fail: err(ErrorCode.UpstreamError) });
     const r = await router.generate({ ...req(), body: { messages: body.messages, temperature: 0 } }, 'big');
     expect(r.model).toBe('tiny');
+    // What only the engine knows it cannot do (tools without a tool-call format) skips it too.
+    providers.tiny.refuses = 'tools';
+    providers.big.queue({ fail: err(ErrorCode.UpstreamTimeout, 'big timed out') });
+    providers.mid.queue({ fail: err(ErrorCode.UpstreamError, 'mid failed') });
+    const tools = { messages: body.messages, tools: [{ type: 'function', function: { name: 'f' } }] };
+    const skipped = await router.generate({ ...req(), body: tools }, 'big').catch((e: unknown) => e);
+    expect((skipped as ApiError).message).toBe('big timed out; fallback "tiny" (local: does not support "tools") skipped');
+    expect(await leasesOut()).toBe(0);
   });
 
   it('falls back in order on retryable failures and says which model served', async () => {

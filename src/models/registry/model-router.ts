@@ -117,6 +117,12 @@ export class ModelRouter {
         if (lease.skip) continue;
         throw lease.error;
       }
+      const cannot = fallback ? lease.lease.provider.refusal?.(req) : undefined;
+      if (cannot) {
+        lease.lease.release();
+        skipped.push(`"${candidate}" (local: does not support "${cannot}")`);
+        continue;
+      }
       const started = performance.now();
       try {
         return await attempt({ model: candidate, requested: primary.id, fallback, lease: lease.lease, started });

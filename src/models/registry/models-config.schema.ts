@@ -34,7 +34,7 @@ const common = {
   default_max_tokens: posInt.optional(),
 };
 
-export const ONNX_FIELDS = ['path', 'device', 'dtype', 'file', 'variant', 'max_batch_size', 'max_queue', 'threads'] as const;
+export const ONNX_FIELDS = ['path', 'device', 'dtype', 'file', 'variant', 'max_batch_size', 'max_queue', 'threads', 'tool_parser'] as const;
 export const HTTP_FIELDS = [
   'base_url',
   'upstream_model',
@@ -63,6 +63,8 @@ export const onnxModelSchema = z
     max_batch_size: posInt.optional(),
     max_queue: posInt.optional(),
     threads: posInt.optional(),
+    /** How the model writes tool calls (docs/tools.md); detected from the chat template when omitted. */
+    tool_parser: z.enum(['hermes', 'llama3_json', 'mistral'], says('must be one of hermes, llama3_json, mistral')).optional(),
     /** Encoders (task: embeddings): see docs/embeddings.md. */
     pooling: z.enum(['mean', 'cls', 'last'], says('must be one of mean, cls, last')).optional(),
     normalize: z.boolean(says('must be true or false')).optional(),

@@ -46,6 +46,8 @@ export interface OnnxModelConfig extends CommonModelConfig {
   maxBatchSize?: number;
   maxQueue?: number;
   threads?: number;
+  /** models.yaml `tool_parser`; undefined: detected from the chat template. */
+  toolParser?: 'hermes' | 'llama3_json' | 'mistral';
   /** Encoder settings (task: embeddings), docs/embeddings.md. */
   pooling?: 'mean' | 'cls' | 'last';
   normalize?: boolean;
@@ -173,6 +175,7 @@ function normalise(m: RawModel, folder: string): ModelConfig {
       maxBatchSize: m.max_batch_size,
       maxQueue: m.max_queue,
       threads: m.threads,
+      toolParser: m.tool_parser,
       pooling: m.pooling,
       normalize: m.normalize,
       queryPrefix: m.query_prefix,

@@ -22,6 +22,8 @@ export class ScriptedProvider implements LlmProvider {
   readonly events: string[] = [];
   private readonly script: Step[] = [];
   delayMs = 0;
+  /** What this provider says it cannot honour in a body (a local engine's `refusal`). */
+  refuses: string | undefined;
 
   constructor(
     readonly name: string,
@@ -57,6 +59,10 @@ export class ScriptedProvider implements LlmProvider {
     } finally {
       this.events.push('stream-closed');
     }
+  }
+
+  refusal(req: GenerateRequest): string | undefined {
+    return req.body ? this.refuses : undefined;
   }
 
   async countTokens(input: string | ChatMessage[]): Promise<number> {
