@@ -19,6 +19,7 @@ import type { ParamsMode } from '../wire-params';
 import { buildBody, endpointFor, parseCompletion, type UpstreamUsage } from './openai-wire';
 import { DEFAULT_RETRY, abortReason, nextDelay, sleep, type RetryOptions } from './retry-policy';
 import { readSse } from './sse-stream-reader';
+import { bodyText, requestWhole, WholeBodyError, type WholeResponse } from './whole-request';
 import { countInputTokens, doneEvent, estimateTokens, usageOf, type TokenCounter } from './token-estimate';
 import {
   UpstreamStreamCutError,
@@ -27,6 +28,7 @@ import {
   classifyTransportError,
   errorCodeOf,
   isAbortError,
+  MAX_ERROR_BODY,
   readCapped,
   type UpstreamFailure,
 } from './upstream-errors';
@@ -63,6 +65,7 @@ export interface HttpLLMClientOptions {
 }
 
 type SendOutcome = { res: Dispatcher.ResponseData } | { failure: UpstreamFailure };
+type WholeOutcome = { res: WholeResponse } | { readError: unknown } | { failure: UpstreamFailure };
 
 /**
  * An OpenAI-compatible upstream (vLLM, TGI, Ollama, llama.cpp server, OpenAI) as an LlmProvider.
@@ -110,10 +113,15 @@ export class HttpLLMClient implements LlmProvider {
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     const permit = this.begin();
     try {
-      const res = await this.sendOrThrow(req, false, permit);
+      const outcome = await this.sendWhole(req);
+      if ('failure' in outcome) {
+        this.settle(permit, outcome.failure);
+        throw outcome.failure.error;
+      }
       let result: GenerateResult;
       try {
-        result = await this.readWhole(req, res);
+        if ('readError' in outcome) throw outcome.readError;
+        result = await this.parseWhole(req, JSON.parse(bodyText(outcome.res.body)) as WireObject);
       } catch (err) {
         if (req.signal?.aborted) throw abortReason(req.signal);
         const failure = classifyReadError(this.opts.model, err);
@@ -230,10 +238,7 @@ export class HttpLLMClient implements LlmProvider {
   }
 
   private async send(req: GenerateRequest, stream: boolean): Promise<SendOutcome> {
-    const path = this.basePath + endpointFor(req);
-    const wire = { upstreamModel: this.upstreamModel, extendedSampling: !!this.opts.extendedSampling, params: this.opts.params, dropParams: this.opts.dropParams, maxTokensField: this.opts.maxTokensField };
-    const body = JSON.stringify(buildBody(req, wire, stream));
-    const headers = { ...this.headers(stream), ...(req.requestId ? { 'x-request-id': req.requestId } : {}) };
+    const { path, headers, body } = this.wireRequest(req, stream);
     for (let attempt = 1; ; attempt++) {
       if (req.signal?.aborted) throw abortReason(req.signal);
       let failure: UpstreamFailure;
@@ -248,6 +253,38 @@ export class HttpLLMClient implements LlmProvider {
       if (!failure.retryable || attempt > this.retry.maxRetries) return { failure };
       await sleep(nextDelay(attempt, failure.retryAfterMs, this.retry, this.opts.random), req.signal);
     }
+  }
+
+  /**
+   * The non-streamed call: send() with the answer read whole (requestWhole), so retries,
+   * classification and aborts are the same. A failure after a 2xx status is a read error.
+   */
+  private async sendWhole(req: GenerateRequest): Promise<WholeOutcome> {
+    const { path, headers, body } = this.wireRequest(req, false);
+    for (let attempt = 1; ; attempt++) {
+      if (req.signal?.aborted) throw abortReason(req.signal);
+      let failure: UpstreamFailure;
+      try {
+        const res = await requestWhole(this.pool, { path, headers, body, signal: req.signal, errorBodyCap: MAX_ERROR_BODY });
+        if (res.statusCode >= 200 && res.statusCode < 300) return { res };
+        const text = res.body.toString('utf8').slice(0, MAX_ERROR_BODY);
+        failure = classifyStatus(this.opts.model, res.statusCode, res.headers, text);
+      } catch (err) {
+        if (req.signal?.aborted || isAbortError(err)) throw req.signal ? abortReason(req.signal) : err;
+        if (err instanceof WholeBodyError) return { readError: err.cause };
+        failure = classifyTransportError(this.opts.model, err);
+      }
+      if (!failure.retryable || attempt > this.retry.maxRetries) return { failure };
+      await sleep(nextDelay(attempt, failure.retryAfterMs, this.retry, this.opts.random), req.signal);
+    }
+  }
+
+  private wireRequest(req: GenerateRequest, stream: boolean): { path: string; headers: Record<string, string>; body: string } {
+    const path = this.basePath + endpointFor(req);
+    const wire = { upstreamModel: this.upstreamModel, extendedSampling: !!this.opts.extendedSampling, params: this.opts.params, dropParams: this.opts.dropParams, maxTokensField: this.opts.maxTokensField };
+    const body = JSON.stringify(buildBody(req, wire, stream));
+    const headers = { ...this.headers(stream), ...(req.requestId ? { 'x-request-id': req.requestId } : {}) };
+    return { path, headers, body };
   }
 
   private headers(stream: boolean): Record<string, string> {
@@ -281,7 +318,10 @@ export class HttpLLMClient implements LlmProvider {
 
   /** A one-piece JSON completion; throws plain errors (the caller maps them). */
   private async readWhole(req: GenerateRequest, res: Dispatcher.ResponseData): Promise<GenerateResult> {
-    const json = (await res.body.json()) as WireObject;
+    return this.parseWhole(req, (await res.body.json()) as WireObject);
+  }
+
+  private async parseWhole(req: GenerateRequest, json: WireObject): Promise<GenerateResult> {
     const parsed = parseCompletion(json);
     const usage = await usageOf(req, parsed.text, parsed.usage, this.count);
     return { text: parsed.text, finishReason: parsed.finishReason, usage, ...(req.body ? { wire: json } : {}) };

@@ -200,7 +200,8 @@ export function isAbortError(err: unknown): boolean {
   return e.name === 'AbortError' || e.code === 'UND_ERR_ABORTED' || e.code === 'ABORT_ERR';
 }
 
-const MAX_ERROR_BODY = 64 * 1024;
+/** Bytes of an upstream's error body kept for the message. */
+export const MAX_ERROR_BODY = 64 * 1024;
 
 /** Reads an error body up to a cap (an upstream may send megabytes of HTML), then drops the rest. */
 export async function readCapped(body: AsyncIterable<unknown> & { destroy(): void }): Promise<string> {
