@@ -52,3 +52,20 @@ describe.each(REAL_TOKENIZER_NAMES)('a generated model with the real %s tokenize
     }
   });
 });
+
+describe('buildRealTokenizerModel with a chat template of its own', () => {
+  it('writes that template and keeps the rest of the family tokenizer_config.json', async () => {
+    const dir = join(root, 'override');
+    const chatTemplate = '{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}';
+    await buildRealTokenizerModel({
+      outDir: dir,
+      tokenizer: 'llama3_1',
+      layers: 1,
+      hidden: 32,
+      heads: 2,
+      chatTemplate,
+    });
+    const written = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'));
+    expect(written).toEqual({ ...readRealTokenizer('llama3_1').tokenizerConfig, chat_template: chatTemplate });
+  });
+});

@@ -75,6 +75,11 @@ export function readRealTokenizer(name: RealTokenizerName): {
 export type RealTokenizerModelOptions = Omit<BuildModelOptions, 'arch' | 'vocab' | 'chatTemplate'> & {
   tokenizer: RealTokenizerName;
   arch?: Architecture;
+  /**
+   * A chat template to write instead of the family's (e.g. one that renders tools, which the
+   * packaged Llama 3.1 template does not).
+   */
+  chatTemplate?: string;
 };
 
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -89,8 +94,10 @@ const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 /** Writes the model folder (the ONNX file last, so a folder with it is complete); returns the spec. */
 export async function buildRealTokenizerModel(opts: RealTokenizerModelOptions): Promise<ModelSpec> {
   const family: RealTokenizerFamily = REAL_TOKENIZER_FAMILIES[opts.tokenizer];
-  const { tokenizerJson, tokenizerConfig } = readRealTokenizer(opts.tokenizer);
-  const { tokenizer: _name, outDir, ...rest } = opts;
+  const { tokenizerJson, tokenizerConfig: packaged } = readRealTokenizer(opts.tokenizer);
+  const tokenizerConfig =
+    opts.chatTemplate === undefined ? packaged : { ...packaged, chat_template: opts.chatTemplate };
+  const { tokenizer: _name, outDir, chatTemplate: _template, ...rest } = opts;
   const spec = resolveSpec({ ...rest, arch: opts.arch ?? family.arch }, family.vocabSize);
   const tok: TokenizerFiles = {
     tokenizerJson,

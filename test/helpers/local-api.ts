@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import { buildRealTokenizerModel, type RealTokenizerName } from '../../src/model-tools/real-tokenizer-model';
 import { ModelTokenizer } from '../../src/models/onnx/tokenizer';
 import { createKey } from '../limits/books';
+import { LLAMA3_1_TOOL_TEMPLATE } from './llama-tool-template';
 import { writeModelsYaml } from './model-fixtures';
 import { makeTempDir } from './temp-dir';
 import { call, startTestApp, type TestApp } from './test-app';
@@ -16,7 +17,8 @@ export const LLAMA = 'llama-local';
  * Tiny random-weight graphs with the real Qwen3 / Llama 3.1 tokenizers and chat templates
  * (1 layer, hidden 64, tied embeddings: ~1 s to build, a few ms per step over the 150k
  * vocabulary). The Qwen3 one has small weights (weightScale 0.6), which makes its greedy output
- * repeat tokens: the penalty specs need that. Built once per test file, removed after it.
+ * repeat tokens: the penalty specs need that. The Llama 3.1 one gets a template that renders
+ * tools (llama-tool-template.ts). Built once per test file, removed after it.
  */
 const built = new Map<RealTokenizerName, Promise<string>>();
 export function localModelDir(tokenizer: 'qwen3' | 'llama3_1'): Promise<string> {
@@ -33,6 +35,7 @@ export function localModelDir(tokenizer: 'qwen3' | 'llama3_1'): Promise<string> 
       tieEmbeddings: true,
       weightScale: tokenizer === 'qwen3' ? 0.6 : 1.6,
       seed: 3,
+      ...(tokenizer === 'llama3_1' ? { chatTemplate: LLAMA3_1_TOOL_TEMPLATE } : {}),
     }).then(() => dir);
     built.set(tokenizer, p);
   }
@@ -56,7 +59,7 @@ export interface KeyUsage {
 
 /**
  * The app serving the two fixture models (Qwen3: `hermes` detected from its template; Llama 3.1:
- * `tool_parser: llama3_json`, since the packaged template has no tool markers), with the
+ * `tool_parser: llama3_json`, since its template has no marker to detect), with the
  * completion cache off (identical requests must each run the engine) and a key of its own.
  */
 export class LocalApi {
