@@ -242,7 +242,7 @@ export class OnnxProvider implements LlmProvider {
     if (!plan) {
       plan = planLocalRequest(req, this.view, maxTokens);
       this.plans.set(req.body, plan);
-    } else if (plan.constraint && maxTokens !== undefined) checkBudget(plan.constraint, maxTokens);
+    } else if (plan.constraint && maxTokens !== undefined) checkBudget(plan.constraint, maxTokens, req.body);
     return plan;
   }
 
@@ -281,7 +281,7 @@ export class OnnxProvider implements LlmProvider {
     }
     const { params } = req;
     const maxTokens = Math.max(1, Math.min(params.maxTokens, room));
-    if (plan?.constraint) checkBudget(plan.constraint, maxTokens);
+    if (plan?.constraint) checkBudget(plan.constraint, maxTokens, req.body);
     return {
       promptIds,
       maxTokens,
@@ -331,7 +331,7 @@ export class OnnxProvider implements LlmProvider {
         const writer =
           plan.kind === 'chat'
             ? chatChoiceWriter(index, tokens, plan.tools, seededRandom(base + index))
-            : completionChoiceWriter(index, tokens, plan.logprobs !== undefined);
+            : completionChoiceWriter(index, tokens, plan.logprobs !== undefined, [...this.tokenizer.decode(init.promptIds)].length);
         return { seq, writer };
     });
     this.submit(choices.map((c) => c.seq));

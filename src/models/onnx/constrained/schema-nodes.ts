@@ -37,6 +37,18 @@ export class UnsupportedSchemaError extends Error {
 const IGNORED = new Set(['description', 'title', '$comment', 'examples', 'default', '$schema', '$id', 'deprecated', 'readOnly', 'writeOnly']);
 const ALLOWED = new Set([...IGNORED, 'type', 'properties', 'required', 'additionalProperties', 'items', 'enum', 'const', 'anyOf', '$ref', '$defs', 'definitions']);
 
+/**
+ * Integers here have at most 15 digits (json-automaton.ts), so bounds at or beyond ±(10^15 − 1)
+ * hold already: zod writes ±(2^53 − 1) for every `.int()`. Other bounds are refused by name.
+ */
+const INTEGER_LIMIT = 1e15 - 1;
+function impliedBound(s: Json, k: string): boolean {
+  if (s.type !== 'integer') return false;
+  if (k === 'minimum') return typeof s.minimum === 'number' && s.minimum <= -INTEGER_LIMIT;
+  if (k === 'maximum') return typeof s.maximum === 'number' && s.maximum >= INTEGER_LIMIT;
+  return false;
+}
+
 const utf8 = new TextEncoder();
 const jsonBytes = (v: unknown): Uint8Array => utf8.encode(JSON.stringify(v));
 
@@ -48,7 +60,7 @@ export function compileSchemaNodes(schema: unknown): SchemaNode {
   const compile = (s: unknown, path: string): SchemaNode => {
     if (s === true || (isObject(s) && Object.keys(s).every((k) => IGNORED.has(k)))) return { kind: 'any' };
     if (!isObject(s)) throw new UnsupportedSchemaError('schema', path, 'expected an object');
-    for (const k of Object.keys(s)) if (!ALLOWED.has(k)) throw new UnsupportedSchemaError(k, path);
+    for (const k of Object.keys(s)) if (!ALLOWED.has(k) && !impliedBound(s, k)) throw new UnsupportedSchemaError(k, path);
     if (typeof s.$ref === 'string') return refNode(s.$ref, path);
     if ('const' in s) return { kind: 'literal', values: [jsonBytes(s.const)] };
     if ('enum' in s) {

@@ -76,14 +76,17 @@ export function chatChoiceWriter(index: number, tokens: TokenView, tools?: ToolP
   };
 }
 
-export function completionChoiceWriter(index: number, tokens: TokenView, withLogprobs: boolean): ChoiceWriter {
-  let offset = 0;
+/**
+ * `promptChars`: as OpenAI, text_offset counts characters (code points) from the prompt's start;
+ * each offset is the previous plus its reported token's length.
+ */
+export function completionChoiceWriter(index: number, tokens: TokenView, withLogprobs: boolean, promptChars: number): ChoiceWriter {
+  const offset = { at: promptChars };
   return {
     wantsStop: false,
     delta(text, logprobs) {
       if (!text && !logprobs?.length) return [];
       const lp = withLogprobs ? legacyLogprobs(logprobs ?? [], tokens, offset) : null;
-      offset += text.length;
       return [{ index, text, logprobs: lp, finish_reason: null }];
     },
     finish(reason) {
@@ -102,16 +105,15 @@ function chatLogprob(lp: TokenLogprob, tokens: TokenView): WireObject {
 }
 
 /** Completions' parallel arrays; `text_offset` counts characters from the completion's start. */
-function legacyLogprobs(lps: TokenLogprob[], tokens: TokenView, start: number): WireObject {
+function legacyLogprobs(lps: TokenLogprob[], tokens: TokenView, offset: { at: number }): WireObject {
   const out = { tokens: [] as string[], token_logprobs: [] as number[], top_logprobs: [] as Record<string, number>[], text_offset: [] as number[] };
-  let at = start;
   for (const lp of lps) {
     const text = tokens.text(lp.id);
     out.tokens.push(text);
     out.token_logprobs.push(lp.logprob);
     out.top_logprobs.push(Object.fromEntries(lp.top.map((t) => [tokens.text(t.id), t.logprob])));
-    out.text_offset.push(at);
-    at += text.length;
+    out.text_offset.push(offset.at);
+    offset.at += [...text].length;
   }
   return out;
 }

@@ -7,7 +7,7 @@
 import { ApiError } from '../../../common/errors/api-error';
 import { ErrorCode } from '../../../common/errors/error-code';
 import type { GenerateRequest } from '../../provider.interface';
-import { compileJsonConstraint, type JsonConstraint, type JsonResponseFormat, UnsupportedSchemaError } from '../constrained/constraint';
+import { compileJsonConstraint, type JsonConstraint, type JsonResponseFormat, schemaNodesFor, UnsupportedSchemaError } from '../constrained/constraint';
 import type { TokenIndex } from '../constrained/token-index';
 import { toolCallSchema, type FunctionTool, type ToolChoice } from '../constrained/tool-call-schema';
 import type { LogitBias } from '../logit-processors';
@@ -15,6 +15,7 @@ import type { ModelTokenizer } from '../tokenizer';
 import { toTemplateMessages, type OpenAiMessage } from '../tools/template-messages';
 import type { ToolParserName } from '../tools/tool-call-formats';
 import { FORCED_CALL } from './forced-call';
+import { withToolsInSystem } from './tools-prompt';
 
 export interface ToolPlan {
   parser: ToolParserName;
@@ -73,12 +74,15 @@ export function planLocalRequest(req: Pick<GenerateRequest, 'prompt' | 'messages
     if (tools) {
       const parser = model.toolParser;
       if (!parser) throw unsupported(model.id, 'tools', 'its chat template shows no tool-call format; set tool_parser in models.yaml');
-      if (!/\btools\b/.test(model.tokenizer.chatTemplate.source)) throw unsupported(model.id, 'tools', 'its chat template does not render tools');
       const forced = FORCED_CALL[parser];
       const schema = toolSchema(model.id, tools.list, tools.choice, forced.argumentsKey);
-      if (schema) constraint = compile(model, { type: 'json_schema', json_schema: { schema } }, 'tools');
+      if (schema) constraint = compileToolCall(model, schema, tools.list);
       toolPlan = { parser, prefix: schema ? forced.prefix : '', suffix: schema ? forced.suffix : '', single: body.parallel_tool_calls === false };
-      const text = render(model, messages ?? req.messages!, tools.list) + toolPlan.prefix;
+      const all = (messages ?? req.messages!) as OpenAiMessage[];
+      const text =
+        (/\btools\b/.test(model.tokenizer.chatTemplate.source)
+          ? render(model, all, tools.list)
+          : render(model, withToolsInSystem(all, parser, tools.list))) + toolPlan.prefix;
       prompts = [model.tokenizer.encodeText(text)];
     } else if (messages && model.toolParser && messages.some(needsTemplateView)) {
       // A template that knows tool calls renders them itself; others get our text view of them.
@@ -92,7 +96,7 @@ export function planLocalRequest(req: Pick<GenerateRequest, 'prompt' | 'messages
   if (!constraint) constraint = responseFormat(body, model);
   for (const p of prompts) if (p.length === 0 && model.startId !== undefined) p.push(model.startId);
   if (prompts.some((p) => p.length === 0)) throw ApiError.invalid('the prompt is empty', kind === 'chat' ? 'messages' : 'prompt');
-  if (constraint && maxTokens !== undefined) checkBudget(constraint, maxTokens);
+  if (constraint && maxTokens !== undefined) checkBudget(constraint, maxTokens, body);
   return {
     kind,
     prompts,
@@ -108,12 +112,12 @@ export function planLocalRequest(req: Pick<GenerateRequest, 'prompt' | 'messages
 }
 
 /** Throws the 400 a constraint's budget gives when `maxTokens` cannot hold the shortest document. */
-export function checkBudget(constraint: JsonConstraint, maxTokens: number): void {
+export function checkBudget(constraint: JsonConstraint, maxTokens: number, body?: Body): void {
   const needed = constraint.minTokens();
   if (needed > maxTokens) {
     throw ApiError.invalid(
-      `max_tokens ${maxTokens} is too small for the requested output format: the shortest valid document needs ${needed} tokens`,
-      'max_tokens',
+      `the token cap ${maxTokens} is too small for the requested output format: the shortest valid document needs ${needed} tokens`,
+      body?.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens',
     );
   }
 }
@@ -185,6 +189,24 @@ function compile(model: ModelView, format: JsonResponseFormat, param: string): J
       throw unsupported(model.id, param, `${where}: "${err.keyword}" at ${err.path || '#'} is not supported (the strict JSON Schema subset is)`);
     }
     throw err;
+  }
+}
+
+/** A forced call's constraint; a parameters schema outside the subset is named by its tool's index. */
+function compileToolCall(model: ModelView, schema: object, tools: FunctionTool[]): JsonConstraint {
+  try {
+    return compile(model, { type: 'json_schema', json_schema: { schema } }, 'tools');
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    const i = tools.findIndex((t) => {
+      try {
+        schemaNodesFor({ type: 'json_schema', json_schema: { schema: t.function.parameters ?? {} } });
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    throw i < 0 ? err : new ApiError(err.code, err.message, `tools.${i}.function.parameters`);
   }
 }
 

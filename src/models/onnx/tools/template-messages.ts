@@ -34,8 +34,9 @@ export function toTemplateMessages(messages: readonly OpenAiMessage[]): object[]
   });
 }
 
-function textOf(content: OpenAiMessage['content']): string | null {
-  if (content === undefined || content === null) return null;
+/** No content (an assistant turn that only calls tools) is '': templates concatenate it, and null fails there. */
+function textOf(content: OpenAiMessage['content']): string {
+  if (content === undefined || content === null) return '';
   if (typeof content === 'string') return content;
   return content.map((p) => (p.type === 'text' ? (p.text ?? '') : '')).join('');
 }
