@@ -1,9 +1,14 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { onnx } from 'onnx-proto';
 import { buildModel } from '../../src/model-tools/build-model';
 import { buildGenAiModel } from '../../src/model-tools/genai-writer';
 import { writeVariant } from '../../src/model-tools/variants/write-variant';
 import { createOnnxProvider, ModelLoadError, type OnnxProvider } from '../../src/models/onnx';
+import { analyzeGraph } from '../../src/models/onnx/graph-edit';
+import { parseModelConfig } from '../../src/models/onnx/model-config';
+import { readModelFolder } from '../../src/models/onnx/model-folder';
+import { ModelRunner } from '../../src/models/onnx/model-runner';
 import { makeTempDir } from '../helpers/temp-dir';
 import { request } from './engine-fixtures';
 
@@ -184,5 +189,87 @@ describe('refusing folders that do not match the configuration', () => {
     expect(await reason({ dtype: 'fp16' })).toMatch(
       /^external data file missing: model_fp16\.onnx_data_1 \(present: model_fp16\.onnx_data, model_fp16\.onnx_data_2/,
     );
+  });
+});
+
+describe('inline weights memory-mapped from the graph file', () => {
+  const folder = join(root, 'mapped');
+  // Big enough that weights pass the mapping threshold (64 KiB), 4-bit tied embeddings included.
+  const spec = { arch: 'llama' as const, layers: 2, hidden: 512, heads: 8, kvHeads: 2, intermediate: 1024 };
+  beforeAll(async () => {
+    await buildModel({ outDir: folder, ...spec, tieEmbeddings: true, seed: 5 });
+    await writeVariant(folder, { dtype: 'q4', blockSize: 32 });
+  });
+
+  const load = (dtype: string, mapWeights: boolean) => {
+    const f = readModelFolder(folder, dtype);
+    const config = parseModelConfig(f.config, f.generationConfig, f.configFile);
+    return ModelRunner.load(f, config, { device: 'cpu', threads: 1, mapWeights });
+  };
+
+  it.each(['fp32', 'q4'])(
+    '%s: mapped and copied weights give identical logits over a prefill and 8 steps',
+    async (dtype) => {
+      const [mapped, copied] = [await load(dtype, true), await load(dtype, false)];
+      try {
+        expect(mapped.mappedWeights).toBeGreaterThan(0);
+        expect(copied.mappedWeights).toBe(0);
+        expect(mapped.graphChanges).toEqual(copied.graphChanges);
+        const run = async (runner: ModelRunner) => {
+          const rows: number[][] = [];
+          let past = null;
+          let ids = [10, 20, 30, 40];
+          for (let step = 0; step < 9; step++) {
+            const pastLength: number = past ? (past[0].dims[2] as number) : 0;
+            const out = await runner.forward({
+              ids,
+              batch: 1,
+              seqLen: ids.length,
+              pads: [0],
+              past,
+              pastLength,
+              want: 'logits',
+            });
+            const row = Array.from(out.logits?.[0] ?? []);
+            rows.push(row);
+            past = out.presents;
+            ids = [row.indexOf(Math.max(...row))];
+          }
+          return rows;
+        };
+        const [a, b] = [await run(mapped), await run(copied)];
+        expect(a[0].length).toBe(mapped.vocabSize);
+        expect(a).toEqual(b);
+      } finally {
+        await mapped.release();
+        await copied.release();
+      }
+    },
+  );
+
+  it('points each weight at its own bytes in the file; the tied lookup gets its own reference', () => {
+    const file = join(folder, 'onnx', 'model_q4.onnx');
+    const bytes = readFileSync(file);
+    const original = onnx.ModelProto.decode(bytes);
+    const analysis = analyzeGraph(bytes, true, 'model_q4.onnx');
+    const edited = onnx.ModelProto.decode(analysis.edited?.bytes ?? new Uint8Array(0));
+    expect(analysis.mappedWeights).toBeGreaterThan(0);
+    const entry = (t: onnx.ITensorProto, key: string) => t.externalData?.find((e) => e.key === key)?.value;
+    const before = new Map((original.graph?.initializer ?? []).map((t) => [t.name, t]));
+    let checked = 0;
+    for (const t of edited.graph?.initializer ?? []) {
+      if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
+      expect(entry(t, 'location')).toBe('model_q4.onnx');
+      const offset = Number(entry(t, 'offset'));
+      const length = Number(entry(t, 'length'));
+      const raw = before.get(t.name?.replace(/\/lookup$/, ''))?.rawData;
+      expect(Buffer.from(bytes.subarray(offset, offset + length)).equals(Buffer.from(raw ?? []))).toBe(true);
+      checked++;
+    }
+    expect(checked).toBe(analysis.mappedWeights + 1);
+    // The embedding lookup reads the head's 4-bit weights through a second reference to them.
+    const lookup = edited.graph?.node?.find((n) => n.opType === 'GatherBlockQuantized');
+    const head = edited.graph?.node?.find((n) => n.opType === 'MatMulNBits' && n.output?.[0] === 'logits');
+    expect(lookup?.input?.[0]).toBe(`${head?.input?.[1]}/lookup`);
   });
 });

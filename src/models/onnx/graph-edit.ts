@@ -15,23 +15,30 @@ const LENGTH_BASED_ATTENTION = new Set(['GroupQueryAttention']);
 
 export interface EditedGraph {
   bytes: Uint8Array;
-  /** What changed, for the load log. */
+  /** What the decoding edit changed, for the load log (empty when only weights were mapped). */
   changes: string[];
 }
 
 export interface GraphAnalysis {
   /** Batch rows influence each other's results (dynamic per-tensor quantization). */
   rowsInteract: boolean;
-  /** The graph edited for decoding, or null (not asked for, or the pattern does not fit). */
+  /** The graph to load as bytes (decoding edit and/or mapped weights), or null: load the file as is. */
   edited: EditedGraph | null;
   /** External data files the graph's weights live in (relative to the graph's folder). */
   externalFiles: string[];
   /** GroupQueryAttention derives positions from lengths: rows cannot be left-padded. */
   noPadding: boolean;
+  /** Inline weights pointed at their bytes in the graph file (see mapInlineWeights). */
+  mappedWeights: number;
 }
 
-/** Reads what the session metadata cannot tell, and applies the decoding edit when asked. */
-export function analyzeGraph(bytes: Uint8Array, edit: boolean): GraphAnalysis {
+/**
+ * Reads what the session metadata cannot tell, and applies the decoding edit when asked.
+ * With `mapFrom` (the graph's file name in its folder, which `bytes` were read from), inline
+ * weights become references into that file; `edited` then holds bytes even when the decoding
+ * edit changed nothing.
+ */
+export function analyzeGraph(bytes: Uint8Array, edit: boolean, mapFrom?: string): GraphAnalysis {
   const model = onnx.ModelProto.decode(bytes);
   const rowsInteract = model.graph ? usesOps(model.graph, PER_TENSOR_ACTIVATION_QUANT) : false;
   const noPadding = model.graph ? usesOps(model.graph, LENGTH_BASED_ATTENTION) : false;
@@ -42,7 +49,71 @@ export function analyzeGraph(bytes: Uint8Array, edit: boolean): GraphAnalysis {
       ),
     ),
   ];
-  return { rowsInteract, noPadding, externalFiles, edited: edit ? editGraphForDecoding(model) : null };
+  const changes = edit ? editGraphForDecoding(model) : [];
+  const mappedWeights = mapFrom && model.graph ? mapInlineWeights(model.graph, bytes, mapFrom) : 0;
+  if (mappedWeights && model.graph) separateLookupTables(model.graph);
+  const edited = changes.length || mappedWeights ? { bytes: onnx.ModelProto.encode(model).finish(), changes } : null;
+  return { rowsInteract, noPadding, externalFiles, edited, mappedWeights };
+}
+
+/** Smaller tensors stay inline: each mapping costs at least a page and a kernel mapping entry. */
+const MIN_MAPPED_BYTES = 64 * 1024;
+
+/**
+ * Rewrites inline weights as external data pointing at their own bytes inside the graph file
+ * (location = the file, offset = where protobuf stored them). onnxruntime then memory-maps them
+ * instead of copying them into its heap: a weight that is prepacked (MatMul, MatMulNBits) is
+ * read once and unmapped when its packed copy replaces it, where a heap copy left a hole glibc
+ * keeps; a lookup table (Gather) is resident only in the rows actually read. Needs `bytes` to be
+ * the file's exact contents (decoded tensors are views into it). Returns how many were mapped.
+ */
+function mapInlineWeights(graph: onnx.IGraphProto, bytes: Uint8Array, fileName: string): number {
+  let mapped = 0;
+  for (const t of graph.initializer ?? []) {
+    const raw = t.rawData;
+    if (!raw || raw.length < MIN_MAPPED_BYTES || raw.buffer !== bytes.buffer) continue;
+    const offset = raw.byteOffset - bytes.byteOffset;
+    if (offset < 0 || offset + raw.length > bytes.length) continue;
+    t.rawData = new Uint8Array(0);
+    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    t.externalData = [
+      onnx.StringStringEntryProto.create({ key: 'location', value: fileName }),
+      onnx.StringStringEntryProto.create({ key: 'offset', value: String(offset) }),
+      onnx.StringStringEntryProto.create({ key: 'length', value: String(raw.length) }),
+    ];
+    mapped++;
+  }
+  for (const node of graph.node ?? []) {
+    for (const a of node.attribute ?? []) {
+      for (const g of [a.g, ...(a.graphs ?? [])]) if (g) mapped += mapInlineWeights(g, bytes, fileName);
+    }
+  }
+  return mapped;
+}
+
+const LOOKUP_OPS = new Set(['Gather', 'GatherBlockQuantized']);
+
+/**
+ * A tied embedding is read whole by the LM head (to prepack or transpose it) and row by row by
+ * the lookup. Sharing one mapping keeps every page the head touched resident for the lookup's
+ * sake; a second reference to the same bytes gives the lookup its own mapping, resident only in
+ * the rows read, while the head's is unmapped after packing.
+ */
+function separateLookupTables(graph: onnx.IGraphProto): void {
+  const external = new Map<string, onnx.ITensorProto>();
+  for (const t of graph.initializer ?? []) if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) external.set(t.name ?? '', t);
+  const consumers = new Map<string, number>();
+  for (const node of graph.node ?? []) for (const i of node.input ?? []) consumers.set(i, (consumers.get(i) ?? 0) + 1);
+  for (const node of graph.node ?? []) {
+    if (!LOOKUP_OPS.has(node.opType ?? '') || !node.input) continue;
+    node.input = node.input.map((name) => {
+      const t = external.get(name);
+      if (!t || (consumers.get(name) ?? 0) < 2) return name;
+      const copy = onnx.TensorProto.create({ ...t, name: `${name}/lookup` });
+      graph.initializer?.push(copy);
+      return copy.name;
+    });
+  }
 }
 
 function usesOps(graph: onnx.IGraphProto, ops: Set<string>): boolean {
@@ -55,18 +126,19 @@ function usesOps(graph: onnx.IGraphProto, ops: Set<string>): boolean {
 }
 
 /**
- * Load-time graph edit for speed, returning null when the graph does not fit the pattern:
+ * Load-time graph edit for speed, in place; returns what changed (nothing when the graph does
+ * not fit the pattern):
  *  - slices the hidden states to the last position before the LM head, so prefill projects one
  *    position onto the vocabulary instead of all of them (with a 50k vocabulary that projection
  *    dominates small models);
  *  - adds an ArgMax output, so greedy rows fetch one int64 instead of a vocabulary of floats.
  * The caller validates the result with a real forward pass before trusting it.
  */
-function editGraphForDecoding(model: onnx.ModelProto): EditedGraph | null {
+function editGraphForDecoding(model: onnx.ModelProto): string[] {
   const graph = model.graph;
-  if (!graph?.node) return null;
+  if (!graph?.node) return [];
   const opset = model.opsetImport?.find((o) => !o.domain || o.domain === 'ai.onnx');
-  if (!opset || Number(opset.version) < 13) return null;
+  if (!opset || Number(opset.version) < 13) return [];
 
   const producer = new Map<string, onnx.INodeProto>();
   for (const node of graph.node) for (const out of node.output ?? []) producer.set(out, node);
@@ -140,8 +212,7 @@ function editGraphForDecoding(model: onnx.ModelProto): EditedGraph | null {
     );
     changes.push('argmax output');
   }
-  if (changes.length === 0) return null;
-  return { bytes: onnx.ModelProto.encode(model).finish(), changes };
+  return changes;
 }
 
 function int64Tensor(name: string, values: bigint[]): onnx.TensorProto {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelLoadError } from './errors';
@@ -43,6 +43,11 @@ export type ForwardResult = { presents: ort.Tensor[] } & (
 export interface RunnerOptions extends SessionOptions {
   /** Apply the load-time graph edit (last-position logits, argmax output). Default true. */
   optimizeGraph?: boolean;
+  /**
+   * Let onnxruntime memory-map inline weights from the graph file instead of copying them
+   * (graph-edit.ts, mapInlineWeights). Default true.
+   */
+  mapWeights?: boolean;
 }
 
 /** An ONNX decoder session plus the bookkeeping to feed it batches with a KV cache. */
@@ -51,6 +56,8 @@ export class ModelRunner {
   private readonly fetchLogits: string[];
   /** Reused for sampled decode steps: [batch, 1, vocab] floats, no allocation per step. */
   private logitsBuffer = new Float32Array(0);
+  /** Inline weights onnxruntime maps from the graph file instead of copying (0: none). */
+  mappedWeights = 0;
 
   private constructor(
     readonly session: ort.InferenceSession,
@@ -69,11 +76,17 @@ export class ModelRunner {
   }
 
   static async load(folder: ModelFolder, config: ModelConfig, opts: RunnerOptions): Promise<ModelRunner> {
-    const { rowsInteract, noPadding, edited, externalFiles } = analyze(folder.onnxFile, opts.optimizeGraph !== false);
-    const missing = externalFiles.filter((f) => !existsSync(join(dirname(folder.onnxFile), f)));
+    const file = folder.onnxFile;
+    const identity = fileIdentity(file);
+    const { rowsInteract, noPadding, edited, externalFiles, mappedWeights } = analyze(
+      file,
+      opts.optimizeGraph !== false,
+      opts.mapWeights !== false,
+    );
+    const missing = externalFiles.filter((f) => !existsSync(join(dirname(file), f)));
     if (missing.length) {
       throw new ModelLoadError(
-        folder.onnxFile,
+        file,
         `external data file${missing.length > 1 ? 's' : ''} missing: ${missing.join(', ')} (present: ${
           folder.dataFiles.map((f) => basename(f)).join(', ') || 'none'
         })`,
@@ -81,14 +94,29 @@ export class ModelRunner {
     }
     if (edited) {
       // The edited graph is passed as bytes: its external weights are found through the folder option.
-      const bytesOpts = { ...opts, externalDataFolder: externalFiles.length ? dirname(folder.onnxFile) : undefined };
-      const { session, device } = await createSession(edited.bytes, folder.onnxFile, bytesOpts);
-      const runner = await ModelRunner.wrap(session, folder, config, device, edited.changes, rowsInteract, noPadding);
-      if (await runner.selfCheck()) return runner;
-      await session.release();
-      opts.logger?.warn(`${folder.onnxFile}: graph edit failed its check; using the graph as exported`);
+      const external = externalFiles.length || mappedWeights;
+      const bytesOpts = { ...opts, externalDataFolder: external ? dirname(file) : undefined };
+      const created = await createSession(edited.bytes, file, bytesOpts).catch((err: unknown) => {
+        // Mapping is only a memory saving: a runtime refusing it must not take the model down.
+        if (!mappedWeights) throw err;
+        opts.logger?.warn(`${file}: ${(err as Error).message}; loading the graph as exported`);
+        return null;
+      });
+      if (created && mappedWeights && fileIdentity(file) !== identity) {
+        // Offsets were taken from the file as read: a file replaced meanwhile maps other bytes.
+        await created.session.release();
+        throw new ModelLoadError(file, 'the graph file changed while loading; load it again');
+      }
+      if (created) {
+        const { session, device } = created;
+        const runner = await ModelRunner.wrap(session, folder, config, device, edited.changes, rowsInteract, noPadding);
+        runner.mappedWeights = mappedWeights;
+        if (await runner.selfCheck()) return runner;
+        await session.release();
+        opts.logger?.warn(`${file}: graph edit failed its check; using the graph as exported`);
+      }
     }
-    const { session, device } = await createSession(folder.onnxFile, folder.onnxFile, opts);
+    const { session, device } = await createSession(file, file, opts);
     return ModelRunner.wrap(session, folder, config, device, [], rowsInteract, noPadding);
   }
 
@@ -216,7 +244,7 @@ export class ModelRunner {
   }
 }
 
-function analyze(file: string, edit: boolean): GraphAnalysis {
+function analyze(file: string, edit: boolean, mapWeights: boolean): GraphAnalysis {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -224,9 +252,19 @@ function analyze(file: string, edit: boolean): GraphAnalysis {
     throw new ModelLoadError(file, `cannot read: ${(err as Error).message}`);
   }
   try {
-    return analyzeGraph(bytes, edit);
+    return analyzeGraph(bytes, edit, mapWeights ? basename(file) : undefined);
   } catch {
     // not an ONNX graph this parser understands: let onnxruntime judge the original
-    return { rowsInteract: false, noPadding: false, edited: null, externalFiles: [] };
+    return { rowsInteract: false, noPadding: false, edited: null, externalFiles: [], mappedWeights: 0 };
+  }
+}
+
+/** Inode, size and mtime: whether the file read is still the one onnxruntime maps. */
+function fileIdentity(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return '';
   }
 }
