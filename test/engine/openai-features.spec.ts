@@ -1,0 +1,121 @@
+import { createOnnxProvider, type OnnxProvider } from '../../src/models/onnx';
+import type { WireObject } from '../../src/models/provider.interface';
+import { modelRoot, request } from './engine-fixtures';
+
+/** The engine side of the OpenAI features (docs/local-models-api.md): n, logprobs, penalties, bias. */
+const models = modelRoot('openai-features');
+let provider: OnnxProvider;
+/** Every forward pass's batch and sequence length. */
+let passes: { batch: number; seqLen: number }[];
+
+beforeAll(async () => {
+  const dir = await models.build('feat', { arch: 'llama', kvHeads: 2, maxPositions: 512 });
+  provider = await createOnnxProvider({ id: 'm', path: dir, threads: 1 });
+  const runner = (
+    provider as unknown as { runner: { forward: (a: { batch: number; seqLen: number }) => Promise<unknown> } }
+  ).runner;
+  const forward = runner.forward.bind(runner);
+  runner.forward = (a) => {
+    passes.push({ batch: a.batch, seqLen: a.seqLen });
+    return forward(a);
+  };
+});
+afterAll(() => provider.close());
+beforeEach(() => {
+  passes = [];
+});
+
+const SAMPLED = { temperature: 1, maxTokens: 12, seed: 40 };
+const texts = (wire: WireObject | undefined): string[] => (wire?.choices as WireObject[]).map((c) => c.text as string);
+
+describe('n choices', () => {
+  it('each choice equals a single request with seed + its index, though the prompt was prefilled once', async () => {
+    const body = { model: 'm', prompt: 'Once upon a time', n: 3 };
+    const many = await provider.generate(request('Once upon a time', SAMPLED, { body }));
+    const prefills = passes.filter((p) => p.seqLen > 1);
+    expect(prefills).toEqual([{ batch: 1, seqLen: many.usage.promptTokens }]);
+    expect(Math.max(...passes.map((p) => p.batch))).toBe(3);
+    const singles = await Promise.all(
+      [0, 1, 2].map((i) =>
+        provider.generate(
+          request(
+            'Once upon a time',
+            { ...SAMPLED, seed: 40 + i },
+            { body: { model: 'm', prompt: 'Once upon a time' } },
+          ),
+        ),
+      ),
+    );
+    expect(texts(many.wire)).toEqual(singles.map((s) => s.text));
+    // Distinct seeds: the choices differ (random-weight model sampling 12 tokens).
+    expect(new Set(texts(many.wire)).size).toBeGreaterThan(1);
+    // The prompt is counted once; every choice's tokens are counted.
+    expect(many.usage.promptTokens).toBe(singles[0].usage.promptTokens);
+    expect(many.usage.completionTokens).toBe(singles.reduce((n, s) => n + s.usage.completionTokens, 0));
+  });
+
+  it('a prompt list gives n choices per prompt, in OpenAI order, each prompt counted once', async () => {
+    const body = { model: 'm', prompt: ['a b', 'c d e'], n: 2 };
+    const r = await provider.generate(request('ignored', SAMPLED, { body }));
+    const choices = r.wire!.choices as WireObject[];
+    expect(choices.map((c) => c.index)).toEqual([0, 1, 2, 3]);
+    const counts = await Promise.all(['a b', 'c d e'].map((p) => provider.countTokens(p)));
+    expect(r.usage.promptTokens).toBe(counts[0] + counts[1]);
+    const second = await provider.generate(
+      request('c d e', { ...SAMPLED, seed: 42 }, { body: { model: 'm', prompt: 'c d e' } }),
+    );
+    expect(choices[2].text).toBe(second.text);
+  });
+});
+
+describe('logprobs', () => {
+  it('greedy: each token is the most likely one, top lists are sorted, the probabilities sum to at most 1', async () => {
+    const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 3 };
+    const r = await provider.generate({
+      messages: [{ role: 'user', content: 'hi' }],
+      params: { ...request('').params, maxTokens: 8 },
+      body,
+    });
+    const entries = ((r.wire!.choices as WireObject[])[0].logprobs as WireObject).content as WireObject[];
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) {
+      const top = e.top_logprobs as { token: string; logprob: number }[];
+      expect(top).toHaveLength(3);
+      expect(top[0].logprob).toBeCloseTo(e.logprob as number, 10);
+      for (let i = 1; i < top.length; i++) expect(top[i].logprob).toBeLessThanOrEqual(top[i - 1].logprob);
+      expect(top.reduce((s, t) => s + Math.exp(t.logprob), 0)).toBeLessThanOrEqual(1 + 1e-9);
+    }
+  });
+});
+
+describe('penalties and logit_bias', () => {
+  it('a +100 bias makes greedy decoding pick that token every step; -100 on it never does', async () => {
+    const plain = await provider.generateTokens(request('xyz', { maxTokens: 6 }));
+    const target = plain.tokenIds[0];
+    const forced = await provider.generateTokens(
+      request(
+        'xyz',
+        { maxTokens: 6 },
+        { body: { model: 'm', prompt: 'xyz', logit_bias: { [String(target + 1)]: 100 } } },
+      ),
+    );
+    expect(forced.tokenIds.every((id) => id === target + 1)).toBe(true);
+    const banned = await provider.generateTokens(
+      request('xyz', { maxTokens: 6 }, { body: { model: 'm', prompt: 'xyz', logit_bias: { [String(target)]: -100 } } }),
+    );
+    expect(banned.tokenIds).not.toContain(target);
+  });
+
+  it('a frequency penalty changes a repetitive greedy output, the same way every time', async () => {
+    const base = await provider.generateTokens(request('aaaa', { maxTokens: 16 }));
+    const body = { model: 'm', prompt: 'aaaa', frequency_penalty: 2, presence_penalty: 2 };
+    const [a, b] = await Promise.all(
+      [0, 1].map(() => provider.generateTokens(request('aaaa', { maxTokens: 16 }, { body: { ...body } }))),
+    );
+    expect(a.tokenIds).toEqual(b.tokenIds);
+    expect(a.tokenIds).not.toEqual(base.tokenIds);
+    // A token generated k times has been pushed down by 2 + 2k: with a penalty this strong it repeats less.
+    const repeats = (ids: number[]) => ids.length - new Set(ids).size;
+    expect(repeats(a.tokenIds)).toBeLessThan(repeats(base.tokenIds));
+  });
+});
