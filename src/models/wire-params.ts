@@ -89,7 +89,7 @@ const LOCAL_ACCEPTED = new Set([
   'prompt_cache_key',
   'safety_identifier',
   'parallel_tool_calls',
-  // The engine's own features (docs/tools.md, docs/structured-output.md); values are checked there.
+  // The engine's own features (docs/local-models-api.md); values are checked there.
   'n',
   'logprobs',
   'top_logprobs',

@@ -68,6 +68,15 @@ describe('n choices', () => {
   });
 });
 
+describe('choices beyond capacity', () => {
+  it('refuses more choices than the model runs or queues at once with 400 on n, before any work', async () => {
+    const body = { model: 'm', prompt: 'x', n: 41 }; // default capacity: 8 slots + 32 queued
+    const err = (await provider.countTokens('x', body).catch((e: unknown) => e)) as { status: number; param: string };
+    expect([err.status, err.param]).toEqual([400, 'n']);
+    expect(passes).toEqual([]);
+  });
+});
+
 describe('logprobs', () => {
   it('greedy: each token is the most likely one, top lists are sorted, the probabilities sum to at most 1', async () => {
     const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 3 };

@@ -270,7 +270,7 @@ describe('wire forwarding: requests reach remote models whole', () => {
       );
       expect(res.status).toBe(200);
       expect(res.body.object).toBe('chat.completion');
-      // The engine's own features (docs/tools.md): answered, with tool messages rendered as text.
+      // The engine's own features (docs/local-models-api.md): answered, with tool messages rendered as text.
       const rich = await chat(
         {
           n: 2,

@@ -43,6 +43,11 @@ export class BatchScheduler {
     this.canPad = runner.io.positionIdsType !== null && !runner.rowsInteract && !runner.noPadding;
   }
 
+  /** Sequences running or waiting at most. */
+  get capacity(): number {
+    return this.opts.maxBatchSize + this.opts.maxQueue;
+  }
+
   stats(): EngineStats {
     return { inflight: this.inflight, queued: this.queue.length, lastBatchSize: this.lastBatchSize };
   }

@@ -86,6 +86,7 @@ export class OnnxProvider implements LlmProvider {
       id,
       tokenizer,
       vocabSize: config.vocabSize,
+      capacity: scheduler.capacity,
       startId: config.bosId ?? config.eosIds[0],
       toolParser: toolParser ?? detectToolParser(tokenizer.chatTemplate.source),
       tokenIndex: () => tokenIndexFor(tokenizer.tokenizerJson, config.vocabSize),

@@ -63,7 +63,7 @@ export const onnxModelSchema = z
     max_batch_size: posInt.optional(),
     max_queue: posInt.optional(),
     threads: posInt.optional(),
-    /** How the model writes tool calls (docs/tools.md); detected from the chat template when omitted. */
+    /** How the model writes tool calls (docs/local-models-api.md); detected from the chat template when omitted. */
     tool_parser: z.enum(['hermes', 'llama3_json', 'mistral'], says('must be one of hermes, llama3_json, mistral')).optional(),
     /** Encoders (task: embeddings): see docs/embeddings.md. */
     pooling: z.enum(['mean', 'cls', 'last'], says('must be one of mean, cls, last')).optional(),

@@ -1,5 +1,5 @@
 /**
- * An OpenAI request body, as a local model's engine runs it (docs/tools.md, docs/structured-output.md):
+ * An OpenAI request body, as a local model's engine runs it (docs/local-models-api.md):
  * the prompts' token ids (chat template with tools, completions prompt lists), how many choices,
  * logprobs, penalties, logit_bias, and the constraint (response_format, forced tool calls).
  * Everything is checked here, before any token is charged: a bad value is a 400.
@@ -49,6 +49,8 @@ export interface ModelView {
   vocabSize: number;
   /** Fed for an empty prompt (BOS, else EOS). */
   startId?: number;
+  /** Sequences the model can hold at once (batch slots + queue): a request's choices must fit. */
+  capacity: number;
   /** models.yaml `tool_parser`, else what the template shows. */
   toolParser?: ToolParserName;
   tokenIndex(): TokenIndex;
@@ -97,6 +99,12 @@ export function planLocalRequest(req: Pick<GenerateRequest, 'prompt' | 'messages
   for (const p of prompts) if (p.length === 0 && model.startId !== undefined) p.push(model.startId);
   if (prompts.some((p) => p.length === 0)) throw ApiError.invalid('the prompt is empty', kind === 'chat' ? 'messages' : 'prompt');
   if (constraint && maxTokens !== undefined) checkBudget(constraint, maxTokens, body);
+  if (n * prompts.length > model.capacity) {
+    throw ApiError.invalid(
+      `${n * prompts.length} choices (n × prompts) exceed the ${model.capacity} sequences model "${model.id}" runs or queues at once`,
+      n > 1 ? 'n' : 'prompt',
+    );
+  }
   return {
     kind,
     prompts,
