@@ -94,4 +94,36 @@ describe(MetricsService.name, () => {
     m.inflight('zzz', +1);
     expect(await series(m, 'llm_inflight_requests')).toContain('llm_inflight_requests{model="other"} 1');
   });
+
+  it('does show request counters summed since the last scrape, once each (they are added at scrape time)', async () => {
+    const m = new MetricsService(configWith(false));
+    m.setKnownModels(['a']);
+    m.countTokens('a', 3, 4);
+    m.countTokens('a', 2, 0);
+    m.cacheBypass();
+    m.cacheLookup('l1', 'hit');
+    m.upstreamOutcome('a', 'success');
+    m.upstreamOutcome('zzz', 'error');
+    m.observeHttp('POST', '/v1/x', 200, 0.01);
+    m.inflight('a', +1);
+    const first = await m.scrape();
+    for (const line of [
+      'llm_tokens_total{model="a",kind="prompt"} 5',
+      'llm_tokens_total{model="a",kind="completion"} 4',
+      'llm_cache_requests_total{tier="none",result="bypass"} 1',
+      'llm_cache_requests_total{tier="l1",result="hit"} 1',
+      'llm_upstream_requests_total{model="a",outcome="success"} 1',
+      'llm_upstream_requests_total{model="other",outcome="error"} 1',
+      'llm_http_requests_total{route="/v1/x",method="POST",status="200"} 1',
+      'llm_inflight_requests{model="a"} 1',
+    ])
+      expect(first).toContain(line);
+    m.countTokens('a', 1, 0);
+    m.inflight('a', -1);
+    const second = await m.scrape();
+    expect(second).toContain('llm_tokens_total{model="a",kind="prompt"} 6');
+    expect(second).toContain('llm_cache_requests_total{tier="none",result="bypass"} 1');
+    expect(second).toContain('llm_http_requests_total{route="/v1/x",method="POST",status="200"} 1');
+    expect(second).toContain('llm_inflight_requests{model="a"} 0');
+  });
 });

@@ -7,6 +7,7 @@ import { AppConfig } from '../config/app-config';
 import type { LimitKind } from '../throttling/rate-limit-headers';
 import { defineMetrics, Metrics } from './metric-definitions';
 import { ModelLabels, OTHER_MODEL } from './model-labels';
+import { PendingCounts } from './pending-counts';
 
 export type UpstreamOutcome = 'success' | 'error' | 'timeout' | 'circuit_open' | 'retry';
 export type LogDropReason = 'buffer_full' | 'invalid' | 'shutdown';
@@ -21,6 +22,8 @@ const PROVIDERS = new Set(['onnx', 'http', 'cache']);
 
 interface HttpChildren {
   count: Counter.Internal;
+  /** Requests since the last scrape (added to `count` then). */
+  pending: number;
   duration: Histogram.Internal<'route' | 'method'>;
 }
 
@@ -44,9 +47,16 @@ export class MetricsService {
   private readonly inflightCounts = new Map<string, number>();
   /** Drops already counted, by "buffer|reason". */
   private readonly writeBehindDrops = new Map<string, number>();
+  // Per-request counters, handed to prom-client at scrape time (see PendingCounts).
+  private readonly tokens: PendingCounts<'model' | 'kind'>;
+  private readonly cacheRequests: PendingCounts<'tier' | 'result'>;
+  private readonly upstream: PendingCounts<'model' | 'outcome'>;
 
   constructor(config: AppConfig) {
     this.m = defineMetrics(this.registry, { perKey: config.observability.metricsPerKey });
+    this.tokens = new PendingCounts(this.m.tokens);
+    this.cacheRequests = new PendingCounts(this.m.cacheRequests);
+    this.upstream = new PendingCounts(this.m.upstream);
     // Zero series up front, so dashboards show 0 rather than "no data" before the first event.
     for (const code of KNOWN_ERROR_CODES) this.errorChildren.set(code, this.m.errors.labels(code));
     this.otherErrors = this.m.errors.labels(UNKNOWN_ERROR_CODE);
@@ -75,7 +85,21 @@ export class MetricsService {
         // A failing sampler leaves its gauges at their last values rather than failing the scrape.
       }
     }
+    this.flushPending();
     return this.registry.metrics();
+  }
+
+  /** What the request path counted in plain numbers since the last scrape, into prom-client. */
+  private flushPending(): void {
+    for (const c of this.httpChildren.values()) {
+      if (c.pending === 0) continue;
+      c.count.inc(c.pending);
+      c.pending = 0;
+    }
+    this.tokens.flush();
+    this.cacheRequests.flush();
+    this.upstream.flush();
+    for (const [model, n] of this.inflightCounts) this.m.inflight.set({ model }, n);
   }
 
   /**
@@ -121,7 +145,7 @@ export class MetricsService {
     const m = HTTP_METHODS.has(method) ? method : 'OTHER';
     const key = `${m} ${route} ${status}`;
     const c = this.httpChildren.get(key) ?? this.httpChild(m, route, status, key);
-    c.count.inc();
+    c.pending++;
     if (seconds !== undefined) c.duration.observe(seconds);
   }
 
@@ -129,7 +153,7 @@ export class MetricsService {
     const durationKey = `${method} ${route}`;
     let duration = this.httpDurations.get(durationKey);
     if (!duration) this.httpDurations.set(durationKey, (duration = this.m.httpDuration.labels(route, method)));
-    const c = { count: this.m.httpRequests.labels(route, method, String(status)), duration };
+    const c = { count: this.m.httpRequests.labels(route, method, String(status)), pending: 0, duration };
     this.httpChildren.set(key, c);
     return c;
   }
@@ -164,8 +188,9 @@ export class MetricsService {
 
   countTokens(model: string, prompt: number, completion: number): void {
     const label = this.models.label(model);
-    if (prompt > 0) this.m.tokens.inc({ model: label, kind: 'prompt' }, prompt);
-    if (completion > 0) this.m.tokens.inc({ model: label, kind: 'completion' }, completion);
+    if (prompt > 0) this.tokens.add(`${label} prompt`, prompt, () => ({ model: label, kind: 'prompt' }));
+    if (completion > 0)
+      this.tokens.add(`${label} completion`, completion, () => ({ model: label, kind: 'completion' }));
   }
 
   /** The details of an upstream's usage: parts of the prompt and completion counts above. */
@@ -176,12 +201,12 @@ export class MetricsService {
   }
 
   cacheLookup(tier: CacheTier, result: LookupResult): void {
-    this.m.cacheRequests.inc({ tier, result });
+    this.cacheRequests.add(`${tier} ${result}`, 1, () => ({ tier, result }));
   }
 
   /** A request that skipped the cache (non-deterministic, Cache-Control: no-cache, cache off). */
   cacheBypass(): void {
-    this.m.cacheRequests.inc({ tier: 'none', result: 'bypass' });
+    this.cacheRequests.add('none bypass', 1, () => ({ tier: 'none', result: 'bypass' }));
   }
 
   rateLimited(limit: LimitKind = 'requests'): void {
@@ -193,7 +218,8 @@ export class MetricsService {
   }
 
   upstreamOutcome(model: string, outcome: UpstreamOutcome): void {
-    this.m.upstream.inc({ model: this.models.label(model), outcome });
+    const label = this.models.label(model);
+    this.upstream.add(`${label} ${outcome}`, 1, () => ({ model: label, outcome }));
   }
 
   /** Only configured models get a health series (an `other` health makes no sense). */
@@ -205,8 +231,8 @@ export class MetricsService {
     const label = this.inflightCounts.get(model) ? model : this.models.label(model);
     const n = (this.inflightCounts.get(label) ?? 0) + delta;
     if (n === 0 && label !== OTHER_MODEL && !this.models.has(label)) return this.dropInflight(label);
+    // The gauge is set from these counts at scrape time.
     this.inflightCounts.set(label, n);
-    this.m.inflight.set({ model: label }, n);
   }
 
   private dropInflight(model: string): void {
