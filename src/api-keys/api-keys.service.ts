@@ -6,7 +6,7 @@ import { ApiKeyCache, KeyLookup } from './api-key.cache';
 import { ApiKeyRecord } from './api-key.record';
 import { ApiKeyPatch, ApiKeysRepository, ListFilter } from './api-keys.repository';
 import { AuthenticatedKey } from './authenticated-key';
-import { displayPrefix, generateApiKey, hashApiKey, looksLikeApiKey } from './key-material';
+import { displayPrefix, generateApiKey, hashApiKey, hashApiKeyHex, looksLikeApiKey } from './key-material';
 import { LastUsedTracker } from './last-used.tracker';
 
 /** A new key's rules: everything an authenticated key carries but its id. */
@@ -26,11 +26,10 @@ export class ApiKeysService {
   /** Resolves a presented key; throws the auth errors of docs/api.md. */
   async authenticate(presented: string): Promise<AuthenticatedKey> {
     if (!looksLikeApiKey(presented)) throw new ApiError(ErrorCode.InvalidApiKey, 'invalid API key');
-    const hash = hashApiKey(presented);
-    const hex = hash.toString('hex');
+    const hex = hashApiKeyHex(presented);
     let lookup = this.cache.get(hex);
     if (!lookup) {
-      const record = await this.repo.findByHash(hash);
+      const record = await this.repo.findByHash(Buffer.from(hex, 'hex'));
       lookup = toLookup(record);
       this.cache.set(hex, lookup, record?.id);
     }

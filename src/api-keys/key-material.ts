@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 
 /** `sk-` + 256 random bits, URL-safe: well over the 128 bits a key needs. */
 export function generateApiKey(): string {
@@ -11,6 +11,11 @@ export function generateApiKey(): string {
  */
 export function hashApiKey(key: string): Buffer {
   return createHash('sha256').update(key, 'utf8').digest();
+}
+
+/** hashApiKey as hex, in one call (no Hash object): what authentication looks keys up by. */
+export function hashApiKeyHex(key: string): string {
+  return hash('sha256', key, 'hex');
 }
 
 export function displayPrefix(key: string): string {
