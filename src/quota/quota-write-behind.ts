@@ -16,7 +16,11 @@ export class QuotaWriteBehind {
   private readonly writes: WriteBehind<UsedDelta, MergingBuffer<UsedDelta>>;
 
   constructor(repo: QuotaRepository, opts: { intervalMs: number; onTick?: () => void }) {
-    const buffer = new MergingBuffer<UsedDelta>(MAX_PENDING, refKey, (a, b) => ({ ...a, used: a.used + b.used }));
+    // Merged in place: `a` is the buffer's own entry (add() makes a fresh one), once per request.
+    const buffer = new MergingBuffer<UsedDelta>(MAX_PENDING, refKey, (a, b) => {
+      a.used += b.used;
+      return a;
+    });
     this.writes = new WriteBehind(buffer, {
       what: 'quota ledgers',
       logContext: 'QuotaWriteBehind',

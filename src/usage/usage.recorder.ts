@@ -25,6 +25,8 @@ const MAX_PENDING = 100_000;
 @Injectable()
 export class UsageRecorder {
   private readonly writes: WriteBehind<DailyUsage, MergingBuffer<DailyUsage>>;
+  private dayStart = -Infinity;
+  private day = '';
 
   constructor(
     repo: UsageRepository,
@@ -45,7 +47,7 @@ export class UsageRecorder {
   record(u: UsageEvent): void {
     const counts = !u.cached || this.config.quota.cacheHitsCountTokens;
     this.writes.add({
-      day: (u.at ?? new Date()).toISOString().slice(0, 10),
+      day: u.at ? utcDay(u.at.getTime()) : this.today(),
       keyId: u.keyId,
       model: u.model,
       requests: 1,
@@ -53,6 +55,15 @@ export class UsageRecorder {
       completionTokens: counts ? whole(u.completionTokens) : 0,
       cachedRequests: u.cached ? 1 : 0,
     });
+  }
+
+  /** The current UTC day, formatted once per day rather than once per request. */
+  private today(now = Date.now()): string {
+    if (now < this.dayStart || now >= this.dayStart + DAY_MS) {
+      this.dayStart = now - (now % DAY_MS);
+      this.day = utcDay(now);
+    }
+    return this.day;
   }
 
   /**
@@ -74,14 +85,19 @@ export class UsageRecorder {
   }
 }
 
+/** Adds `b` into `a`, in place: `a` is the buffer's own row (readers get copies), merged once per request. */
 function sum(a: DailyUsage, b: DailyUsage): DailyUsage {
-  return {
-    ...a,
-    requests: a.requests + b.requests,
-    promptTokens: a.promptTokens + b.promptTokens,
-    completionTokens: a.completionTokens + b.completionTokens,
-    cachedRequests: a.cachedRequests + b.cachedRequests,
-  };
+  a.requests += b.requests;
+  a.promptTokens += b.promptTokens;
+  a.completionTokens += b.completionTokens;
+  a.cachedRequests += b.cachedRequests;
+  return a;
+}
+
+const DAY_MS = 86_400_000;
+
+function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
 }
 
 function whole(n: number): number {

@@ -2,7 +2,8 @@
  * Pending items keyed by what they update (a key id, a key and period...): an item for a key
  * already waiting is merged into it, so the buffer holds one item per key. Bounded like
  * BoundedBuffer: past `max` keys the oldest go first. `combine` must not care about order
- * (sums, maxima), because a failed batch is merged back with what arrived since.
+ * (sums, maxima), because a failed batch is merged back with what arrived since. It may merge
+ * into its first argument and return it (the buffer owns both).
  */
 export class MergingBuffer<T> {
   private items = new Map<string, T>();
@@ -31,7 +32,13 @@ export class MergingBuffer<T> {
   push(item: T): number {
     const k = this.keyOf(item);
     const e = this.items.get(k);
-    this.items.set(k, e === undefined ? item : this.combine(e, item));
+    if (e === undefined) this.items.set(k, item);
+    else {
+      // A combine that returns its first argument merged in place: the entry keeps its slot.
+      const merged = this.combine(e, item);
+      if (merged !== e) this.items.set(k, merged);
+      return 0;
+    }
     return this.trim();
   }
 
@@ -65,6 +72,7 @@ export class MergingBuffer<T> {
   }
 
   private trim(): number {
+    if (this.items.size <= this.max) return 0;
     let dropped = 0;
     for (const k of this.items.keys()) {
       if (this.items.size <= this.max) break;
