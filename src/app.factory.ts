@@ -56,8 +56,10 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     });
     app.useLogger(app.get(PinoNestLogger));
     const fastify = app.getHttpAdapter().getInstance();
-    fastify.addHook('onRequest', async (req, reply) => {
+    // A callback hook, not an async one: no promise per request.
+    fastify.addHook('onRequest', (req, reply, done) => {
       reply.header('x-request-id', req.id);
+      done();
     });
     answerWhileClosing(fastify);
     setupOpenApi(app);
