@@ -3,6 +3,7 @@
  * drew from after penalties, bias and any constraint mask, before temperature and top-k/top-p
  * (OpenAI reports the model's distribution, not the sampler's). A masked token has -Infinity.
  */
+import { topLogits } from './sampler';
 
 export interface TopLogprob {
   id: number;
@@ -26,25 +27,6 @@ export function tokenLogprob(logits: Float32Array, chosen: number, top: number):
     if (v !== NEG_INF) sum += Math.exp(v - max);
   }
   const lse = max + Math.log(sum);
-  return { id: chosen, logprob: logits[chosen] - lse, top: topIds(logits, top).map((id) => ({ id, logprob: logits[id] - lse })) };
+  return { id: chosen, logprob: logits[chosen] - lse, top: topLogits(logits, top).ids.map((id) => ({ id, logprob: logits[id] - lse })) };
 }
 
-/** The k largest logits' ids, largest first (ties: lower id first); one pass, k small (≤ 20). */
-function topIds(logits: Float32Array, k: number): number[] {
-  const ids: number[] = [];
-  const values: number[] = [];
-  if (k <= 0) return ids;
-  for (let i = 0; i < logits.length; i++) {
-    const v = logits[i];
-    if (v === NEG_INF || (ids.length === k && v <= values[k - 1])) continue;
-    let at = ids.length === k ? k - 1 : ids.length;
-    while (at > 0 && values[at - 1] < v) at--;
-    if (ids.length === k) {
-      ids.pop();
-      values.pop();
-    }
-    ids.splice(at, 0, i);
-    values.splice(at, 0, v);
-  }
-  return ids;
-}

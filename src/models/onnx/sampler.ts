@@ -88,13 +88,24 @@ const SMALL_K = 256;
 /** Tokens this far below the best (in logit / T) weigh < 1e-13 of it: treated as zero. */
 const NEGLIGIBLE = 30;
 
-/** Top-k for small k: one pass keeping a sorted array, inserting only what beats its minimum. */
+/** Top-k for small k: the k largest logits with their weights exp((logit - max) / T). */
 function smallTopK(logits: Float32Array, k: number, max: number, invT: number): Head {
+  const { ids, values } = topLogits(logits, k);
+  const weights = values.map((v) => Math.exp((v - max) * invT));
+  return { ids, weights, mass: weights.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * The k largest logits (ties: lower id first), largest first, -Infinity (masked) never: one
+ * pass keeping a sorted array, inserting only what beats its minimum. For small k.
+ */
+export function topLogits(logits: Float32Array, k: number): { ids: number[]; values: number[] } {
   const ids: number[] = [];
   const values: number[] = [];
+  if (k <= 0) return { ids, values };
   for (let i = 0; i < logits.length; i++) {
     const v = logits[i];
-    if (ids.length === k && v <= values[k - 1]) continue;
+    if (v === NEG_INF || (ids.length === k && v <= values[k - 1])) continue;
     let at = ids.length === k ? k - 1 : ids.length;
     while (at > 0 && values[at - 1] < v) at--;
     if (ids.length === k) {
@@ -104,9 +115,11 @@ function smallTopK(logits: Float32Array, k: number, max: number, invT: number): 
     ids.splice(at, 0, i);
     values.splice(at, 0, v);
   }
-  const weights = values.map((v) => Math.exp((v - max) * invT));
-  return { ids, weights, mass: weights.reduce((a, b) => a + b, 0) };
+  return { ids, values };
 }
+
+/** Read once: a global lookup per element is slow where globals are proxied (jest's sandbox). */
+const NEG_INF = -Infinity;
 
 function prefix(head: Head, n: number): Head {
   const weights = head.weights.slice(0, n);
