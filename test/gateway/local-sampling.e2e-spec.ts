@@ -1,4 +1,5 @@
 import type { ChatCompletion, ChatCompletionTokenLogprob } from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
 import { LocalApi, QWEN, tokenizerOf } from '../helpers/local-api';
 
 /**
@@ -116,25 +117,29 @@ describe('sampling parity for a local model over the OpenAI API', () => {
       top_logprobs: 2,
     };
     const whole = await api.client.chat.completions.create(body);
-    const stream = await api.client.chat.completions.create({
-      ...body,
-      stream: true,
-      stream_options: { include_usage: true },
-    });
     const got = [0, 1].map(() => ({
       content: '',
       logprobs: [] as ChatCompletionTokenLogprob[],
       finish: null as string | null,
     }));
-    let usage;
-    for await (const chunk of stream) {
-      for (const c of chunk.choices) {
-        got[c.index].content += c.delta.content ?? '';
-        got[c.index].logprobs.push(...(c.logprobs?.content ?? []));
-        got[c.index].finish = c.finish_reason ?? got[c.index].finish;
+    let usage: CompletionUsage | undefined;
+    // A stream of n choices is charged what its usage chunk says, every choice included.
+    await api.expectCharged(async () => {
+      const stream = await api.client.chat.completions.create({
+        ...body,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      for await (const chunk of stream) {
+        for (const c of chunk.choices) {
+          got[c.index].content += c.delta.content ?? '';
+          got[c.index].logprobs.push(...(c.logprobs?.content ?? []));
+          got[c.index].finish = c.finish_reason ?? got[c.index].finish;
+        }
+        if (chunk.usage) usage = chunk.usage;
       }
-      if (chunk.usage) usage = chunk.usage;
-    }
+      return usage!;
+    });
     expect(got).toEqual(
       whole.choices.map((c) => ({
         content: c.message.content,

@@ -168,44 +168,47 @@ describe('tool calls from local models over the OpenAI API', () => {
     expect(turn2.usage!.prompt_tokens).toBeGreaterThan(turn1.usage!.prompt_tokens + turn1.usage!.completion_tokens);
   });
 
-  it('streams the same tool calls as the non-streamed answer for a fixed seed', async () => {
-    const body = {
-      model: QWEN,
-      messages: ask,
-      tools: TOOLS,
-      tool_choice: 'required' as const,
-      temperature: 1,
-      seed: 9,
-      max_tokens: 80,
-    };
-    const whole = await api.client.chat.completions.create(body);
-    const calls = expectValidCalls(whole);
-    const stream = await api.client.chat.completions.create({
-      ...body,
-      stream: true,
-      stream_options: { include_usage: true },
-    });
-    const built: Array<{ id: string; type: string; function: { name: string; arguments: string } }> = [];
-    let finish: string | null = null;
-    let usage;
-    for await (const chunk of stream) {
-      for (const d of chunk.choices[0]?.delta?.tool_calls ?? []) {
-        if (!built[d.index]) {
-          // The first delta of a call carries its id, type and name, as OpenAI streams them.
-          expect(d.id).toEqual(expect.any(String));
-          expect(d.type).toBe('function');
-          expect(d.function?.name).toEqual(expect.any(String));
-          built[d.index] = { id: d.id!, type: d.type!, function: { name: d.function!.name!, arguments: '' } };
+  it.each([QWEN, LLAMA])(
+    '%s streams the same tool calls as the non-streamed answer for a fixed seed',
+    async (model) => {
+      const body = {
+        model,
+        messages: ask,
+        tools: TOOLS,
+        tool_choice: 'required' as const,
+        temperature: 1,
+        seed: 9,
+        max_tokens: 80,
+      };
+      const whole = await api.client.chat.completions.create(body);
+      const calls = expectValidCalls(whole);
+      const stream = await api.client.chat.completions.create({
+        ...body,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const built: Array<{ id: string; type: string; function: { name: string; arguments: string } }> = [];
+      let finish: string | null = null;
+      let usage;
+      for await (const chunk of stream) {
+        for (const d of chunk.choices[0]?.delta?.tool_calls ?? []) {
+          if (!built[d.index]) {
+            // The first delta of a call carries its id, type and name, as OpenAI streams them.
+            expect(d.id).toEqual(expect.any(String));
+            expect(d.type).toBe('function');
+            expect(d.function?.name).toEqual(expect.any(String));
+            built[d.index] = { id: d.id!, type: d.type!, function: { name: d.function!.name!, arguments: '' } };
+          }
+          built[d.index].function.arguments += d.function?.arguments ?? '';
         }
-        built[d.index].function.arguments += d.function?.arguments ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+        if (chunk.usage) usage = chunk.usage;
       }
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-      if (chunk.usage) usage = chunk.usage;
-    }
-    expect(built).toEqual(calls.map((c) => ({ id: c.id, type: c.type, function: c.function })));
-    expect(finish).toBe('tool_calls');
-    expect(usage).toEqual(whole.usage);
-  });
+      expect(built).toEqual(calls.map((c) => ({ id: c.id, type: c.type, function: c.function })));
+      expect(finish).toBe('tool_calls');
+      expect(usage).toEqual(whole.usage);
+    },
+  );
 
   it('refuses tool parameters outside the strict subset, naming the keyword, and charges nothing', async () => {
     const tool = {
