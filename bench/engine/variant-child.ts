@@ -2,7 +2,7 @@
  * One measurement in a fresh process, so resident memory belongs to one model only:
  *   node -r ./scripts/swc-register.js bench/engine/variant-child.ts <dir> <dtype> <threads> <tokens>
  * Prints one JSON line: RSS before/after loading, single-stream decode tok/s, 8-stream aggregate
- * tok/s and the RSS after the 8 streams (their KV caches).
+ * tok/s, the RSS peak during the 8 streams (their KV caches) and the RSS settled after them.
  */
 import { createOnnxProvider } from '../../src/models/onnx';
 import type { GenerationParams } from '../../src/models/provider.interface';
@@ -58,9 +58,13 @@ const settle = async () => {
   const total = rs.reduce((s, r) => s + r.usage.completionTokens, 0);
   const eight = (total * 1000) / (performance.now() - t0);
   peak = Math.max(peak, rss());
+  // Weights memory-mapped from the file become resident as they are read (embedding rows):
+  // after traffic is the figure a serving process settles at, not only right after loading.
+  await settle();
+  const afterTraffic = rss();
   await provider.close();
   process.stdout.write(
-    `${JSON.stringify({ dtype, before, loaded, afterSingle, peak8: peak, single, eight, tokens: stamps.length, total })}\n`,
+    `${JSON.stringify({ dtype, before, loaded, afterSingle, peak8: peak, afterTraffic, single, eight, tokens: stamps.length, total })}\n`,
   );
 })().catch((err) => {
   process.stderr.write(`${String(err?.stack ?? err)}\n`);

@@ -17,6 +17,7 @@ interface ChildResult {
   loaded: number;
   afterSingle: number;
   peak8: number;
+  afterTraffic: number;
   single: number;
   eight: number;
   tokens: number;
@@ -58,6 +59,7 @@ export async function benchVariants(root: string, rounds: number, tokens: number
     'aggregate tok/s 8 streams': fmt(median(xs.map((x) => x.eight)), 1),
     'RSS loaded MB': fmt(median(xs.map((x) => x.loaded / MB))),
     'model MB (RSS loaded - before)': fmt(median(xs.map((x) => (x.loaded - x.before) / MB))),
+    'RSS after traffic MB': fmt(median(xs.map((x) => x.afterTraffic / MB))),
     'per extra sequence MB (8 streams)': fmt(median(xs.map((x) => (x.peak8 - x.afterSingle) / 7 / MB)), 1),
   });
   console.log(
@@ -78,6 +80,11 @@ export async function benchVariants(root: string, rounds: number, tokens: number
     'q4 / fp32 resident memory when loaded',
     pairs.map(([f, q]) => q.loaded / f.loaded),
     'target <= 0.35',
+  );
+  ratio(
+    'q4 / fp32 resident memory after traffic',
+    pairs.map(([f, q]) => q.afterTraffic / f.afterTraffic),
+    '',
   );
   ratio(
     'q4 / fp32 model memory (RSS growth at load)',
