@@ -24,6 +24,29 @@ const COLUMNS: [keyof InferenceLogRow, string, string][] = [
   ['ttftMs', 'ttft_ms', 'float4'],
 ];
 
+const NEEDS_ESCAPE = /["\\]/;
+
+/**
+ * One column of the batch as a PostgreSQL array literal. pg's generic conversion quotes and
+ * regex-escapes every element and formats dates in local time; a row costs 18 of them, so this
+ * runs per request: text is quoted (escaped only when needed), timestamps go as UTC ISO strings,
+ * uuids, numbers and booleans as they are (toRow made them valid).
+ */
+export function arrayLiteral(values: unknown[], type: string): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    const v = values[i];
+    if (v === null || v === undefined) out += 'NULL';
+    else if (type === 'text') {
+      const text = v as string;
+      out += NEEDS_ESCAPE.test(text) ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`;
+    } else if (v instanceof Date) out += `"${v.toISOString()}"`;
+    else out += String(v);
+  }
+  return out + '}';
+}
+
 // One array parameter per column: the statement text and parameter count stay the same whatever
 // the batch size. ON CONFLICT makes a retried batch (commit acknowledged late or lost) harmless.
 const INSERT_SQL = `INSERT INTO inference_logs (${COLUMNS.map((c) => c[1]).join(', ')})
@@ -48,7 +71,12 @@ export class InferenceLogRepository {
     if (!rows.length) return;
     await this.db.query(
       INSERT_SQL,
-      COLUMNS.map(([field]) => rows.map((r) => r[field])),
+      COLUMNS.map(([field, , type]) =>
+        arrayLiteral(
+          rows.map((r) => r[field]),
+          type,
+        ),
+      ),
     );
   }
 
