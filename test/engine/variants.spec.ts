@@ -272,4 +272,41 @@ describe('inline weights memory-mapped from the graph file', () => {
     const head = edited.graph?.node?.find((n) => n.opType === 'MatMulNBits' && n.output?.[0] === 'logits');
     expect(lookup?.input?.[0]).toBe(`${head?.input?.[1]}/lookup`);
   });
+
+  it('gives lookups one shared reference, and only for tables another op reads too', () => {
+    const table = (name: string) =>
+      onnx.TensorProto.create({
+        name,
+        dims: [256, 80],
+        dataType: onnx.TensorProto.DataType.FLOAT,
+        rawData: new Uint8Array(256 * 80 * 4).fill(1),
+      });
+    const node = (opType: string, input: string[], output: string) =>
+      onnx.NodeProto.create({ opType, input, output: [output] });
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        initializer: [
+          table('tied'),
+          table('untied'),
+          onnx.TensorProto.create({ name: 'small', dims: [4], dataType: 1, rawData: new Uint8Array(16) }),
+        ],
+        node: [
+          node('Gather', ['tied', 'ids'], 'a'),
+          node('Gather', ['tied', 'ids'], 'b'),
+          node('Gather', ['untied', 'ids'], 'c'),
+          node('MatMul', ['x', 'tied'], 'd'),
+        ],
+      },
+    });
+    const bytes = onnx.ModelProto.encode(model).finish();
+    const analysis = analyzeGraph(bytes, false, 'g.onnx');
+    expect(analysis.mappedWeights).toBe(2);
+    const graph = onnx.ModelProto.decode(analysis.edited?.bytes ?? new Uint8Array(0)).graph;
+    expect(graph?.node?.map((n) => n.input?.[0])).toEqual(['tied/lookup', 'tied/lookup', 'untied', 'x']);
+    expect(graph?.node?.[3].input?.[1]).toBe('tied');
+    expect(graph?.initializer?.map((t) => t.name)).toEqual(['tied', 'untied', 'small', 'tied/lookup']);
+    expect(graph?.initializer?.[2].rawData?.length).toBe(16);
+  });
 });

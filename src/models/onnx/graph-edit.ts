@@ -100,18 +100,28 @@ const LOOKUP_OPS = new Set(['Gather', 'GatherBlockQuantized']);
  * the rows read, while the head's is unmapped after packing.
  */
 function separateLookupTables(graph: onnx.IGraphProto): void {
+  const initializers = (graph.initializer ??= []);
+  const names = new Set(initializers.map((t) => t.name ?? ''));
   const external = new Map<string, onnx.ITensorProto>();
-  for (const t of graph.initializer ?? []) if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) external.set(t.name ?? '', t);
-  const consumers = new Map<string, number>();
-  for (const node of graph.node ?? []) for (const i of node.input ?? []) consumers.set(i, (consumers.get(i) ?? 0) + 1);
+  for (const t of initializers) if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) external.set(t.name ?? '', t);
+  // Weights some other op reads too: only those are worth a second mapping.
+  const readElsewhere = new Set<string>();
+  for (const node of graph.node ?? []) if (!LOOKUP_OPS.has(node.opType ?? '')) for (const i of node.input ?? []) readElsewhere.add(i);
+  const copies = new Map<string, string>();
   for (const node of graph.node ?? []) {
     if (!LOOKUP_OPS.has(node.opType ?? '') || !node.input) continue;
     node.input = node.input.map((name) => {
       const t = external.get(name);
-      if (!t || (consumers.get(name) ?? 0) < 2) return name;
-      const copy = onnx.TensorProto.create({ ...t, name: `${name}/lookup` });
-      graph.initializer?.push(copy);
-      return copy.name;
+      if (!t || !readElsewhere.has(name)) return name;
+      let copy = copies.get(name);
+      if (!copy) {
+        copy = `${name}/lookup`;
+        if (names.has(copy)) return name;
+        names.add(copy);
+        initializers.push(onnx.TensorProto.create({ ...t, name: copy }));
+        copies.set(name, copy);
+      }
+      return copy;
     });
   }
 }
