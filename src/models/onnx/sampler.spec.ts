@@ -72,6 +72,22 @@ describe('pickToken', () => {
     expect(Math.abs((sharp.get(3) ?? 0) / n - 16 / 30)).toBeLessThan(0.015);
   });
 
+  it('samples a 150k vocabulary in proportion, masked blocks (-Infinity) never, even the last ones', () => {
+    const logits = new Float32Array(151936).fill(-Infinity);
+    // Four live tokens in different 512-token blocks, odds 1:2:3:4; everything after them masked.
+    const live = [5, 700, 40000, 100001];
+    live.forEach((id, i) => (logits[id] = Math.log(i + 1)));
+    const rng = mulberry32(9);
+    const counts = new Map<number, number>();
+    const n = 8000;
+    for (let k = 0; k < n; k++) {
+      const id = pickToken(Float32Array.from(logits), cfg({}), rng);
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort((a, b) => a - b)).toEqual(live);
+    live.forEach((id, i) => expect(Math.abs(counts.get(id)! / n - (i + 1) / 10)).toBeLessThan(0.02));
+  });
+
   it('keeps only the k most likely tokens with top-k', () => {
     const logits = Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 3);
     const top3 = [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, 3);

@@ -1,5 +1,7 @@
 import type { Rng } from './prng';
-import { fastExpNonPositive } from './fast-exp';
+import { fastExp2NonPositive, fastExpNonPositive } from './fast-exp';
+
+const LOG2E = Math.LOG2E;
 
 /** Per-request decoding knobs, in the API's conventions (0 = greedy, 1 / 0 = off). */
 export interface SamplingConfig {
@@ -234,21 +236,47 @@ function nucleusLength(weights: number[], cut: number): number {
   return weights.length;
 }
 
+const BLOCK = 512;
+let blockMass = new Float64Array(0);
+
+/**
+ * A draw over the whole vocabulary (no top-k / top-p): one pass sums exp((logit - max) / T)
+ * per block of 512 tokens without storing the weights; the draw then walks the block sums and
+ * recomputes the weights of the one block it lands in. Half the memory traffic and a third of
+ * the exps of a stored-weights scan: this runs once per row per step, 150k entries on Qwen-size
+ * vocabularies.
+ */
 function drawFromAll(logits: Float32Array, max: number, invT: number, rng: Rng): number {
   const vocab = logits.length;
-  scratch(vocab);
+  const blocks = Math.ceil(vocab / BLOCK);
+  if (blockMass.length < blocks) blockMass = new Float64Array(blocks);
+  const mass = blockMass;
+  const scale = invT * LOG2E; // exp(z) = 2^(z·log2 e)
+  const offset = max * scale;
   let total = 0;
-  let last = 0;
-  for (let i = 0; i < vocab; i++) {
-    const z = (logits[i] - max) * invT;
-    const w = z >= -NEGLIGIBLE ? fastExpNonPositive(z) : 0;
-    scratchWeights[i] = w;
-    total += w;
-    if (w > 0) last = i;
+  let lastBlock = 0; // rounding may leave r past every block: land in the last one with mass (masks zero whole blocks)
+  for (let b = 0, start = 0; b < blocks; b++, start += BLOCK) {
+    const end = start + BLOCK < vocab ? start + BLOCK : vocab;
+    let sum = 0;
+    for (let i = start; i < end; i++) sum += fastExp2NonPositive(logits[i] * scale - offset);
+    mass[b] = sum;
+    total += sum;
+    if (sum > 0) lastBlock = b;
   }
   let r = rng() * total;
-  for (let i = 0; i < vocab; i++) {
-    r -= scratchWeights[i];
+  let b = 0;
+  for (; b < lastBlock; b++) {
+    if (r < mass[b]) break;
+    r -= mass[b];
+  }
+  const start = b * BLOCK;
+  const end = start + BLOCK < vocab ? start + BLOCK : vocab;
+  let last = start;
+  for (let i = start; i < end; i++) {
+    const w = fastExp2NonPositive(logits[i] * scale - offset);
+    if (w === 0) continue;
+    last = i;
+    r -= w;
     if (r < 0) return i;
   }
   return last;
