@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type {
@@ -6,7 +8,7 @@ import type {
 import { WireAccumulator } from '../wire/wire-accumulator';
 import { BatchScheduler } from './batch-scheduler';
 import { ConstrainedRow } from './constrained/constrained-row';
-import { tokenIndexFor } from './constrained/token-index';
+import { buildTokenIndex, type TokenIndex } from './constrained/token-index';
 import { ModelLoadError } from './errors';
 import type { EngineHooks, EngineStats } from './hooks';
 import { parseModelConfig, withGenerationEos, type ModelConfig } from './model-config';
@@ -69,6 +71,7 @@ export class OnnxProvider implements LlmProvider {
   /** The plan of a request body, made when its prompt was counted and reused when it runs. */
   private readonly plans = new WeakMap<object, LocalRequest>();
   private tokenView?: TokenView;
+  private index?: TokenIndex;
 
   private constructor(
     readonly id: string,
@@ -78,6 +81,7 @@ export class OnnxProvider implements LlmProvider {
     private readonly scheduler: BatchScheduler,
     version: string,
     toolParser: ToolParserName | undefined,
+    tokenizerFile: string,
   ) {
     this.contextLength = config.contextLength;
     this.version = version;
@@ -89,7 +93,8 @@ export class OnnxProvider implements LlmProvider {
       capacity: scheduler.capacity,
       startId: config.bosId ?? config.eosIds[0],
       toolParser: toolParser ?? detectToolParser(tokenizer.chatTemplate.source),
-      tokenIndex: () => tokenIndexFor(tokenizer.tokenizerJson, config.vocabSize),
+      // Built on first use from the file, not kept parsed: tokenizer.json is ~12 MB of heap for a 150k vocabulary.
+      tokenIndex: () => (this.index ??= buildTokenIndex(JSON.parse(readFileSync(tokenizerFile, 'utf8')), config.vocabSize)),
     };
   }
 
@@ -134,7 +139,7 @@ export class OnnxProvider implements LlmProvider {
       `model "${opts.id}" loaded: ${config.modelType}, ${folder.onnxFile}, device ${runner.device}` +
         (notes.length ? `; ${notes.join('; ')}` : ''),
     );
-    return new OnnxProvider(opts.id, runner, tokenizer, config, scheduler, folder.version, opts.toolParser);
+    return new OnnxProvider(opts.id, runner, tokenizer, config, scheduler, folder.version, opts.toolParser, join(folder.dir, 'tokenizer.json'));
   }
 
   /** The execution provider actually in use (after any fallback), for metric labels. */

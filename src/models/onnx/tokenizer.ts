@@ -11,11 +11,7 @@ export class ModelTokenizer implements TokenDecoder {
   /** Ids of the added tokens marked special (dropped from completion text). */
   private readonly specialIds: ReadonlySet<number>;
 
-  constructor(
-    readonly tokenizerJson: object,
-    tokenizerConfig: Record<string, unknown>,
-    chatTemplateOverride?: string,
-  ) {
+  constructor(tokenizerJson: object, tokenizerConfig: Record<string, unknown>, chatTemplateOverride?: string) {
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
     const added = (tokenizerJson as { added_tokens?: { id: number; special?: boolean }[] }).added_tokens ?? [];
     this.specialIds = new Set(added.filter((t) => t.special).map((t) => t.id));
