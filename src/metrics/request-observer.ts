@@ -52,7 +52,8 @@ export class RequestObserver implements OnModuleInit {
     // onRequestAbort only fires while the body is still being read: a client that hangs up
     // later (mid-generation, mid-stream) is seen as a response closed before it finished.
     fastify.addHook('onRequest', (req, reply, done) => {
-      reply.raw.once('close', () => {
+      // `on`, not `once` (no wrapper per request): a response closes once, and observe() runs once anyway.
+      reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) this.observe(req as ObservedRequest, CLIENT_CLOSED_STATUS);
       });
       done();

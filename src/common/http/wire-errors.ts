@@ -65,8 +65,9 @@ export function frameworkErrors(err: Error & { code?: string }, _req: FastifyReq
 export function answerWhileClosing(fastify: FastifyInstance): void {
   let listened = false;
   fastify.server.once('listening', () => (listened = true));
-  fastify.addHook('onRequest', async (_req, reply) => {
-    if (!listened || fastify.server.listening) return;
+  // A callback hook (no promise per request); answering from it means not calling done().
+  fastify.addHook('onRequest', (_req, reply, done) => {
+    if (!listened || fastify.server.listening) return done();
     reply.header('connection', 'close');
     sendError(
       reply,
@@ -74,6 +75,5 @@ export function answerWhileClosing(fastify: FastifyInstance): void {
         'retry-after': '1',
       }),
     );
-    return reply;
   });
 }

@@ -87,6 +87,8 @@ export class HttpLLMClient implements LlmProvider {
   private readonly retry: RetryOptions;
   private readonly count: TokenCounter;
   private readonly healthProbe: HealthProbe;
+  private readonly wholeHeaders: Record<string, string>;
+  private readonly streamHeaders: Record<string, string>;
   private inflight = 0;
   private closed = false;
 
@@ -107,6 +109,8 @@ export class HttpLLMClient implements LlmProvider {
       bodyTimeout: this.timeoutMs,
       keepAliveTimeout: 30_000,
     });
+    this.wholeHeaders = this.headers(false);
+    this.streamHeaders = this.headers(true);
     this.healthProbe = new HealthProbe(this.pool, `${this.basePath}/models`, this.headers(false), opts.health);
   }
 
@@ -283,7 +287,8 @@ export class HttpLLMClient implements LlmProvider {
     const path = this.basePath + endpointFor(req);
     const wire = { upstreamModel: this.upstreamModel, extendedSampling: !!this.opts.extendedSampling, params: this.opts.params, dropParams: this.opts.dropParams, maxTokensField: this.opts.maxTokensField };
     const body = JSON.stringify(buildBody(req, wire, stream));
-    const headers = { ...this.headers(stream), ...(req.requestId ? { 'x-request-id': req.requestId } : {}) };
+    const headers = { ...(stream ? this.streamHeaders : this.wholeHeaders) };
+    if (req.requestId) headers['x-request-id'] = req.requestId;
     return { path, headers, body };
   }
 
