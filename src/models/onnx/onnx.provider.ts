@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type {
@@ -81,7 +79,6 @@ export class OnnxProvider implements LlmProvider {
     private readonly scheduler: BatchScheduler,
     version: string,
     toolParser: ToolParserName | undefined,
-    tokenizerFile: string,
   ) {
     this.contextLength = config.contextLength;
     this.version = version;
@@ -93,8 +90,8 @@ export class OnnxProvider implements LlmProvider {
       capacity: scheduler.capacity,
       startId: config.bosId ?? config.eosIds[0],
       toolParser: toolParser ?? detectToolParser(tokenizer.chatTemplate.source),
-      // Built on first use from the file, not kept parsed: tokenizer.json is ~12 MB of heap for a 150k vocabulary.
-      tokenIndex: () => (this.index ??= buildTokenIndex(JSON.parse(readFileSync(tokenizerFile, 'utf8')), config.vocabSize)),
+      // Built on first use, from the vocabulary the tokenizer already holds.
+      tokenIndex: () => (this.index ??= buildTokenIndex(tokenizer.vocabulary(), config.vocabSize)),
     };
   }
 
@@ -139,7 +136,7 @@ export class OnnxProvider implements LlmProvider {
       `model "${opts.id}" loaded: ${config.modelType}, ${folder.onnxFile}, device ${runner.device}` +
         (notes.length ? `; ${notes.join('; ')}` : ''),
     );
-    return new OnnxProvider(opts.id, runner, tokenizer, config, scheduler, folder.version, opts.toolParser, join(folder.dir, 'tokenizer.json'));
+    return new OnnxProvider(opts.id, runner, tokenizer, config, scheduler, folder.version, opts.toolParser);
   }
 
   /** The execution provider actually in use (after any fallback), for metric labels. */

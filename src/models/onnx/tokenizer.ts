@@ -1,6 +1,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { ChatMessage } from '../provider.interface';
 import { ChatTemplate, FALLBACK_CHAT_TEMPLATE, pickChatTemplate, type SpecialTokens } from './chat-template';
+import { isByteLevel, type VocabularyView } from './constrained/token-index';
 import type { TokenDecoder } from './detokenizer';
 
 /** The tokenizer side of a model folder: encoding, decoding and the chat template. */
@@ -10,11 +11,15 @@ export class ModelTokenizer implements TokenDecoder {
   readonly specialTokens: SpecialTokens;
   /** Ids of the added tokens marked special (dropped from completion text). */
   private readonly specialIds: ReadonlySet<number>;
+  private readonly added: VocabularyView['added'];
+  private readonly byteLevel: boolean;
 
   constructor(tokenizerJson: object, tokenizerConfig: Record<string, unknown>, chatTemplateOverride?: string) {
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
-    const added = (tokenizerJson as { added_tokens?: { id: number; special?: boolean }[] }).added_tokens ?? [];
+    const added = (tokenizerJson as { added_tokens?: { id: number; content: string; special?: boolean }[] }).added_tokens ?? [];
     this.specialIds = new Set(added.filter((t) => t.special).map((t) => t.id));
+    this.added = added.map(({ id, content, special }) => ({ id, content, special }));
+    this.byteLevel = isByteLevel(tokenizerJson);
     this.specialTokens = readSpecialTokens(tokenizerConfig);
     const source = chatTemplateOverride ?? pickChatTemplate(tokenizerConfig.chat_template) ?? FALLBACK_CHAT_TEMPLATE;
     this.chatTemplate = new ChatTemplate(source, this.specialTokens);
@@ -43,6 +48,12 @@ export class ModelTokenizer implements TokenDecoder {
   decode(ids: readonly number[]): string {
     if (ids.length === 0) return ''; // the library throws on an empty list
     return this.tokenizer.decode(ids as number[], { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+  }
+
+  /** The vocabulary as the tokenizer holds it (for the constraint's token index): no copy. */
+  vocabulary(): VocabularyView {
+    const model = (this.tokenizer as unknown as { model: { vocab: string[] } }).model;
+    return { tokens: model.vocab, added: this.added, byteLevel: this.byteLevel };
   }
 
   /**

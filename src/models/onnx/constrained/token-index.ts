@@ -7,7 +7,33 @@
 interface TokenizerJson {
   model?: { vocab?: Record<string, number> | [string, number][]; byte_fallback?: boolean };
   decoder?: { type?: string; decoders?: { type?: string }[] } | null;
-  added_tokens?: { id: number; content: string; special?: boolean }[];
+  added_tokens?: AddedToken[];
+}
+
+interface AddedToken {
+  id: number;
+  content: string;
+  special?: boolean;
+}
+
+/**
+ * A vocabulary as a loaded tokenizer holds it: each id's token text (as the vocabulary spells
+ * it), the added tokens, and whether texts spell bytes GPT-2's byte-level way. Building from it
+ * skips parsing tokenizer.json and listing a 150k-key object (a third of the build time).
+ */
+export interface VocabularyView {
+  tokens: ArrayLike<string | undefined>;
+  added: readonly AddedToken[];
+  byteLevel: boolean;
+}
+
+/** The view of a parsed tokenizer.json. */
+export function vocabularyOf(tj: TokenizerJson): VocabularyView {
+  const vocab = tj.model?.vocab ?? {};
+  const tokens: (string | undefined)[] = [];
+  if (Array.isArray(vocab)) vocab.forEach(([t], i) => (tokens[i] = t));
+  else for (const [t, id] of Object.entries(vocab)) tokens[id] = t;
+  return { tokens, added: tj.added_tokens ?? [], byteLevel: isByteLevel(tj) };
 }
 
 export interface TokenIndex {
@@ -58,28 +84,42 @@ export function tokenIndexFor(tokenizerJson: object, modelVocabSize = 0): TokenI
  * Builds the index. Token bytes are kept as "binary strings" (one char per byte): V8 sorts,
  * hashes and compares those natively, far faster than Uint8Array comparators.
  */
-export function buildTokenIndex(tj: TokenizerJson, modelVocabSize = 0): TokenIndex {
-  const vocab = tj.model?.vocab ?? {};
-  const entries: [string, number][] = Array.isArray(vocab) ? vocab.map(([t], i) => [t, i]) : Object.entries(vocab);
-  const toBinary = isByteLevel(tj) ? byteLevelBinary() : sentencePieceBinary();
-  let maxId = modelVocabSize - 1;
-  for (const [, id] of entries) maxId = Math.max(maxId, id);
-  for (const a of tj.added_tokens ?? []) maxId = Math.max(maxId, a.id);
+export function buildTokenIndex(source: TokenizerJson | VocabularyView, modelVocabSize = 0): TokenIndex {
+  const view = 'tokens' in source ? source : vocabularyOf(source);
+  const toBinary = view.byteLevel ? byteLevelBinary() : sentencePieceBinary();
+  let maxId = Math.max(modelVocabSize, view.tokens.length) - 1;
+  for (const a of view.added) maxId = Math.max(maxId, a.id);
   const keys: (string | undefined)[] = new Array(maxId + 1);
-  for (const [text, id] of entries) keys[id] = toBinary(text);
-  for (const a of tj.added_tokens ?? []) keys[a.id] = a.special ? undefined : utf8Binary(a.content);
+  for (let id = 0; id < view.tokens.length; id++) {
+    const text = view.tokens[id];
+    if (text !== undefined) keys[id] = toBinary(text);
+  }
+  for (const a of view.added) keys[a.id] = a.special ? undefined : utf8Binary(a.content);
   const plainInString = [0, 1, 2, 3].map(() => new Uint8Array(maxId + 1));
-  const restIds: number[] = [];
-  const allIds: number[] = [];
+  const isRest = new Uint8Array(maxId + 1);
   const singles = new Set<number>();
   for (let id = 0; id <= maxId; id++) {
     const k = keys[id];
     if (!k) continue;
-    allIds.push(id);
     if (k.length === 1) singles.add(k.charCodeAt(0));
     const pending = plainStringPending(k);
-    if (pending < 0) restIds.push(id);
+    if (pending < 0) isRest[id] = 1;
     else for (let p = pending; p <= 3; p++) plainInString[p][id] = 1;
+  }
+  // One sort of the distinct keys serves both tries: the rest trie is the sorted list filtered.
+  const idsOf = new Map<string, number[]>();
+  for (let id = 0; id <= maxId; id++) {
+    const k = keys[id];
+    if (!k) continue;
+    const list = idsOf.get(k);
+    if (list) list.push(id);
+    else idsOf.set(k, [id]);
+  }
+  const sorted = [...idsOf.keys()].sort();
+  const restOf = new Map<string, number[]>();
+  for (const [k, list] of idsOf) {
+    const rest = list.filter((id) => isRest[id]);
+    if (rest.length) restOf.set(k, rest);
   }
   let singleByteTokens = true;
   for (let b = 0x20; b < 0x7f; b++) if (!singles.has(b)) singleByteTokens = false;
@@ -87,13 +127,14 @@ export function buildTokenIndex(tj: TokenizerJson, modelVocabSize = 0): TokenInd
     vocabSize: maxId + 1,
     bytesOf: (id) => (id >= 0 && id <= maxId && keys[id] ? Buffer.from(keys[id], 'latin1') : undefined),
     plainInString,
-    rest: buildTrie(restIds, keys),
-    all: buildTrie(allIds, keys),
+    rest: buildTrie(sorted.filter((k) => restOf.has(k)), restOf),
+    all: buildTrie(sorted, idsOf),
     singleByteTokens,
   };
 }
 
-function isByteLevel(tj: TokenizerJson): boolean {
+/** Whether a tokenizer.json's decoder is GPT-2's byte-level one. */
+export function isByteLevel(tj: TokenizerJson): boolean {
   const d = tj.decoder;
   if (!d) return false;
   return d.type === 'ByteLevel' || (d.decoders ?? []).some((x) => x.type === 'ByteLevel');
@@ -160,16 +201,8 @@ export function utf8Continuations(x: number): number {
   return -1;
 }
 
-function buildTrie(ids: number[], keys: (string | undefined)[]): ByteTrie {
-  // Sort the distinct keys natively, then list the ids of each key.
-  const idsOf = new Map<string, number[]>();
-  for (const id of ids) {
-    const k = keys[id]!;
-    const list = idsOf.get(k);
-    if (list) list.push(id);
-    else idsOf.set(k, [id]);
-  }
-  const sorted = [...idsOf.keys()].sort();
+/** The trie of `sorted` (distinct keys in code-unit order), each key's node listing `idsOf` its ids. */
+function buildTrie(sorted: readonly string[], idsOf: ReadonlyMap<string, number[]>): ByteTrie {
   let total = 0;
   for (const k of sorted) total += k.length;
   const byte = new Uint8Array(total);
