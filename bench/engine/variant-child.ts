@@ -1,6 +1,8 @@
 /**
- * One measurement in a fresh process, so resident memory belongs to one model only:
- *   node -r ./scripts/swc-register.js bench/engine/variant-child.ts <dir> <dtype> <threads> <tokens>
+ * One measurement in a fresh process, so resident memory belongs to one model only. variants.ts
+ * compiles it with tsc and runs the JavaScript, as a deployed server runs dist/ (compiling on the
+ * fly would add the compiler's ~38 MB to every figure):
+ *   node --expose-gc dist/bench-engine-child/bench/engine/variant-child.js <dir> <dtype> <threads> <tokens> [graph file]
  * Prints one JSON line: RSS before/after loading, single-stream decode tok/s, 8-stream aggregate
  * tok/s, the RSS peak during the 8 streams (their KV caches) and the RSS settled after them.
  */
@@ -8,7 +10,7 @@ import { createOnnxProvider } from '../../src/models/onnx';
 import type { GenerationParams } from '../../src/models/provider.interface';
 import { decodeRate } from './stats';
 
-const [dir, dtype, threads, tokens] = process.argv.slice(2);
+const [dir, dtype, threads, tokens, file] = process.argv.slice(2);
 const PROMPTS8 = [
   'Once upon a time',
   'The quick brown fox jumps over the lazy dog and then',
@@ -39,7 +41,14 @@ const settle = async () => {
   const n = Number(tokens);
   await settle();
   const before = rss();
-  const provider = await createOnnxProvider({ id: 'b', path: dir, dtype, threads: Number(threads), maxBatchSize: 8 });
+  const provider = await createOnnxProvider({
+    id: 'b',
+    path: dir,
+    dtype,
+    file: file || undefined,
+    threads: Number(threads),
+    maxBatchSize: 8,
+  });
   await provider.generate({ prompt: PROMPTS8[0], params: params(4) }); // warm-up
   await settle();
   const loaded = rss();

@@ -17,6 +17,8 @@ export interface VariantOptions extends Int4Options {
   externalData?: boolean;
   /** With externalData: split the weights into files of at most this many bytes. */
   maxDataFileBytes?: number;
+  /** Graph file name in the onnx/ folder instead of the transformers.js one (a second q4 beside the first). */
+  fileName?: string;
 }
 
 export interface VariantResult {
@@ -74,7 +76,7 @@ export async function writeVariant(folder: string, opts: VariantOptions): Promis
       throw new Error(`cannot write dtype "${String(opts.dtype)}" (one of ${WRITABLE_DTYPES.join(', ')})`);
   }
   const suffix = VARIANT_SUFFIXES[opts.dtype];
-  const output = input.replace(/\.onnx$/, `${suffix}.onnx`);
+  const output = opts.fileName ? join(dirname(input), opts.fileName) : input.replace(/\.onnx$/, `${suffix}.onnx`);
   const written: string[] = [];
   // Stale data files of an earlier write would confuse the loader's size accounting.
   await removeDataFiles(output);
