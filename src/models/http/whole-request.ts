@@ -27,10 +27,10 @@ export interface WholeRequestOptions {
 }
 
 /**
- * POST and read the whole answer through one dispatch handler: no body stream, no async
- * resource per call, which a non-streamed completion does not need (about a tenth of a gateway
- * request's CPU went to undici's request() machinery; docs/performance.md). Same timeouts (the
- * pool's), same abort semantics as request(): an aborted signal rejects with its reason.
+ * POST and read the whole answer through one dispatch handler: no body stream and no async
+ * resource per call, which undici's request() creates and a non-streamed completion does not
+ * need (docs/performance.md, gateway overhead). Same timeouts (the pool's), same abort
+ * semantics as request(): an aborted signal rejects with its reason.
  */
 export function requestWhole(pool: Dispatcher, o: WholeRequestOptions): Promise<WholeResponse> {
   return new Promise((resolve, reject) => {
