@@ -1,14 +1,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { onnx } from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+import { buildEncoder } from '../../src/model-tools/encoder/build-encoder';
 import { buildModel } from '../../src/model-tools/build-model';
 import { buildGenAiModel } from '../../src/model-tools/genai-writer';
 import { writeVariant } from '../../src/model-tools/variants/write-variant';
+import { createEncoderProvider } from '../../src/models/encoder/encoder.provider';
 import { createOnnxProvider, ModelLoadError, type OnnxProvider } from '../../src/models/onnx';
 import { analyzeGraph } from '../../src/models/onnx/graph-edit';
 import { parseModelConfig } from '../../src/models/onnx/model-config';
 import { readModelFolder } from '../../src/models/onnx/model-folder';
 import { ModelRunner } from '../../src/models/onnx/model-runner';
+import { createMappedSession, createSession } from '../../src/models/onnx/session';
 import { makeTempDir } from '../helpers/temp-dir';
 import { request } from './engine-fixtures';
 
@@ -308,5 +312,48 @@ describe('inline weights memory-mapped from the graph file', () => {
     expect(graph?.node?.[3].input?.[1]).toBe('tied');
     expect(graph?.initializer?.map((t) => t.name)).toEqual(['tied', 'untied', 'small', 'tied/lookup']);
     expect(graph?.initializer?.[2].rawData?.length).toBe(16);
+  });
+});
+
+describe('encoder weights memory-mapped from the graph file', () => {
+  const folder = join(root, 'encoder');
+  beforeAll(async () => {
+    // hidden 256: the layers' weights (256 KiB and more) pass the mapping threshold
+    await buildEncoder({ outDir: folder, layers: 2, hidden: 256, heads: 4, seed: 9 });
+  });
+
+  it('the provider maps its weights; mapped and copied sessions give identical hidden states', async () => {
+    const provider = await createEncoderProvider({ id: 'e', path: folder, threads: 1 });
+    const file = join(folder, 'onnx', 'model.onnx');
+    const mapped = await createMappedSession(file, { device: 'cpu', threads: 1 });
+    const copied = await createSession(file, file, { device: 'cpu', threads: 1 });
+    try {
+      expect(provider.mappedWeights).toBeGreaterThan(0);
+      expect(mapped.mappedWeights).toBe(provider.mappedWeights);
+      const [vector] = await provider.embed({ rows: [[2, 10, 11, 12, 3]], encodingFormat: 'float' });
+      expect((vector as number[]).length).toBe(256);
+      const ids = [2n, 10n, 11n, 12n, 3n];
+      const feeds = (names: readonly string[]) =>
+        Object.fromEntries(
+          names.map((n) => [
+            n,
+            new ort.Tensor(
+              'int64',
+              BigInt64Array.from(n === 'input_ids' ? ids : ids.map(() => (n === 'attention_mask' ? 1n : 0n))),
+              [1, 5],
+            ),
+          ]),
+        );
+      const a = await mapped.session.run(feeds(mapped.session.inputNames));
+      const b = await copied.session.run(feeds(copied.session.inputNames));
+      expect(a.last_hidden_state.dims).toEqual([1, 5, 256]);
+      expect(Array.from(a.last_hidden_state.data as Float32Array)).toEqual(
+        Array.from(b.last_hidden_state.data as Float32Array),
+      );
+    } finally {
+      await provider.close();
+      await mapped.session.release();
+      await copied.session.release();
+    }
   });
 });

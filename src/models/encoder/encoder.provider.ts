@@ -4,7 +4,7 @@ import type { EmbedRequest, Embedder, PreparedInput } from '../embedding-provide
 import { ModelLoadError } from '../onnx/errors';
 import type { EngineHooks } from '../onnx/hooks';
 import { halfRowToFloat } from '../onnx/tensors';
-import { createSession, type Device, type EffectiveDevice, type EngineLogger } from '../onnx/session';
+import { createMappedSession, type Device, type EffectiveDevice, type EngineLogger } from '../onnx/session';
 import type { GenerateResult, LlmProvider, ProviderHealth, StreamEvent } from '../provider.interface';
 import type { OnnxModelConfig } from '../registry/models-config';
 import { EmbedBatcher } from './embed-batcher';
@@ -45,6 +45,8 @@ export interface EncoderOptions {
 export class EncoderProvider implements LlmProvider, Embedder {
   readonly kind = 'onnx' as const;
   private readonly batcher: EmbedBatcher;
+  /** Inline weights onnxruntime maps from the graph file instead of copying (0: none). */
+  mappedWeights = 0;
 
   private constructor(
     private readonly opts: EncoderOptions,
@@ -65,7 +67,8 @@ export class EncoderProvider implements LlmProvider, Embedder {
 
   static async create(opts: EncoderOptions): Promise<EncoderProvider> {
     const folder = loadEncoderFolder(opts.path, opts.variant, opts.file);
-    const { session, device } = await createSession(folder.onnxFile, folder.onnxFile, {
+    // Weights memory-mapped from the graph file, as for generation models (session.ts).
+    const { session, device, mappedWeights } = await createMappedSession(folder.onnxFile, {
       device: opts.device ?? 'cpu',
       threads: opts.threads,
       spinWait: false,
@@ -86,7 +89,7 @@ export class EncoderProvider implements LlmProvider, Embedder {
     const padId = padTokenId(folder.tokenizer);
     const meta = session.outputMetadata.find?.((m) => m.name === output) as { shape?: unknown[] } | undefined;
     const last = meta?.shape?.[meta.shape.length - 1];
-    return new EncoderProvider(
+    const provider = new EncoderProvider(
       opts,
       folder,
       session,
@@ -96,6 +99,8 @@ export class EncoderProvider implements LlmProvider, Embedder {
       padId,
       typeof last === 'number' ? last : undefined,
     );
+    provider.mappedWeights = mappedWeights;
+    return provider;
   }
 
   get version(): string {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelLoadError } from './errors';
@@ -7,7 +7,7 @@ import { inspectGraph, type GraphIo } from './graph-io';
 import type { ModelConfig } from './model-config';
 import type { ModelFolder } from './model-folder';
 import { argmax } from './sampler';
-import { createSession, type EffectiveDevice, type SessionOptions } from './session';
+import { createSession, type EffectiveDevice, fileIdentity, type SessionOptions } from './session';
 import { halfBits, halfRowToFloat, indexTensor, kvArray, kvTensor } from './tensors';
 
 /** One forward pass over a left-padded batch. */
@@ -256,15 +256,5 @@ function analyze(file: string, edit: boolean, mapWeights: boolean): GraphAnalysi
   } catch {
     // not an ONNX graph this parser understands: let onnxruntime judge the original
     return { rowsInteract: false, noPadding: false, edited: null, externalFiles: [], mappedWeights: 0 };
-  }
-}
-
-/** Inode, size and mtime: whether the file read is still the one onnxruntime maps. */
-function fileIdentity(file: string): string {
-  try {
-    const st = statSync(file);
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    return '';
   }
 }

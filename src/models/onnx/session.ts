@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelLoadError } from './errors';
+import { analyzeGraph } from './graph-edit';
 import { disableOrtTelemetry } from './ort-telemetry';
 
 export type Device = 'cpu' | 'coreml' | 'mps' | 'cuda';
@@ -60,6 +61,49 @@ export async function createSession(
     return { session: await open(source, 'cpu', opts), device: 'cpu' };
   } catch (err) {
     throw new ModelLoadError(file, `onnxruntime cannot load the graph: ${firstLine(err)}`);
+  }
+}
+
+/**
+ * Opens a graph file with its inline weights memory-mapped from the file (graph-edit.ts,
+ * mapInlineWeights) instead of copied into onnxruntime's heap, no other edit: for graphs the
+ * runner does not edit (encoders). A runtime refusing the mapping gets the file as exported.
+ */
+export async function createMappedSession(
+  file: string,
+  opts: SessionOptions,
+): Promise<CreatedSession & { mappedWeights: number }> {
+  const identity = fileIdentity(file);
+  let mapped: ReturnType<typeof analyzeGraph> | null = null;
+  try {
+    mapped = analyzeGraph(readFileSync(file), false, basename(file));
+  } catch {
+    // unreadable or not a graph this parser understands: onnxruntime reports on the file itself
+  }
+  if (mapped?.edited && mapped.mappedWeights) {
+    const created = await createSession(mapped.edited.bytes, file, { ...opts, externalDataFolder: dirname(file) }).catch(
+      (err: unknown) => {
+        opts.logger?.warn(`${file}: ${(err as Error).message}; loading the graph as exported`);
+        return null;
+      },
+    );
+    if (created && fileIdentity(file) !== identity) {
+      // Offsets were taken from the file as read: a file replaced meanwhile maps other bytes.
+      await created.session.release();
+      throw new ModelLoadError(file, 'the graph file changed while loading; load it again');
+    }
+    if (created) return { ...created, mappedWeights: mapped.mappedWeights };
+  }
+  return { ...(await createSession(file, file, opts)), mappedWeights: 0 };
+}
+
+/** Inode, size and mtime: whether the file read is still the one onnxruntime maps. */
+export function fileIdentity(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return '';
   }
 }
 
