@@ -15,11 +15,11 @@ import { parseArgs } from 'node:util';
 import { createOnnxProvider } from '../../src/models/onnx';
 import { compileJsonConstraint } from '../../src/models/onnx/constrained/constraint';
 import { TEST_SCHEMAS } from '../../src/models/onnx/constrained/test-schemas';
-import { buildTokenIndex, type TokenIndex } from '../../src/models/onnx/constrained/token-index';
-import { ModelTokenizer } from '../../src/models/onnx/tokenizer';
+import type { TokenIndex } from '../../src/models/onnx/constrained/token-index';
 import { mulberry32 } from '../../src/models/onnx/prng';
-import { buildRealTokenizerModel, readRealTokenizer } from '../../src/model-tools/real-tokenizer-model';
+import { buildRealTokenizerModel } from '../../src/model-tools/real-tokenizer-model';
 import { decodeRate, fmt, median, percentile } from '../engine/stats';
+import { timeIndexAndCompile } from './index-timing';
 
 const { values: args } = parseArgs({
   options: {
@@ -96,34 +96,16 @@ async function engineStepMs(dir: string, temperature: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { tokenizerJson, tokenizerConfig } = readRealTokenizer('qwen3');
-  // What the engine does: the index is built from the vocabulary its loaded tokenizer holds.
-  const vocabulary = new ModelTokenizer(tokenizerJson, tokenizerConfig).vocabulary();
   console.log(
     `constrained decoding bench: Qwen3 vocabulary (${VOCAB} logits), ${ROUNDS} rounds, load average ${require('node:os')
       .loadavg()
       .map((x: number) => x.toFixed(1))
       .join(' ')}`,
   );
-  const builds: number[] = [];
-  let index: TokenIndex | undefined;
-  for (let r = 0; r < ROUNDS; r++) {
-    const t = performance.now();
-    index = buildTokenIndex(vocabulary, VOCAB);
-    builds.push(performance.now() - t);
-  }
+  const { index, builds, compiles } = timeIndexAndCompile(VOCAB, ROUNDS);
   console.log(
     `token index build: median ${fmt(median(builds))} ms, best ${fmt(Math.min(...builds))} ms (target <= 2000 ms once per tokenizer); rounds: ${builds.map((x) => fmt(x)).join(' ')}`,
   );
-  const compiles: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const t = performance.now();
-    compileJsonConstraint(
-      { type: 'json_schema', json_schema: { schema: { ...(TEST_SCHEMAS.nested as object), title: `r${r}` } } },
-      index!,
-    ).minTokens();
-    compiles.push(performance.now() - t);
-  }
   console.log(`schema compile (nested, uncached): median ${fmt(median(compiles), 2)} ms`);
 
   const steps = maskSteps(

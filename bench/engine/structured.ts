@@ -12,13 +12,11 @@ import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createOnnxProvider, type OnnxProvider } from '../../src/models/onnx';
-import { compileJsonConstraint } from '../../src/models/onnx/constrained/constraint';
 import { TEST_SCHEMAS } from '../../src/models/onnx/constrained/test-schemas';
-import { buildTokenIndex, type TokenIndex } from '../../src/models/onnx/constrained/token-index';
-import { ModelTokenizer } from '../../src/models/onnx/tokenizer';
 import type { ChatMessage, GenerationParams } from '../../src/models/provider.interface';
-import { buildRealTokenizerModel, readRealTokenizer } from '../../src/model-tools/real-tokenizer-model';
+import { buildRealTokenizerModel } from '../../src/model-tools/real-tokenizer-model';
 import { cpuMsSince, decodeRate, fmt, median } from './stats';
+import { timeIndexAndCompile } from '../constrained/index-timing';
 
 const VOCAB = 151936;
 const MESSAGES: ChatMessage[] = [
@@ -112,28 +110,8 @@ function ratioLine(label: string, xs: number[], target: string): void {
 
 export async function benchStructured(root: string, rounds: number, tokens: number, threads: number): Promise<void> {
   const dir = await ensureModel(root);
-  const { tokenizerJson, tokenizerConfig } = readRealTokenizer('qwen3');
-  // What the engine does: the index is built from the vocabulary its loaded tokenizer holds.
-  const vocabulary = new ModelTokenizer(tokenizerJson, tokenizerConfig).vocabulary();
-
   // Mask compilation: the vocabulary's byte trie, fresh each round (the engine caches it per tokenizer).
-  const builds: number[] = [];
-  let index: TokenIndex | undefined;
-  for (let r = 0; r < rounds; r++) {
-    const t = performance.now();
-    index = buildTokenIndex(vocabulary, VOCAB);
-    builds.push(performance.now() - t);
-  }
-  const compiles: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t = performance.now();
-    // A fresh title defeats the compiled-schema cache.
-    compileJsonConstraint(
-      { type: 'json_schema', json_schema: { schema: { ...(TEST_SCHEMAS.nested as object), title: `r${r}` } } },
-      index!,
-    ).minTokens();
-    compiles.push(performance.now() - t);
-  }
+  const { builds, compiles } = timeIndexAndCompile(VOCAB, rounds);
 
   const provider = await createOnnxProvider({
     id: 'bench-structured',
