@@ -68,6 +68,23 @@ describe('n choices', () => {
   });
 });
 
+describe('a client that leaves', () => {
+  it('stops every choice of the request at the next step', async () => {
+    const body = { model: 'm', prompt: 'long story', n: 3 };
+    const stream = provider
+      .stream(request('long story', { ...SAMPLED, maxTokens: 400 }, { body }))
+      [Symbol.asyncIterator]();
+    for (let i = 0; i < 6; i++) await stream.next();
+    expect(provider.stats().inflight).toBe(3);
+    await stream.return!();
+    const before = passes.length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(provider.stats().inflight).toBe(0);
+    // At most the pass already under way when it left.
+    expect(passes.length - before).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('choices beyond capacity', () => {
   it('refuses more choices than the model runs or queues at once with 400 on n, before any work', async () => {
     const body = { model: 'm', prompt: 'x', n: 41 }; // default capacity: 8 slots + 32 queued
