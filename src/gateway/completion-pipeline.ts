@@ -68,7 +68,7 @@ export class CompletionPipeline {
     call.annotate?.({
       model: model.id,
       provider: model.config.provider,
-      prompt: call.prompt ?? JSON.stringify(call.messages),
+      prompt: call.prompt ?? (() => JSON.stringify(call.messages)),
     });
     this.checkPromptSize(call);
     checkParams(call, model);

@@ -1,3 +1,4 @@
+import type { RequestLogFields } from '../metrics/request-annotations';
 import type { AuthenticatedKey } from '../api-keys/authenticated-key';
 import type { CacheSource } from '../cache/cache-request';
 import type {
@@ -49,7 +50,7 @@ export interface InferenceCall {
    */
   route?(req: GenerateRequest): AsyncIterable<StreamEvent>;
   /** Adds fields (model, provider, cached, prompt at debug) to the request's log line. */
-  annotate?(fields: { model?: string; provider?: string; cached?: boolean; prompt?: string }): void;
+  annotate?(fields: RequestLogFields): void;
 }
 
 /** Accepted and started: the first event is already in hand, so the HTTP status is 200. */

@@ -103,9 +103,11 @@ export class RequestObserver implements OnModuleInit {
         cached: extra?.cached,
         error_code: req.errorCode ?? (status === CLIENT_CLOSED_STATUS ? 'client_closed' : undefined),
         aborted: status === CLIENT_CLOSED_STATUS || undefined,
-        prompt: extra?.prompt !== undefined && log.isLevelEnabled('debug') ? extra.prompt : undefined,
+        prompt: extra?.prompt !== undefined && log.isLevelEnabled('debug') ? promptText(extra.prompt) : undefined,
       },
       'request completed',
     );
   }
 }
+
+const promptText = (p: string | (() => string)): string => (typeof p === 'function' ? p() : p);
