@@ -47,9 +47,27 @@ export const chatCompletionSchema = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      message: z.object({ role: z.literal('assistant'), content: z.string(), refusal: z.null() }),
-      logprobs: z.null(),
-      finish_reason: z.enum(['stop', 'length']),
+      message: z.object({
+        role: z.literal('assistant'),
+        /** null when the answer is tool calls only. */
+        content: z.string().nullable(),
+        refusal: z.string().nullable(),
+        tool_calls: z
+          .array(
+            z.object({
+              id: z.string(),
+              type: z.literal('function'),
+              function: z.object({ name: z.string(), arguments: z.string() }),
+            }),
+          )
+          .optional(),
+      }),
+      /** With `logprobs: true`: `content`, one entry per token (token, logprob, bytes, top_logprobs). */
+      logprobs: z
+        .looseObject({ content: z.array(z.looseObject({ token: z.string(), logprob: z.number() })).nullable() })
+        .nullable(),
+      /** Remote models: what the upstream said. */
+      finish_reason: z.enum(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']),
     }),
   ),
   usage: usageSchema,

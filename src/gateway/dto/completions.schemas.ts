@@ -40,8 +40,15 @@ export const completionSchema = z.object({
     z.object({
       text: z.string(),
       index: z.number().int(),
-      logprobs: z.null(),
-      finish_reason: z.enum(['stop', 'length']),
+      /** With `logprobs: N`: `tokens`, `token_logprobs`, `top_logprobs`, `text_offset`. */
+      logprobs: z
+        .looseObject({
+          tokens: z.array(z.string()),
+          token_logprobs: z.array(z.number()),
+          text_offset: z.array(z.number().int()),
+        })
+        .nullable(),
+      finish_reason: z.enum(['stop', 'length', 'content_filter']),
     }),
   ),
   usage: usageSchema,

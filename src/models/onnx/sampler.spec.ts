@@ -79,13 +79,13 @@ describe('pickToken', () => {
     live.forEach((id, i) => (logits[id] = Math.log(i + 1)));
     const rng = mulberry32(9);
     const counts = new Map<number, number>();
-    const n = 8000;
+    const n = 3000;
     for (let k = 0; k < n; k++) {
-      const id = pickToken(Float32Array.from(logits), cfg({}), rng);
+      const id = pickToken(logits, cfg({}), rng); // no penalty: the row is not modified
       counts.set(id, (counts.get(id) ?? 0) + 1);
     }
     expect([...counts.keys()].sort((a, b) => a - b)).toEqual(live);
-    live.forEach((id, i) => expect(Math.abs(counts.get(id)! / n - (i + 1) / 10)).toBeLessThan(0.02));
+    live.forEach((id, i) => expect(Math.abs(counts.get(id)! / n - (i + 1) / 10)).toBeLessThan(0.03));
   });
 
   it('keeps only the k most likely tokens with top-k', () => {
