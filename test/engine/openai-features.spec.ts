@@ -71,9 +71,8 @@ describe('n choices', () => {
 describe('a client that leaves', () => {
   it('stops every choice of the request at the next step', async () => {
     const body = { model: 'm', prompt: 'long story', n: 3 };
-    const stream = provider
-      .stream(request('long story', { ...SAMPLED, maxTokens: 400 }, { body }))
-      [Symbol.asyncIterator]();
+    const events = provider.stream(request('long story', { ...SAMPLED, maxTokens: 400 }, { body }));
+    const stream = events[Symbol.asyncIterator]();
     for (let i = 0; i < 6; i++) await stream.next();
     expect(provider.stats().inflight).toBe(3);
     await stream.return!();
