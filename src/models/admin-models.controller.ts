@@ -19,9 +19,16 @@ const adminModelSchema = z.object({
   inflight: z.number().int(),
   queued: z.number().int(),
   up: z.boolean(),
-  breaker: z.object({ state: z.string(), consecutive_failures: z.number().int(), opened_at: z.string().nullable() }).nullable(),
+  breaker: z
+    .object({ state: z.string(), consecutive_failures: z.number().int(), opened_at: z.string().nullable() })
+    .nullable(),
 });
-const reloadSchema = z.object({ added: z.array(z.string()), removed: z.array(z.string()), reloaded: z.array(z.string()), unchanged: z.array(z.string()) });
+const reloadSchema = z.object({
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  reloaded: z.array(z.string()),
+  unchanged: z.array(z.string()),
+});
 
 @AdminEndpoint('admin: models')
 @Controller('admin/models')
@@ -49,7 +56,11 @@ export class AdminModelsController {
         queued: m.queued,
         up: m.up,
         breaker: m.breaker
-          ? { state: m.breaker.state, consecutive_failures: m.breaker.consecutiveFailures, opened_at: m.breaker.openedAt ? new Date(m.breaker.openedAt).toISOString() : null }
+          ? {
+              state: m.breaker.state,
+              consecutive_failures: m.breaker.consecutiveFailures,
+              opened_at: m.breaker.openedAt ? new Date(m.breaker.openedAt).toISOString() : null,
+            }
           : null,
       })),
     };
@@ -57,7 +68,10 @@ export class AdminModelsController {
 
   @Post('reload')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Reload models.yaml without a restart; in-flight requests finish on the old models; a bad file is refused and the old registry keeps serving' })
+  @ApiOperation({
+    summary:
+      'Reload models.yaml without a restart; in-flight requests finish on the old models; a bad file is refused and the old registry keeps serving',
+  })
   @ApiZodResponse(200, reloadSchema)
   async reload() {
     const { added, removed, reloaded, unchanged } = await this.models.reload();

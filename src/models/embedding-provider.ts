@@ -27,7 +27,10 @@ export interface Embedder {
    * Tokenizes the inputs (prefix for the input type first). An input over the context is
    * `invalid_request` naming its index, unless `truncate` is set.
    */
-  prepare(inputs: Array<string | number[]>, opts: { truncate?: boolean; inputType?: 'query' | 'document' }): PreparedInput;
+  prepare(
+    inputs: Array<string | number[]>,
+    opts: { truncate?: boolean; inputType?: 'query' | 'document' },
+  ): PreparedInput;
   embed(req: EmbedRequest): Promise<Array<number[] | string>>;
 }
 

@@ -9,7 +9,12 @@ import { ApiErrors, ApiZodResponse } from '../common/openapi/openapi.decorators'
 import { ModelsService } from './models.service';
 import { KeyEndpoint } from '../api-keys/decorators/endpoint.decorators';
 
-const modelSchema = z.object({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string() });
+const modelSchema = z.object({
+  id: z.string(),
+  object: z.literal('model'),
+  created: z.number().int(),
+  owned_by: z.string(),
+});
 const modelListSchema = z.object({ object: z.literal('list'), data: z.array(modelSchema) });
 const STARTED = Math.floor(Date.now() / 1000);
 
@@ -24,7 +29,9 @@ export class ModelsController {
   @ApiZodResponse(200, modelListSchema)
   async list(@CurrentKey() key: AuthenticatedKey) {
     const all = await this.models.list();
-    const ids = all.filter((m) => this.allowed(key, m.id)).map((m) => ({ id: m.id, owner: m.provider === 'onnx' ? 'llm-server' : 'upstream' }));
+    const ids = all
+      .filter((m) => this.allowed(key, m.id))
+      .map((m) => ({ id: m.id, owner: m.provider === 'onnx' ? 'llm-server' : 'upstream' }));
     return { object: 'list', data: ids.map((m) => this.object(m.id, m.owner)) };
   }
 
@@ -34,7 +41,8 @@ export class ModelsController {
   @ApiErrors(ErrorCode.ModelNotFound)
   async get(@CurrentKey() key: AuthenticatedKey, @Param('id') id: string) {
     const info = (await this.models.list()).find((m) => m.id === id || m.aliases.includes(id));
-    if (!info || !this.allowed(key, info.id)) throw new ApiError(ErrorCode.ModelNotFound, `model "${id}" does not exist`, 'model');
+    if (!info || !this.allowed(key, info.id))
+      throw new ApiError(ErrorCode.ModelNotFound, `model "${id}" does not exist`, 'model');
     return this.object(id, info.provider === 'onnx' ? 'llm-server' : 'upstream');
   }
 

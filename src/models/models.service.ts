@@ -70,7 +70,10 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
       this.logger.log(`${file} lists no models: serving none`);
       return;
     }
-    this.registry = await ModelRegistry.load(file, this.factories(), { env: this.config.environment, logger: this.logger });
+    this.registry = await ModelRegistry.load(file, this.factories(), {
+      env: this.config.environment,
+      logger: this.logger,
+    });
     await this.announce();
   }
 
@@ -79,7 +82,10 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
     const file = this.config.models.configPath;
     if (!this.registry) {
       if (!existsSync(file)) throw ApiError.invalid(`no models config at ${file}`, 'MODELS_CONFIG');
-      this.registry = await ModelRegistry.load(file, this.factories(), { env: this.config.environment, logger: this.logger });
+      this.registry = await ModelRegistry.load(file, this.factories(), {
+        env: this.config.environment,
+        logger: this.logger,
+      });
       await this.announce();
       const added = this.registry.config.models.map((m) => m.id);
       return { added, removed: [], reloaded: [], unchanged: [], retired: Promise.resolve() };
@@ -146,7 +152,8 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
       onnx: async (cfg: import('./registry').OnnxModelConfig) => {
         const missing = bundledModelHint(cfg.path);
         if (missing) throw new ModelLoadError(cfg.path, missing);
-        if (cfg.task === 'embeddings') return createEncoderProvider(encoderOptions(cfg, device, this.logger, this.observers.engineHooks?.(cfg.id)));
+        if (cfg.task === 'embeddings')
+          return createEncoderProvider(encoderOptions(cfg, device, this.logger, this.observers.engineHooks?.(cfg.id)));
         return createOnnxProvider({
           id: cfg.id,
           path: cfg.path,

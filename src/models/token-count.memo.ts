@@ -13,7 +13,9 @@ export class TokenCountMemo {
 
   key(version: string, input: string | ChatMessage[]): string | undefined {
     const text = typeof input === 'string' ? input : JSON.stringify(input);
-    return text.length > MAX_KEY_CHARS ? undefined : `${version}\u0000${typeof input === 'string' ? 's' : 'm'}\u0000${text}`;
+    return text.length > MAX_KEY_CHARS
+      ? undefined
+      : `${version}\u0000${typeof input === 'string' ? 's' : 'm'}\u0000${text}`;
   }
 
   get(key: string): number | undefined {

@@ -57,7 +57,11 @@ export function firstUnknownField(body: Record<string, unknown>): string | undef
 }
 
 /** The body without the fields the model's `params` / `drop_params` remove (a shallow copy). */
-export function forwardableBody(body: Record<string, unknown>, mode: ParamsMode, dropParams: readonly string[]): Record<string, unknown> {
+export function forwardableBody(
+  body: Record<string, unknown>,
+  mode: ParamsMode,
+  dropParams: readonly string[],
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
     if (dropParams.includes(k)) continue;
@@ -102,7 +106,10 @@ const LOCAL_ACCEPTED = new Set([
 ]);
 
 const isNeutral = (v: unknown): boolean => v === undefined || v === null;
-const isEmpty = (v: unknown): boolean => isNeutral(v) || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+const isEmpty = (v: unknown): boolean =>
+  isNeutral(v) ||
+  (Array.isArray(v) && v.length === 0) ||
+  (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
 
 /** Per field, whether its value is neutral (changes nothing) for a local model. */
 const LOCAL_NEUTRAL: Record<string, (v: unknown, body: Record<string, unknown>) => boolean> = {

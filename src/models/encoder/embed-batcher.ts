@@ -55,14 +55,21 @@ export class EmbedBatcher {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.queue.length + rows.length > this.opts.maxQueue + this.opts.maxBatchSize) {
       return Promise.reject(
-        new ApiError(ErrorCode.ModelUnavailable, `the model is overloaded (${this.queue.length} inputs waiting)`, null, {
-          'retry-after': String(this.opts.retryAfterSeconds ?? 1),
-        }),
+        new ApiError(
+          ErrorCode.ModelUnavailable,
+          `the model is overloaded (${this.queue.length} inputs waiting)`,
+          null,
+          {
+            'retry-after': String(this.opts.retryAfterSeconds ?? 1),
+          },
+        ),
       );
     }
     const owner = {};
     const all = Promise.all(
-      rows.map((ids) => new Promise<Float32Array>((resolve, reject) => this.queue.push({ ids, resolve, reject, owner }))),
+      rows.map(
+        (ids) => new Promise<Float32Array>((resolve, reject) => this.queue.push({ ids, resolve, reject, owner })),
+      ),
     );
     if (signal) {
       const onAbort = () => this.drop(owner, signal.reason);

@@ -84,7 +84,8 @@ export function loadEncoderFolder(dir: string, variant = 'fp32', file?: string):
  */
 function contextLengthOf(config: Record<string, unknown>, tokenizerConfig: Record<string, unknown>): number {
   const positions = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : 512;
-  const offset = ['roberta', 'xlm-roberta', 'camembert'].includes(String(config.model_type)) && positions === 514 ? 2 : 0;
+  const offset =
+    ['roberta', 'xlm-roberta', 'camembert'].includes(String(config.model_type)) && positions === 514 ? 2 : 0;
   const max = tokenizerConfig.model_max_length;
   const fromTokenizer = typeof max === 'number' && max > 0 && max < 1e9 ? max : Infinity;
   return Math.min(fromTokenizer, positions - offset);

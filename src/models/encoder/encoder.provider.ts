@@ -60,7 +60,11 @@ export class EncoderProvider implements LlmProvider, Embedder {
   ) {
     this.batcher = new EmbedBatcher(
       (rows) => this.forward(rows),
-      { maxBatchSize: opts.maxBatchSize ?? 8, maxBatchTokens: opts.maxBatchTokens ?? 4096, maxQueue: opts.maxQueue ?? 2048 },
+      {
+        maxBatchSize: opts.maxBatchSize ?? 8,
+        maxBatchTokens: opts.maxBatchTokens ?? 4096,
+        maxQueue: opts.maxQueue ?? 2048,
+      },
       opts.hooks,
     );
   }
@@ -75,7 +79,8 @@ export class EncoderProvider implements LlmProvider, Embedder {
       logger: opts.logger,
     });
     for (const name of ['input_ids', 'attention_mask']) {
-      if (!session.inputNames.includes(name)) throw new ModelLoadError(folder.onnxFile, `the graph has no "${name}" input`);
+      if (!session.inputNames.includes(name))
+        throw new ModelLoadError(folder.onnxFile, `the graph has no "${name}" input`);
     }
     // An explicit pooling (models.yaml) means "pool the token states"; otherwise a graph that
     // pools itself is trusted.
@@ -133,7 +138,10 @@ export class EncoderProvider implements LlmProvider, Embedder {
     return this.folder.tokenizer.encode(input, { add_special_tokens: true }).ids.length;
   }
 
-  prepare(inputs: Array<string | number[]>, opts: { truncate?: boolean; inputType?: 'query' | 'document' }): PreparedInput {
+  prepare(
+    inputs: Array<string | number[]>,
+    opts: { truncate?: boolean; inputType?: 'query' | 'document' },
+  ): PreparedInput {
     const prefix = (opts.inputType === 'query' ? this.opts.queryPrefix : this.opts.documentPrefix) ?? '';
     const max = this.contextLength;
     const vocab = this.folder.vocabSize;
@@ -143,7 +151,11 @@ export class EncoderProvider implements LlmProvider, Embedder {
         ids = this.folder.tokenizer.encode(prefix + input, { add_special_tokens: true }).ids;
       } else {
         const bad = input.findIndex((t) => vocab !== undefined && t >= vocab);
-        if (bad >= 0) throw ApiError.invalid(`input[${index}][${bad}]: token id ${input[bad]} is not in the model's vocabulary (size ${vocab})`, 'input');
+        if (bad >= 0)
+          throw ApiError.invalid(
+            `input[${index}][${bad}]: token id ${input[bad]} is not in the model's vocabulary (size ${vocab})`,
+            'input',
+          );
         ids = input;
       }
       if (ids.length === 0) throw ApiError.invalid(`input[${index}] is empty`, 'input');
@@ -170,11 +182,20 @@ export class EncoderProvider implements LlmProvider, Embedder {
   }
 
   async health(): Promise<ProviderHealth> {
-    return { up: true, detail: `onnx encoder on ${this.device}`, inflight: this.batcher.busy ? this.batcher.lastBatchSize : 0, queued: this.batcher.queued };
+    return {
+      up: true,
+      detail: `onnx encoder on ${this.device}`,
+      inflight: this.batcher.busy ? this.batcher.lastBatchSize : 0,
+      queued: this.batcher.queued,
+    };
   }
 
   stats(): { inflight: number; queued: number; lastBatchSize: number } {
-    return { inflight: this.batcher.busy ? this.batcher.lastBatchSize : 0, queued: this.batcher.queued, lastBatchSize: this.batcher.lastBatchSize };
+    return {
+      inflight: this.batcher.busy ? this.batcher.lastBatchSize : 0,
+      queued: this.batcher.queued,
+      lastBatchSize: this.batcher.lastBatchSize,
+    };
   }
 
   async close(): Promise<void> {
@@ -198,15 +219,20 @@ export class EncoderProvider implements LlmProvider, Embedder {
       input_ids: new ort.Tensor('int64', ids, [B, S]),
       attention_mask: new ort.Tensor('int64', mask, [B, S]),
     };
-    if (this.session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(B * S), [B, S]);
+    if (this.session.inputNames.includes('token_type_ids'))
+      feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(B * S), [B, S]);
     const out = await this.session.run(feeds, [this.output]);
     const t = out[this.output];
     // fp16 exports answer float16 (raw bits): widened once per pass.
-    const data = t.type === 'float16' ? halfRowToFloat(t.data as Uint16Array, 0, t.data.length) : (t.data as Float32Array);
+    const data =
+      t.type === 'float16' ? halfRowToFloat(t.data as Uint16Array, 0, t.data.length) : (t.data as Float32Array);
     const dim = t.dims[t.dims.length - 1];
     const renorm = this.opts.normalize !== false;
     return rows.map((r, b) => {
-      const v = this.output === 'sentence_embedding' ? data.slice(b * dim, (b + 1) * dim) : poolRow(data, b, S, dim, r.length, this.pooling);
+      const v =
+        this.output === 'sentence_embedding'
+          ? data.slice(b * dim, (b + 1) * dim)
+          : poolRow(data, b, S, dim, r.length, this.pooling);
       return renorm ? normalize(v) : v;
     });
   }

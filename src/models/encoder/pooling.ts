@@ -4,7 +4,14 @@ import type { Pooling } from './encoder-folder';
  * One row's vector from the encoder's [B, S, H] output: mean over its real tokens, its first
  * token, or its last real token (rows are right-padded, so that is length - 1).
  */
-export function poolRow(hidden: Float32Array, row: number, seqLen: number, dim: number, length: number, mode: Pooling): Float32Array {
+export function poolRow(
+  hidden: Float32Array,
+  row: number,
+  seqLen: number,
+  dim: number,
+  length: number,
+  mode: Pooling,
+): Float32Array {
   const base = row * seqLen * dim;
   if (mode === 'cls') return hidden.slice(base, base + dim);
   if (mode === 'last') return hidden.slice(base + (length - 1) * dim, base + length * dim);

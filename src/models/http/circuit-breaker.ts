@@ -79,7 +79,10 @@ export class CircuitBreaker {
   acquire(): BreakerPermit {
     this.tick();
     if (this.state === 'open') {
-      throw this.failFast(`circuit open after ${this.consecutiveFailures} consecutive failures`, this.remainingCooldown());
+      throw this.failFast(
+        `circuit open after ${this.consecutiveFailures} consecutive failures`,
+        this.remainingCooldown(),
+      );
     }
     if (this.state === 'half-open') {
       if (this.probeInFlight) throw this.failFast('circuit half-open, a probe request is in flight', 1000);

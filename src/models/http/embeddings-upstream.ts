@@ -20,7 +20,15 @@ export interface UpstreamEmbeddings {
 }
 
 /** OpenAI's embeddings fields plus our two extensions (TEI knows `truncate`). */
-export const EMBEDDINGS_FIELDS = new Set(['model', 'input', 'encoding_format', 'dimensions', 'user', 'truncate', 'input_type']);
+export const EMBEDDINGS_FIELDS = new Set([
+  'model',
+  'input',
+  'encoding_format',
+  'dimensions',
+  'user',
+  'truncate',
+  'input_type',
+]);
 
 /** The first field that is not an embeddings field (models.yaml `params: strict` refuses it). */
 export function firstUnknownEmbeddingsField(body: Json): string | undefined {
@@ -63,7 +71,12 @@ const rethrow = (failure: UpstreamFailure): never => {
   throw failure.retryable ? new RetryableFailure(failure) : failure.error;
 };
 
-async function postOnce(cfg: HttpModelConfig, apiKey: string | undefined, body: Json, signal?: AbortSignal): Promise<UpstreamEmbeddings> {
+async function postOnce(
+  cfg: HttpModelConfig,
+  apiKey: string | undefined,
+  body: Json,
+  signal?: AbortSignal,
+): Promise<UpstreamEmbeddings> {
   const sent: Json = { ...body, model: cfg.upstreamModel ?? cfg.id };
   // models.yaml params (docs/api.md, wire fidelity): forward sends unknown fields, drop removes them.
   if (cfg.params === 'drop') for (const k of Object.keys(sent)) if (!EMBEDDINGS_FIELDS.has(k)) delete sent[k];

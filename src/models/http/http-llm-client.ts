@@ -187,7 +187,13 @@ export class HttpLLMClient implements LlmProvider {
         if (err instanceof UpstreamStreamCutError) throw err;
         if (req.signal?.aborted || isAbortError(err)) throw req.signal ? abortReason(req.signal) : err;
         const timeout = errorCodeOf(err) === 'UND_ERR_BODY_TIMEOUT';
-        throw await this.cut(req, text, upstreamUsage, timeout ? 'went silent mid-stream' : 'closed the stream early', timeout);
+        throw await this.cut(
+          req,
+          text,
+          upstreamUsage,
+          timeout ? 'went silent mid-stream' : 'closed the stream early',
+          timeout,
+        );
       }
       if (complete) return;
       // Lenient: a body that ends cleanly after a finish_reason is complete even without [DONE].
@@ -234,7 +240,11 @@ export class HttpLLMClient implements LlmProvider {
   }
 
   /** Sends with retries; on failure settles the permit and throws the mapped ApiError. */
-  private async sendOrThrow(req: GenerateRequest, stream: boolean, permit: BreakerPermit): Promise<Dispatcher.ResponseData> {
+  private async sendOrThrow(
+    req: GenerateRequest,
+    stream: boolean,
+    permit: BreakerPermit,
+  ): Promise<Dispatcher.ResponseData> {
     const outcome = await this.send(req, stream);
     if ('res' in outcome) return outcome.res;
     this.settle(permit, outcome.failure);
@@ -269,7 +279,13 @@ export class HttpLLMClient implements LlmProvider {
       if (req.signal?.aborted) throw abortReason(req.signal);
       let failure: UpstreamFailure;
       try {
-        const res = await requestWhole(this.pool, { path, headers, body, signal: req.signal, errorBodyCap: MAX_ERROR_BODY });
+        const res = await requestWhole(this.pool, {
+          path,
+          headers,
+          body,
+          signal: req.signal,
+          errorBodyCap: MAX_ERROR_BODY,
+        });
         if (res.statusCode >= 200 && res.statusCode < 300) return { res };
         const text = res.body.toString('utf8').slice(0, MAX_ERROR_BODY);
         failure = classifyStatus(this.opts.model, res.statusCode, res.headers, text);
@@ -283,9 +299,18 @@ export class HttpLLMClient implements LlmProvider {
     }
   }
 
-  private wireRequest(req: GenerateRequest, stream: boolean): { path: string; headers: Record<string, string>; body: string } {
+  private wireRequest(
+    req: GenerateRequest,
+    stream: boolean,
+  ): { path: string; headers: Record<string, string>; body: string } {
     const path = this.basePath + endpointFor(req);
-    const wire = { upstreamModel: this.upstreamModel, extendedSampling: !!this.opts.extendedSampling, params: this.opts.params, dropParams: this.opts.dropParams, maxTokensField: this.opts.maxTokensField };
+    const wire = {
+      upstreamModel: this.upstreamModel,
+      extendedSampling: !!this.opts.extendedSampling,
+      params: this.opts.params,
+      dropParams: this.opts.dropParams,
+      maxTokensField: this.opts.maxTokensField,
+    };
     const body = JSON.stringify(buildBody(req, wire, stream));
     const headers = { ...(stream ? this.streamHeaders : this.wholeHeaders) };
     if (req.requestId) headers['x-request-id'] = req.requestId;
@@ -307,7 +332,13 @@ export class HttpLLMClient implements LlmProvider {
     else permit.success();
   }
 
-  private async cut(req: GenerateRequest, text: string, usage: UpstreamUsage | undefined, what: string, timeout = false) {
+  private async cut(
+    req: GenerateRequest,
+    text: string,
+    usage: UpstreamUsage | undefined,
+    what: string,
+    timeout = false,
+  ) {
     this.breaker.reportLateFailure();
     const partialUsage: TokenUsage = {
       promptTokens: usage?.promptTokens ?? (await this.countTokens(req.messages ?? req.prompt ?? '')),

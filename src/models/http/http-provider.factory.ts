@@ -21,7 +21,9 @@ export interface HttpProviderFactoryOptions {
 }
 
 /** The registry's `http` factory: models.yaml entry → HttpLLMClient. */
-export function createHttpProviderFactory(opts: HttpProviderFactoryOptions): (cfg: HttpModelConfig) => Promise<LlmProvider> {
+export function createHttpProviderFactory(
+  opts: HttpProviderFactoryOptions,
+): (cfg: HttpModelConfig) => Promise<LlmProvider> {
   return async (cfg) => {
     let apiKey: string | undefined;
     if (cfg.apiKeyEnv) {
@@ -31,7 +33,13 @@ export function createHttpProviderFactory(opts: HttpProviderFactoryOptions): (cf
     }
     const breaker = new CircuitBreaker(
       cfg.id,
-      { ...opts.breaker, ...withoutUndefined({ failureThreshold: cfg.circuitBreaker?.failureThreshold, cooldownMs: cfg.circuitBreaker?.cooldownMs }) },
+      {
+        ...opts.breaker,
+        ...withoutUndefined({
+          failureThreshold: cfg.circuitBreaker?.failureThreshold,
+          cooldownMs: cfg.circuitBreaker?.cooldownMs,
+        }),
+      },
       opts.onBreakerStateChange,
     );
     const client = new HttpLLMClient({

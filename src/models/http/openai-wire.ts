@@ -30,7 +30,9 @@ export function buildBody(req: GenerateRequest, opts: WireOptions, stream: boole
   const p = req.params;
   const body: Record<string, unknown> = { model: opts.upstreamModel };
   if (req.messages) {
-    body.messages = req.messages.map((m) => (m.name ? { role: m.role, content: m.content, name: m.name } : { role: m.role, content: m.content }));
+    body.messages = req.messages.map((m) =>
+      m.name ? { role: m.role, content: m.content, name: m.name } : { role: m.role, content: m.content },
+    );
   } else {
     body.prompt = req.prompt ?? '';
   }
@@ -59,7 +61,12 @@ export function buildBody(req: GenerateRequest, opts: WireOptions, stream: boole
  * (in `max_tokens_field`), usage in streams for our accounting, and our vLLM-style extras left
  * out unless the model enables them.
  */
-function forwardedBody(req: GenerateRequest, sent: Record<string, unknown>, opts: WireOptions, stream: boolean): Record<string, unknown> {
+function forwardedBody(
+  req: GenerateRequest,
+  sent: Record<string, unknown>,
+  opts: WireOptions,
+  stream: boolean,
+): Record<string, unknown> {
   const body = forwardableBody(sent, opts.params ?? 'forward', opts.dropParams ?? []);
   body.model = opts.upstreamModel;
   const cap = req.params.maxTokens;

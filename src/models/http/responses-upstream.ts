@@ -98,7 +98,8 @@ export class ResponsesUpstream {
             yield { kind: 'event', event };
           }
         }
-        for (const ev of parser.end()) if (ev.data && ev.data !== '[DONE]') yield { kind: 'event', event: JSON.parse(ev.data) as Json };
+        for (const ev of parser.end())
+          if (ev.data && ev.data !== '[DONE]') yield { kind: 'event', event: JSON.parse(ev.data) as Json };
         complete = true;
       } catch (err) {
         if (o.signal?.aborted || isAbortError(err)) throw o.signal ? abortReason(o.signal) : err;
@@ -132,7 +133,13 @@ export class ResponsesUpstream {
       if (o.signal?.aborted) throw abortReason(o.signal);
       let failure: UpstreamFailure;
       try {
-        const res = await this.pool.request({ method: 'POST', path: `${this.basePath}/responses`, headers, body, signal: o.signal });
+        const res = await this.pool.request({
+          method: 'POST',
+          path: `${this.basePath}/responses`,
+          headers,
+          body,
+          signal: o.signal,
+        });
         if (res.statusCode >= 200 && res.statusCode < 300) return { res };
         failure = classifyStatus(this.opts.model, res.statusCode, res.headers, await readCapped(res.body));
       } catch (err) {

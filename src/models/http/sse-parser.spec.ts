@@ -27,7 +27,12 @@ describe(SseParser.name, () => {
 
   it('gives the same events however the input is split', () => {
     for (let cut = 1; cut < stream.length; cut++) expect(parseSplit(stream, [cut])).toEqual(expected);
-    expect(parseSplit(stream, Array.from({ length: stream.length - 1 }, (_, i) => i + 1))).toEqual(expected);
+    expect(
+      parseSplit(
+        stream,
+        Array.from({ length: stream.length - 1 }, (_, i) => i + 1),
+      ),
+    ).toEqual(expected);
   });
 
   it('accepts \\r\\n and lone \\r line ends, even with \\r\\n split across chunks', () => {

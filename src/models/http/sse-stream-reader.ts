@@ -46,7 +46,8 @@ function toItems(event: string, data: string): WireItem[] {
     return event === 'error' ? [{ kind: 'error', message: data.slice(0, 500) }] : [];
   }
   const chunk = parseChunk(json);
-  if (chunk.error !== undefined || event === 'error') return [{ kind: 'error', message: chunk.error ?? data.slice(0, 500) }];
+  if (chunk.error !== undefined || event === 'error')
+    return [{ kind: 'error', message: chunk.error ?? data.slice(0, 500) }];
   const items: WireItem[] = [];
   // One chunk may carry text and the finish reason / usage together (llama.cpp, vLLM).
   if (chunk.hasChoices) items.push({ kind: 'delta', text: chunk.delta, chunk: json as WireObject });

@@ -1,4 +1,11 @@
-import type { ChatMessage, FinishReason, GenerateRequest, StreamEvent, TokenUsage, WireObject } from '../provider.interface';
+import type {
+  ChatMessage,
+  FinishReason,
+  GenerateRequest,
+  StreamEvent,
+  TokenUsage,
+  WireObject,
+} from '../provider.interface';
 import type { UpstreamUsage } from './openai-wire';
 
 /** Counts the tokens of a text; a real tokenizer when one is given to the client. */
@@ -35,6 +42,10 @@ export async function usageOf(
 }
 
 /** A stream's `done`; the upstream's usage object rides along when it is what was charged. */
-export function doneEvent(finishReason: FinishReason, usage: TokenUsage, rawUsage: WireObject | undefined): StreamEvent {
+export function doneEvent(
+  finishReason: FinishReason,
+  usage: TokenUsage,
+  rawUsage: WireObject | undefined,
+): StreamEvent {
   return { type: 'done', finishReason, usage, ...(rawUsage && !usage.estimated ? { wireUsage: rawUsage } : {}) };
 }

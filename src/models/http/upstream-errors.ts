@@ -58,7 +58,10 @@ export function classifyTransportError(model: string, err: unknown): UpstreamFai
   const detail = err instanceof Error ? err.message : String(err);
   if (code === 'UND_ERR_CONNECT_TIMEOUT') {
     return {
-      error: new ApiError(ErrorCode.UpstreamTimeout, `Upstream of model "${model}" did not accept a connection in time`),
+      error: new ApiError(
+        ErrorCode.UpstreamTimeout,
+        `Upstream of model "${model}" did not accept a connection in time`,
+      ),
       retryable: true,
       breakerFailure: true,
     };
@@ -145,7 +148,10 @@ export function classifyStatus(
   }
   // 401/403 and other 4xx: our credentials or setup for this upstream, not the client's request.
   return {
-    error: new ApiError(ErrorCode.UpstreamError, `Upstream of model "${model}" rejected the request (HTTP ${status})${suffix}`),
+    error: new ApiError(
+      ErrorCode.UpstreamError,
+      `Upstream of model "${model}" rejected the request (HTTP ${status})${suffix}`,
+    ),
     retryable: false,
     breakerFailure: false,
   };

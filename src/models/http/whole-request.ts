@@ -70,11 +70,7 @@ class WholeBodyHandler implements Dispatcher.DispatchHandler {
     if (this.reason) controller.abort(this.reason as Error);
   }
 
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-  ): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     this.statusCode = statusCode;
     this.headers = headers;
   }

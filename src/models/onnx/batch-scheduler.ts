@@ -61,9 +61,15 @@ export class BatchScheduler {
 
   submit(seq: Sequence): void {
     const retry = { 'Retry-After': String(this.opts.retryAfterSeconds) };
-    if (this.closed) throw new ApiError(ErrorCode.ModelUnavailable, `model "${this.opts.modelId}" is shutting down`, null, retry);
+    if (this.closed)
+      throw new ApiError(ErrorCode.ModelUnavailable, `model "${this.opts.modelId}" is shutting down`, null, retry);
     if (this.inflight + this.queue.length >= this.opts.maxBatchSize + this.opts.maxQueue) {
-      throw new ApiError(ErrorCode.ModelUnavailable, `model "${this.opts.modelId}" is at capacity; retry later`, null, retry);
+      throw new ApiError(
+        ErrorCode.ModelUnavailable,
+        `model "${this.opts.modelId}" is at capacity; retry later`,
+        null,
+        retry,
+      );
     }
     seq.onCancel = () => this.dequeue(seq);
     this.queue.push(seq);
@@ -167,7 +173,13 @@ export class BatchScheduler {
     let kv: KvBatch;
     try {
       const out = await this.runner.forward({
-        ids, batch: leaders.length, seqLen, pads, past: null, pastLength: 0, want: this.want(rows),
+        ids,
+        batch: leaders.length,
+        seqLen,
+        pads,
+        past: null,
+        pastLength: 0,
+        want: this.want(rows),
       });
       kv = new KvBatch(out.presents, leaders.length, seqLen, pads, this.runner.io.kvType);
       if (shared) kv = kv.select(leaderOf);

@@ -7,13 +7,16 @@ const CHATML =
 describe(ChatTemplate.name, () => {
   it('renders messages with the generation prompt', () => {
     const t = new ChatTemplate(CHATML, {});
-    expect(t.render([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }])).toBe(
-      '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n',
-    );
+    expect(
+      t.render([
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi' },
+      ]),
+    ).toBe('<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n');
   });
 
   it('exposes bos and eos tokens to the template', () => {
-    const t = new ChatTemplate("{{ bos_token }}{% for m in messages %}{{ m.content + eos_token }}{% endfor %}", {
+    const t = new ChatTemplate('{{ bos_token }}{% for m in messages %}{{ m.content + eos_token }}{% endfor %}', {
       bos_token: '<s>',
       eos_token: '</s>',
     });
@@ -34,7 +37,12 @@ describe(ChatTemplate.name, () => {
 describe(pickChatTemplate.name, () => {
   it('takes a string, or the default of a named list', () => {
     expect(pickChatTemplate('T')).toBe('T');
-    expect(pickChatTemplate([{ name: 'tool_use', template: 'A' }, { name: 'default', template: 'B' }])).toBe('B');
+    expect(
+      pickChatTemplate([
+        { name: 'tool_use', template: 'A' },
+        { name: 'default', template: 'B' },
+      ]),
+    ).toBe('B');
     expect(pickChatTemplate(undefined)).toBeUndefined();
   });
 });

@@ -55,7 +55,11 @@ describe('genai_config.json', () => {
       bosId: 1,
       padId: 32000,
     });
-    expect(g.names).toMatchObject({ pastKey: 'past_key_values.%d.key', presentValue: 'present.%d.value', logits: 'logits' });
+    expect(g.names).toMatchObject({
+      pastKey: 'past_key_values.%d.key',
+      presentValue: 'present.%d.value',
+      logits: 'logits',
+    });
   });
 
   it('takes custom tensor names and falls back to search.max_length for the context', () => {

@@ -27,7 +27,9 @@ export function parseGenAiConfig(json: Json, file: string): GenAiModel {
   const type = model.type;
   if (typeof type !== 'string') fail('has no "model.type"');
   if (!(SUPPORTED_MODEL_TYPES as readonly string[]).includes(type as string) || type === 'gpt2') {
-    fail(`model.type "${String(type)}" is not supported (supported: ${SUPPORTED_MODEL_TYPES.filter((t) => t !== 'gpt2').join(', ')})`);
+    fail(
+      `model.type "${String(type)}" is not supported (supported: ${SUPPORTED_MODEL_TYPES.filter((t) => t !== 'gpt2').join(', ')})`,
+    );
   }
   const int = (o: Json, key: string, where: string, fallback?: number): number => {
     const v = o[key] ?? fallback;

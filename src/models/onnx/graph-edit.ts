@@ -103,10 +103,12 @@ function separateLookupTables(graph: onnx.IGraphProto): void {
   const initializers = (graph.initializer ??= []);
   const names = new Set(initializers.map((t) => t.name ?? ''));
   const external = new Map<string, onnx.ITensorProto>();
-  for (const t of initializers) if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) external.set(t.name ?? '', t);
+  for (const t of initializers)
+    if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) external.set(t.name ?? '', t);
   // Weights some other op reads too: only those are worth a second mapping.
   const readElsewhere = new Set<string>();
-  for (const node of graph.node ?? []) if (!LOOKUP_OPS.has(node.opType ?? '')) for (const i of node.input ?? []) readElsewhere.add(i);
+  for (const node of graph.node ?? [])
+    if (!LOOKUP_OPS.has(node.opType ?? '')) for (const i of node.input ?? []) readElsewhere.add(i);
   const copies = new Map<string, string>();
   for (const node of graph.node ?? []) {
     if (!LOOKUP_OPS.has(node.opType ?? '') || !node.input) continue;
@@ -189,7 +191,13 @@ function editGraphForDecoding(model: onnx.ModelProto): string[] {
         opType: 'Cast',
         input: ['logits'],
         output: [LOGITS_FLOAT32],
-        attribute: [onnx.AttributeProto.create({ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: onnx.TensorProto.DataType.FLOAT })],
+        attribute: [
+          onnx.AttributeProto.create({
+            name: 'to',
+            type: onnx.AttributeProto.AttributeType.INT,
+            i: onnx.TensorProto.DataType.FLOAT,
+          }),
+        ],
       }),
     );
     const dims = logitsOut.type.tensorType.shape?.dim ?? [];
@@ -217,7 +225,12 @@ function editGraphForDecoding(model: onnx.ModelProto): string[] {
     (graph.output ??= []).push(
       onnx.ValueInfoProto.create({
         name: ARGMAX_OUTPUT,
-        type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [{ dimParam: 'batch_size' }, { dimParam: 'logits_positions' }] } } },
+        type: {
+          tensorType: {
+            elemType: onnx.TensorProto.DataType.INT64,
+            shape: { dim: [{ dimParam: 'batch_size' }, { dimParam: 'logits_positions' }] },
+          },
+        },
       }),
     );
     changes.push('argmax output');
@@ -227,7 +240,12 @@ function editGraphForDecoding(model: onnx.ModelProto): string[] {
 
 function int64Tensor(name: string, values: bigint[]): onnx.TensorProto {
   const raw = new Uint8Array(new BigInt64Array(values).buffer);
-  return onnx.TensorProto.create({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: raw });
+  return onnx.TensorProto.create({
+    name,
+    dims: [values.length],
+    dataType: onnx.TensorProto.DataType.INT64,
+    rawData: raw,
+  });
 }
 
 /**

@@ -74,7 +74,11 @@ export function inspectGraph(
   };
   const indexType = (name: string): IndexType => {
     const type = tensor(inputs, name, 'input').type;
-    return type === 'int32' ? 'int32' : type === 'int64' ? 'int64' : fail(`input "${name}" has type ${type}, expected int64`);
+    return type === 'int32'
+      ? 'int32'
+      : type === 'int64'
+        ? 'int64'
+        : fail(`input "${name}" has type ${type}, expected int64`);
   };
 
   const pastNames: string[] = [];
@@ -91,7 +95,8 @@ export function inspectGraph(
 
   const first = pastMeta[0];
   const kvType = first.type;
-  if (kvType !== 'float32' && kvType !== 'float16') fail(`past key/values have type ${kvType}, expected float32 or float16`);
+  if (kvType !== 'float32' && kvType !== 'float16')
+    fail(`past key/values have type ${kvType}, expected float32 or float16`);
   if (first.shape.length !== 4) fail(`past key/values have rank ${first.shape.length}, expected 4`);
   // Fixed dims in the graph win; symbolic ones fall back to config.json.
   const dim = (d: number | string, fallback: number) => (typeof d === 'number' && d > 0 ? d : fallback);

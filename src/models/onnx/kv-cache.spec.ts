@@ -19,7 +19,9 @@ function layer(batch: number, past: number, tag: number): ort.Tensor {
 function positions(t: ort.Tensor, r: number, h: number): number[][] {
   const [, , past] = t.dims;
   const data = t.data as Float32Array;
-  return Array.from({ length: past }, (_, p) => Array.from(data.subarray(((r * H + h) * past + p) * D, ((r * H + h) * past + p + 1) * D)));
+  return Array.from({ length: past }, (_, p) =>
+    Array.from(data.subarray(((r * H + h) * past + p) * D, ((r * H + h) * past + p + 1) * D)),
+  );
 }
 
 describe(KvBatch.name, () => {
@@ -29,16 +31,30 @@ describe(KvBatch.name, () => {
     const m = a.concat(b);
     expect([m.batch, m.pastLength, m.pads]).toEqual([3, 3, [1, 1, 0]]);
     expect(m.tensors[0].dims).toEqual([3, H, 3, D]);
-    expect(positions(m.tensors[0], 0, 1)).toEqual([[0, 0], [100, 101], [110, 111]]); // one padding column first
-    expect(positions(m.tensors[0], 2, 0)).toEqual([[51000, 51001], [51010, 51011], [51020, 51021]]);
+    expect(positions(m.tensors[0], 0, 1)).toEqual([
+      [0, 0],
+      [100, 101],
+      [110, 111],
+    ]); // one padding column first
+    expect(positions(m.tensors[0], 2, 0)).toEqual([
+      [51000, 51001],
+      [51010, 51011],
+      [51020, 51021],
+    ]);
   });
 
   it('keeps selected rows and trims padding columns no remaining row needs', () => {
     const kv = new KvBatch([layer(3, 4, 0)], 3, 4, [2, 0, 3], 'float32');
     const s = kv.select([2, 0]);
     expect([s.batch, s.pastLength, s.pads]).toEqual([2, 2, [1, 0]]);
-    expect(positions(s.tensors[0], 0, 0)).toEqual([[2020, 2021], [2030, 2031]]);
-    expect(positions(s.tensors[0], 1, 1)).toEqual([[120, 121], [130, 131]]);
+    expect(positions(s.tensors[0], 0, 0)).toEqual([
+      [2020, 2021],
+      [2030, 2031],
+    ]);
+    expect(positions(s.tensors[0], 1, 1)).toEqual([
+      [120, 121],
+      [130, 131],
+    ]);
     expect(kv.select([0, 1, 2])).toBe(kv); // nothing to do: no copy
   });
 
@@ -67,7 +83,13 @@ describe(KvBatch.name, () => {
 describe(halfToFloat.name, () => {
   it('decodes normal, subnormal and special half-precision values', () => {
     expect([0x3c00, 0xc000, 0x7bff, 0x3555, 0x0001, 0x0000, 0x8000].map(halfToFloat)).toEqual([
-      1, -2, 65504, 0.333251953125, 2 ** -24, 0, -0,
+      1,
+      -2,
+      65504,
+      0.333251953125,
+      2 ** -24,
+      0,
+      -0,
     ]);
     expect(halfToFloat(0x7c00)).toBe(Infinity);
     expect(halfToFloat(0x7e00)).toBeNaN();

@@ -52,7 +52,13 @@ export class KvBatch {
   /** After a forward pass of `seqLen` new tokens for every row. */
   advance(presents: ort.Tensor[], seqLen: number, targets?: PresentTargets): KvBatch {
     return new KvBatch(
-      presents, this.batch, this.pastLength + seqLen, this.pads, this.kvType, targets?.backing ?? null, this.backing,
+      presents,
+      this.batch,
+      this.pastLength + seqLen,
+      this.pads,
+      this.kvType,
+      targets?.backing ?? null,
+      this.backing,
     );
   }
 
@@ -99,7 +105,13 @@ export class KvBatch {
       });
       return kvTensor(this.kvType, out, [rows.length, heads, past, headDim]);
     });
-    return new KvBatch(tensors, rows.length, past, rows.map((r) => this.pads[r] - trim), this.kvType);
+    return new KvBatch(
+      tensors,
+      rows.length,
+      past,
+      rows.map((r) => this.pads[r] - trim),
+      this.kvType,
+    );
   }
 }
 

@@ -27,6 +27,9 @@ export function tokenLogprob(logits: Float32Array, chosen: number, top: number):
     if (v !== NEG_INF) sum += Math.exp(v - max);
   }
   const lse = max + Math.log(sum);
-  return { id: chosen, logprob: logits[chosen] - lse, top: topLogits(logits, top).ids.map((id) => ({ id, logprob: logits[id] - lse })) };
+  return {
+    id: chosen,
+    logprob: logits[chosen] - lse,
+    top: topLogits(logits, top).ids.map((id) => ({ id, logprob: logits[id] - lse })),
+  };
 }
-

@@ -57,7 +57,11 @@ export function readModelFolder(path: string, select: string | GraphSelection = 
   }
   const genaiFile = join(dir, GENAI_CONFIG);
   const genai = existsSync(genaiFile) ? parseGenAiConfig(readJson(genaiFile), genaiFile) : undefined;
-  const onnxFile = file ? explicitGraph(dir, file) : genai ? genaiGraph(dir, genai.filename) : findGraph(dir, suffix, dtype);
+  const onnxFile = file
+    ? explicitGraph(dir, file)
+    : genai
+      ? genaiGraph(dir, genai.filename)
+      : findGraph(dir, suffix, dtype);
   const configFile = genai ? genaiFile : join(dir, 'config.json');
   const config = genai ? (readOptionalJson(join(dir, 'config.json')) ?? {}) : readJson(configFile);
   const generationConfig = readOptionalJson(join(dir, 'generation_config.json'));
@@ -98,7 +102,8 @@ export function externalDataFiles(onnxFile: string): string[] {
   const folder = dirname(onnxFile);
   const base = basename(onnxFile);
   const chunk = (f: string) => Number(/_(\d+)$/.exec(f)?.[1] ?? 0);
-  const isData = (f: string) => f === `${base}.data` || /^_data(_\d+)?$/.test(f.slice(base.length)) && f.startsWith(base);
+  const isData = (f: string) =>
+    f === `${base}.data` || (/^_data(_\d+)?$/.test(f.slice(base.length)) && f.startsWith(base));
   return readdirSync(folder)
     .filter(isData)
     .sort((a, b) => chunk(a) - chunk(b))
@@ -115,7 +120,10 @@ function explicitGraph(dir: string, file: string): string {
 function genaiGraph(dir: string, filename: string): string {
   const file = join(dir, filename);
   if (!existsSync(file)) {
-    throw new ModelLoadError(file, `named by ${GENAI_CONFIG} but not found (graphs present: ${presentGraphs(dir).join(', ') || 'none'})`);
+    throw new ModelLoadError(
+      file,
+      `named by ${GENAI_CONFIG} but not found (graphs present: ${presentGraphs(dir).join(', ') || 'none'})`,
+    );
   }
   return file;
 }
@@ -130,7 +138,8 @@ function findGraph(dir: string, suffix: string, dtype: string): string {
   const wanted = GRAPH_BASE_NAMES.map((b) => `onnx/${b}${suffix}.onnx`).join(' or ');
   throw new ModelLoadError(
     join(onnxDir, `model${suffix}.onnx`),
-    `not found: dtype ${dtype} expects ${wanted}` + (present.length ? ` (present: ${present.join(', ')})` : ' (no .onnx files in the folder)'),
+    `not found: dtype ${dtype} expects ${wanted}` +
+      (present.length ? ` (present: ${present.join(', ')})` : ' (no .onnx files in the folder)'),
   );
 }
 
@@ -140,7 +149,9 @@ export function presentGraphs(dir: string): string[] {
   for (const sub of ['onnx', '.']) {
     const folder = join(dir, sub);
     if (!existsSync(folder) || !statSync(folder).isDirectory()) continue;
-    for (const f of readdirSync(folder).filter((n) => n.endsWith('.onnx')).sort()) {
+    for (const f of readdirSync(folder)
+      .filter((n) => n.endsWith('.onnx'))
+      .sort()) {
       const name = sub === '.' ? f : `onnx/${f}`;
       const dtype = dtypeOfFile(f);
       found.push(dtype ? `${name} (${dtype})` : name);

@@ -163,12 +163,14 @@ export class ModelRunner {
     const names = io.names;
     const feeds: Record<string, ort.Tensor> = {
       [names.inputIds]: indexTensor(io.inputIdsType, args.ids, [batch, seqLen]),
-      [names.attentionMask]: mask instanceof Int32Array
-        ? new ort.Tensor('int32', mask, [batch, total])
-        : new ort.Tensor('int64', mask, [batch, total]),
+      [names.attentionMask]:
+        mask instanceof Int32Array
+          ? new ort.Tensor('int32', mask, [batch, total])
+          : new ort.Tensor('int64', mask, [batch, total]),
     };
     if (io.positionIdsType) feeds[names.positionIds] = indexTensor(io.positionIdsType, positions, [batch, seqLen]);
-    if (io.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([pastLength > 0 ? 1 : 0]), [1]);
+    if (io.hasUseCacheBranch)
+      feeds.use_cache_branch = new ort.Tensor('bool', new Uint8Array([pastLength > 0 ? 1 : 0]), [1]);
     const past = args.past ?? this.emptyPast(batch);
     for (let i = 0; i < io.pastNames.length; i++) feeds[io.pastNames[i]] = past[i];
 

@@ -1,7 +1,12 @@
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type {
-  ChatMessage, GenerateRequest, GenerateResult, LlmProvider, ProviderHealth, StreamEvent,
+  ChatMessage,
+  GenerateRequest,
+  GenerateResult,
+  LlmProvider,
+  ProviderHealth,
+  StreamEvent,
 } from '../provider.interface';
 import { WireAccumulator } from '../wire/wire-accumulator';
 import { BatchScheduler } from './batch-scheduler';
@@ -105,7 +110,10 @@ export class OnnxProvider implements LlmProvider {
     try {
       tokenizer = new ModelTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.chatTemplate);
     } catch (err) {
-      throw new ModelLoadError(`${folder.dir}/tokenizer.json`, `tokenizer or chat template rejected: ${(err as Error).message}`);
+      throw new ModelLoadError(
+        `${folder.dir}/tokenizer.json`,
+        `tokenizer or chat template rejected: ${(err as Error).message}`,
+      );
     }
     if (config.eosIds.length === 0) {
       const eos = tokenizer.specialTokens.eos_token;
@@ -198,7 +206,10 @@ export class OnnxProvider implements LlmProvider {
   async countTokens(input: string | ChatMessage[], body?: Record<string, unknown>): Promise<number> {
     if (body) {
       const cap = body.max_completion_tokens ?? body.max_tokens;
-      const plan = this.planOf({ body, ...(typeof input === 'string' ? { prompt: input } : { messages: input }) }, typeof cap === 'number' ? cap : undefined);
+      const plan = this.planOf(
+        { body, ...(typeof input === 'string' ? { prompt: input } : { messages: input }) },
+        typeof cap === 'number' ? cap : undefined,
+      );
       return plan!.prompts.reduce((n, p) => n + p.length, 0);
     }
     if (typeof input !== 'string') return this.encodeChat(input).length;
@@ -239,7 +250,10 @@ export class OnnxProvider implements LlmProvider {
   }
 
   /** The plan of an OpenAI body (cached per body object); undefined for `/v1/generate`. */
-  private planOf(req: Pick<GenerateRequest, 'prompt' | 'messages' | 'body'>, maxTokens?: number): LocalRequest | undefined {
+  private planOf(
+    req: Pick<GenerateRequest, 'prompt' | 'messages' | 'body'>,
+    maxTokens?: number,
+  ): LocalRequest | undefined {
     if (!req.body) return undefined;
     let plan = this.plans.get(req.body);
     if (!plan) {
@@ -273,7 +287,12 @@ export class OnnxProvider implements LlmProvider {
   }
 
   /** A sequence's settings: the request's sampling, and the plan's logprobs, penalties and constraint. */
-  private sequenceInit(req: GenerateRequest, plan: LocalRequest | undefined, promptIds: number[], seed: number | undefined): SequenceInit {
+  private sequenceInit(
+    req: GenerateRequest,
+    plan: LocalRequest | undefined,
+    promptIds: number[],
+    seed: number | undefined,
+  ): SequenceInit {
     const room = this.contextLength - promptIds.length;
     if (room < 1) {
       throw ApiError.invalid(
@@ -325,17 +344,27 @@ export class OnnxProvider implements LlmProvider {
     const base = req.params.seed ?? randomSeed();
     const tokens = (this.tokenView ??= this.makeTokenView());
     // Every choice's settings first: one that cannot run refuses the request before any starts.
-    const inits = plan.prompts.flatMap((promptIds) => {
-      const prefillKey = {};
-      return Array.from({ length: plan.n }, () => ({ promptIds, prefillKey }));
-    }).map(({ promptIds, prefillKey }, index) => ({ ...this.sequenceInit(req, plan, promptIds, base + index), prefillKey }));
+    const inits = plan.prompts
+      .flatMap((promptIds) => {
+        const prefillKey = {};
+        return Array.from({ length: plan.n }, () => ({ promptIds, prefillKey }));
+      })
+      .map(({ promptIds, prefillKey }, index) => ({
+        ...this.sequenceInit(req, plan, promptIds, base + index),
+        prefillKey,
+      }));
     const choices = inits.map((init, index) => {
-        const seq = new Sequence(init);
-        const writer =
-          plan.kind === 'chat'
-            ? chatChoiceWriter(index, tokens, plan.tools, seededRandom(base + index))
-            : completionChoiceWriter(index, tokens, plan.logprobs !== undefined, [...this.tokenizer.decode(init.promptIds)].length);
-        return { seq, writer };
+      const seq = new Sequence(init);
+      const writer =
+        plan.kind === 'chat'
+          ? chatChoiceWriter(index, tokens, plan.tools, seededRandom(base + index))
+          : completionChoiceWriter(
+              index,
+              tokens,
+              plan.logprobs !== undefined,
+              [...this.tokenizer.decode(init.promptIds)].length,
+            );
+      return { seq, writer };
     });
     this.submit(choices.map((c) => c.seq));
     const promptTokens = plan.prompts.reduce((n, p) => n + p.length, 0);

@@ -2,7 +2,11 @@ import { mulberry32, seedToUint32 } from './prng';
 import { applyRepetitionPenalty, argmax, pickToken, TokenHistory, type SamplingConfig } from './sampler';
 
 const cfg = (over: Partial<SamplingConfig>): SamplingConfig => ({
-  temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, ...over,
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  repetitionPenalty: 1,
+  ...over,
 });
 
 /** Draw `n` tokens from fresh copies of `logits` and count them. */
@@ -19,8 +23,12 @@ function histogram(logits: number[], c: SamplingConfig, n: number, seed = 7): Ma
 
 describe('mulberry32', () => {
   it('gives the same stream for the same seed and a different one for another seed', () => {
-    const a = mulberry32(42), b = mulberry32(42), c = mulberry32(43);
-    const sa = [a(), a(), a()], sb = [b(), b(), b()], sc = [c(), c(), c()];
+    const a = mulberry32(42),
+      b = mulberry32(42),
+      c = mulberry32(43);
+    const sa = [a(), a(), a()],
+      sb = [b(), b(), b()],
+      sc = [c(), c(), c()];
     expect(sa).toEqual(sb);
     expect(sa).not.toEqual(sc);
     for (const x of sa) expect(x >= 0 && x < 1).toBe(true);
@@ -51,7 +59,12 @@ describe('applyRepetitionPenalty', () => {
     history.add(0);
     history.add(0);
     expect(history.ids).toEqual([0]);
-    const token = pickToken(Float32Array.from([3, 2, 0]), cfg({ temperature: 0, repetitionPenalty: 2 }), mulberry32(1), history);
+    const token = pickToken(
+      Float32Array.from([3, 2, 0]),
+      cfg({ temperature: 0, repetitionPenalty: 2 }),
+      mulberry32(1),
+      history,
+    );
     expect(token).toBe(1);
   });
 });

@@ -36,8 +36,7 @@ export interface SequenceInit {
 
 /** What a sequence emits: text deltas (with their tokens' log-probabilities when asked), then `done`. */
 export type SequenceEvent =
-  | { type: 'delta'; text: string; logprobs?: TokenLogprob[] }
-  | Extract<StreamEvent, { type: 'done' }>;
+  { type: 'delta'; text: string; logprobs?: TokenLogprob[] } | Extract<StreamEvent, { type: 'done' }>;
 
 /** One request's decoding state while it waits in the queue and then occupies a batch row. */
 export class Sequence {

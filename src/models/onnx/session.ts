@@ -14,7 +14,12 @@ export interface EngineLogger {
   log?(message: string): void;
 }
 
-const EXECUTION_PROVIDER: Record<Device, EffectiveDevice> = { cpu: 'cpu', coreml: 'coreml', mps: 'coreml', cuda: 'cuda' };
+const EXECUTION_PROVIDER: Record<Device, EffectiveDevice> = {
+  cpu: 'cpu',
+  coreml: 'coreml',
+  mps: 'coreml',
+  cuda: 'cuda',
+};
 
 /** Devices already warned about: one warning per process, however many models fall back. */
 const warnedFallbacks = new Set<EffectiveDevice>();
@@ -81,12 +86,13 @@ export async function createMappedSession(
     // unreadable or not a graph this parser understands: onnxruntime reports on the file itself
   }
   if (mapped?.edited && mapped.mappedWeights) {
-    const created = await createSession(mapped.edited.bytes, file, { ...opts, externalDataFolder: dirname(file) }).catch(
-      (err: unknown) => {
-        opts.logger?.warn(`${file}: ${(err as Error).message}; loading the graph as exported`);
-        return null;
-      },
-    );
+    const created = await createSession(mapped.edited.bytes, file, {
+      ...opts,
+      externalDataFolder: dirname(file),
+    }).catch((err: unknown) => {
+      opts.logger?.warn(`${file}: ${(err as Error).message}; loading the graph as exported`);
+      return null;
+    });
     if (created && fileIdentity(file) !== identity) {
       // Offsets were taken from the file as read: a file replaced meanwhile maps other bytes.
       await created.session.release();
@@ -136,7 +142,14 @@ function missingProvider(ep: EffectiveDevice): string | null {
   if (ep === 'coreml') return process.platform === 'darwin' ? null : `CoreML needs macOS, this is ${process.platform}`;
   if (ep === 'cuda') {
     const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-    const binDir = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    const binDir = join(
+      dirname(require.resolve('onnxruntime-node')),
+      '..',
+      'bin',
+      'napi-v6',
+      process.platform,
+      process.arch,
+    );
     return existsSync(join(binDir, lib)) ? null : `${lib} is not installed beside onnxruntime-node`;
   }
   return null;

@@ -16,7 +16,8 @@ export class ModelTokenizer implements TokenDecoder {
 
   constructor(tokenizerJson: object, tokenizerConfig: Record<string, unknown>, chatTemplateOverride?: string) {
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
-    const added = (tokenizerJson as { added_tokens?: { id: number; content: string; special?: boolean }[] }).added_tokens ?? [];
+    const added =
+      (tokenizerJson as { added_tokens?: { id: number; content: string; special?: boolean }[] }).added_tokens ?? [];
     this.specialIds = new Set(added.filter((t) => t.special).map((t) => t.id));
     this.added = added.map(({ id, content, special }) => ({ id, content, special }));
     this.byteLevel = isByteLevel(tokenizerJson);

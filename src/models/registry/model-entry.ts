@@ -35,7 +35,11 @@ export class ModelEntry {
     private readonly onCloseError: (id: string, err: unknown) => void,
   ) {}
 
-  static ready(config: ModelConfig, provider: LlmProvider, onCloseError: (id: string, err: unknown) => void): ModelEntry {
+  static ready(
+    config: ModelConfig,
+    provider: LlmProvider,
+    onCloseError: (id: string, err: unknown) => void,
+  ): ModelEntry {
     return new ModelEntry(config, provider, undefined, onCloseError);
   }
 
@@ -61,7 +65,10 @@ export class ModelEntry {
 
   acquire(): ModelLease {
     if (!this.provider) {
-      throw new ApiError(ErrorCode.ModelUnavailable, `Model "${this.id}" is unavailable: it failed to load (${this.loadError})`);
+      throw new ApiError(
+        ErrorCode.ModelUnavailable,
+        `Model "${this.id}" is unavailable: it failed to load (${this.loadError})`,
+      );
     }
     if (this.retired) {
       throw new ApiError(ErrorCode.ModelUnavailable, `Model "${this.id}" is being unloaded`);

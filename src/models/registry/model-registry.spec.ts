@@ -11,7 +11,8 @@ import { ScriptedProvider } from './testing/scripted-provider';
 const yaml = (models: string, defaultModel = 'tiny'): string => `default_model: ${defaultModel}\nmodels:\n${models}`;
 const TINY = '  - id: tiny\n    provider: onnx\n    path: tiny\n    aliases: [small]\n';
 const BROKEN = '  - id: broken\n    provider: onnx\n    path: broken\n';
-const big = (host = 'a'): string => `  - id: big\n    provider: http\n    base_url: http://${host}:8000/v1\n    fallbacks: [tiny]\n`;
+const big = (host = 'a'): string =>
+  `  - id: big\n    provider: http\n    base_url: http://${host}:8000/v1\n    fallbacks: [tiny]\n`;
 
 describe(ModelRegistry.name, () => {
   let dir: string;
@@ -62,7 +63,10 @@ describe(ModelRegistry.name, () => {
     write(yaml(TINY + BROKEN));
     const warnings: string[] = [];
     const reg = await ModelRegistry.load(file, factories, { logger: { warn: (m) => warnings.push(m) } });
-    expect(reg.resolve('broken')).toMatchObject({ status: 'error', error: expect.stringContaining('no onnx/model.onnx') });
+    expect(reg.resolve('broken')).toMatchObject({
+      status: 'error',
+      error: expect.stringContaining('no onnx/model.onnx'),
+    });
     expect(() => reg.acquire('broken')).toThrow(expect.objectContaining({ code: ErrorCode.ModelUnavailable }));
     expect(reg.acquire('tiny').provider).toBe(built[0]);
     expect(warnings[0]).toContain('model "broken" failed to load');

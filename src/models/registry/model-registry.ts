@@ -95,7 +95,11 @@ export class ModelRegistry {
   ) {}
 
   /** A model that fails to load is kept with status `error`; the others serve. */
-  static async create(config: ModelsConfig, factories: ProviderFactories, opts: RegistryOptions = {}): Promise<ModelRegistry> {
+  static async create(
+    config: ModelsConfig,
+    factories: ProviderFactories,
+    opts: RegistryOptions = {},
+  ): Promise<ModelRegistry> {
     const { gen } = await buildGeneration(config, factories, undefined, opts);
     for (const e of gen.entries.values()) {
       if (e.loadError) opts.logger?.warn(`model "${e.id}" failed to load: ${e.loadError}`);
@@ -273,7 +277,10 @@ async function boundedHealth(p: LlmProvider, ms: number): Promise<ProviderHealth
     timer = setTimeout(() => resolve({ up: false, detail: `health check took over ${ms} ms` }), ms);
   });
   try {
-    return await Promise.race([p.health().catch((err: unknown): ProviderHealth => ({ up: false, detail: String(err) })), timeout]);
+    return await Promise.race([
+      p.health().catch((err: unknown): ProviderHealth => ({ up: false, detail: String(err) })),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

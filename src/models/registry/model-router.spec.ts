@@ -30,7 +30,8 @@ describe(ModelRouter.name, () => {
 
   beforeEach(async () => {
     providers = {};
-    const make = async (cfg: { id: string }, kind: 'onnx' | 'http') => (providers[cfg.id] = new ScriptedProvider(cfg.id, kind));
+    const make = async (cfg: { id: string }, kind: 'onnx' | 'http') =>
+      (providers[cfg.id] = new ScriptedProvider(cfg.id, kind));
     registry = await ModelRegistry.create(parseModelsConfig(CONFIG, 'models.yaml'), {
       onnx: (cfg) => make(cfg, 'onnx'),
       http: (cfg) => make(cfg, 'http'),
@@ -54,7 +55,9 @@ describe(ModelRouter.name, () => {
     const failure = await router.generate({ ...req(), body }, 'big').catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ApiError);
     expect((failure as ApiError).code).toBe(ErrorCode.UpstreamTimeout);
-    expect((failure as ApiError).message).toBe('big timed out; fallback "tiny" (local: does not support "audio") skipped');
+    expect((failure as ApiError).message).toBe(
+      'big timed out; fallback "tiny" (local: does not support "audio") skipped',
+    );
     expect(outcomes.map(([m]) => m)).toEqual(['big', 'mid']);
     // A body the local engine honours still falls back to it.
     providers.big.queue({ fail: err(ErrorCode.UpstreamTimeout) });
@@ -67,7 +70,9 @@ describe(ModelRouter.name, () => {
     providers.mid.queue({ fail: err(ErrorCode.UpstreamError, 'mid failed') });
     const tools = { messages: body.messages, tools: [{ type: 'function', function: { name: 'f' } }] };
     const skipped = await router.generate({ ...req(), body: tools }, 'big').catch((e: unknown) => e);
-    expect((skipped as ApiError).message).toBe('big timed out; fallback "tiny" (local: does not support "tools") skipped');
+    expect((skipped as ApiError).message).toBe(
+      'big timed out; fallback "tiny" (local: does not support "tools") skipped',
+    );
     expect(await leasesOut()).toBe(0);
   });
 
@@ -90,7 +95,7 @@ describe(ModelRouter.name, () => {
     expect(providers.mid.calls).toBe(0);
   });
 
-  it('throws the requested model\'s error when every candidate fails', async () => {
+  it("throws the requested model's error when every candidate fails", async () => {
     providers.big.queue({ fail: err(ErrorCode.UpstreamTimeout, 'big timed out') });
     providers.mid.queue({ fail: err(ErrorCode.UpstreamError) });
     providers.tiny.queue({ fail: err(ErrorCode.ModelUnavailable) });

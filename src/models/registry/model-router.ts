@@ -87,7 +87,12 @@ export class ModelRouter {
         first,
         finish: (err, cancelled) => {
           const latencyMs = performance.now() - t.started;
-          this.report(t.model, cancelled ? { status: 'aborted', latencyMs, fallback: t.fallback } : outcomeOf(err, req, latencyMs, t.fallback));
+          this.report(
+            t.model,
+            cancelled
+              ? { status: 'aborted', latencyMs, fallback: t.fallback }
+              : outcomeOf(err, req, latencyMs, t.fallback),
+          );
         },
       };
       return new RoutedStream(attempt);
@@ -100,7 +105,11 @@ export class ModelRouter {
    * output, the lease is released, the outcome reported, and the next candidate tried if the
    * error allows a fallback.
    */
-  private async route<T>(req: GenerateRequest, model: string | undefined, attempt: (t: Attempt) => Promise<T>): Promise<T> {
+  private async route<T>(
+    req: GenerateRequest,
+    model: string | undefined,
+    attempt: (t: Attempt) => Promise<T>,
+  ): Promise<T> {
     const primary = this.models.resolve(model);
     let firstError: unknown;
     const skipped: string[] = [];
@@ -153,15 +162,17 @@ export class ModelRouter {
   }
 
   /** A fallback removed by a reload, or one that failed to load, is skipped, not fatal. */
-  private lease(model: string, isFallback: boolean):
-    | { ok: true; lease: ModelLease }
-    | { ok: false; error: unknown; skip: boolean } {
+  private lease(
+    model: string,
+    isFallback: boolean,
+  ): { ok: true; lease: ModelLease } | { ok: false; error: unknown; skip: boolean } {
     try {
       return { ok: true, lease: this.models.acquire(model) };
     } catch (err) {
       const code = err instanceof ApiError ? err.code : undefined;
       const skip = code === ErrorCode.ModelUnavailable || (isFallback && code === ErrorCode.ModelNotFound);
-      if (code === ErrorCode.ModelUnavailable) this.report(model, { status: 'error', code, latencyMs: 0, fallback: isFallback });
+      if (code === ErrorCode.ModelUnavailable)
+        this.report(model, { status: 'error', code, latencyMs: 0, fallback: isFallback });
       return { ok: false, error: err, skip };
     }
   }

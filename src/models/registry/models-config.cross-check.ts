@@ -31,7 +31,10 @@ export function crossCheck(defaultModel: string, models: RawModel[]): ConfigIssu
     if (cycle) issues.push({ model: cycle[0], field: 'fallbacks', message: `fallback cycle: ${cycle.join(' -> ')}` });
   }
   if (!ids.has(defaultModel)) {
-    issues.push({ field: 'default_model', message: `unknown model "${defaultModel}" (models: ${[...ids].join(', ')})` });
+    issues.push({
+      field: 'default_model',
+      message: `unknown model "${defaultModel}" (models: ${[...ids].join(', ')})`,
+    });
   }
   return issues;
 }

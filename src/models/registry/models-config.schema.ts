@@ -5,7 +5,9 @@ import { z } from 'zod';
  * misspelt field is an error, not silently ignored. Every message completes the sentence
  * `field "x": ...`; a missing value says "is required".
  */
-const says = (text: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : text) });
+const says = (text: string) => ({
+  error: (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : text),
+});
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
 const ID_RULE = 'must be 1-128 characters: letters, digits and . _ : / @ - (starting with a letter or digit)';
@@ -34,7 +36,17 @@ const common = {
   default_max_tokens: posInt.optional(),
 };
 
-export const ONNX_FIELDS = ['path', 'device', 'dtype', 'file', 'variant', 'max_batch_size', 'max_queue', 'threads', 'tool_parser'] as const;
+export const ONNX_FIELDS = [
+  'path',
+  'device',
+  'dtype',
+  'file',
+  'variant',
+  'max_batch_size',
+  'max_queue',
+  'threads',
+  'tool_parser',
+] as const;
 export const HTTP_FIELDS = [
   'base_url',
   'upstream_model',
@@ -64,7 +76,9 @@ export const onnxModelSchema = z
     max_queue: posInt.optional(),
     threads: posInt.optional(),
     /** How the model writes tool calls (docs/local-models-api.md); detected from the chat template when omitted. */
-    tool_parser: z.enum(['hermes', 'llama3_json', 'mistral'], says('must be one of hermes, llama3_json, mistral')).optional(),
+    tool_parser: z
+      .enum(['hermes', 'llama3_json', 'mistral'], says('must be one of hermes, llama3_json, mistral'))
+      .optional(),
     /** Encoders (task: embeddings): see docs/embeddings.md. */
     pooling: z.enum(['mean', 'cls', 'last'], says('must be one of mean, cls, last')).optional(),
     normalize: z.boolean(says('must be true or false')).optional(),
@@ -75,16 +89,14 @@ export const onnxModelSchema = z
   })
   .strict();
 
-const httpUrl = z
-  .string(says('must be an http(s) URL'))
-  .refine((v) => {
-    try {
-      const u = new URL(v);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash;
-    } catch {
-      return false;
-    }
-  }, says('must be an http(s) URL without query or fragment, e.g. http://gpu-host:8000/v1'));
+const httpUrl = z.string(says('must be an http(s) URL')).refine((v) => {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash;
+  } catch {
+    return false;
+  }
+}, says('must be an http(s) URL without query or fragment, e.g. http://gpu-host:8000/v1'));
 
 export const httpModelSchema = z
   .object({
@@ -94,7 +106,8 @@ export const httpModelSchema = z
     upstream_model: text.optional(),
     api_key_env: z
       .string(says('must be an environment variable name'))
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, says('must be an environment variable name')).optional(),
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, says('must be an environment variable name'))
+      .optional(),
     timeout_ms: posInt.optional(),
     max_retries: nonNegInt.max(10, says('must be an integer from 0 to 10')).optional(),
     /** Send top_k / repetition_penalty upstream (vLLM, TGI, llama.cpp accept them; OpenAI does not). */
@@ -113,12 +126,18 @@ export const httpModelSchema = z
   .strict();
 
 export const modelsFileSchema = z
-  .object({
-    default_model: modelId,
-    models: z
-      .array(z.discriminatedUnion('provider', [onnxModelSchema, httpModelSchema], says('must be one of onnx, http')), says('must be a list of models'))
-      .min(1, says('must list at least one model')),
-  }, says('must be a mapping with default_model and models'))
+  .object(
+    {
+      default_model: modelId,
+      models: z
+        .array(
+          z.discriminatedUnion('provider', [onnxModelSchema, httpModelSchema], says('must be one of onnx, http')),
+          says('must be a list of models'),
+        )
+        .min(1, says('must list at least one model')),
+    },
+    says('must be a mapping with default_model and models'),
+  )
   .strict();
 
 export type RawModelsFile = z.infer<typeof modelsFileSchema>;

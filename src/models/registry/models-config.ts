@@ -104,7 +104,9 @@ export async function loadModelsConfig(file: string, opts: LoadOptions = {}): Pr
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ModelsConfigError(file, [{ message: `cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    throw new ModelsConfigError(file, [
+      { message: `cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` },
+    ]);
   }
   return parseModelsConfig(text, file, opts);
 }
@@ -135,7 +137,9 @@ export function parseModelsConfig(text: string, file: string, opts: LoadOptions 
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e.linePos?.[0].line;
-    throw new ModelsConfigError(file, [{ message: `is not valid YAML${line ? ` (line ${line})` : ''}: ${e.message.split('\n')[0]}` }]);
+    throw new ModelsConfigError(file, [
+      { message: `is not valid YAML${line ? ` (line ${line})` : ''}: ${e.message.split('\n')[0]}` },
+    ]);
   }
   const raw = doc.toJS() as unknown;
   const issues: ConfigIssue[] = [];
@@ -206,11 +210,19 @@ function interpolateEnv(raw: unknown, env: Record<string, string | undefined>, i
   if (!Array.isArray(models)) return;
   models.forEach((m: Record<string, unknown> | null, i) => {
     if (!m || typeof m.base_url !== 'string') return;
-    m.base_url = m.base_url.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_all, name: string, fallback?: string) => {
-      const value = env[name] ?? fallback;
-      if (value === undefined) issues.push({ model: modelLabel(raw, i), field: 'base_url', message: `environment variable ${name} is not set` });
-      return value ?? '';
-    });
+    m.base_url = m.base_url.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (_all, name: string, fallback?: string) => {
+        const value = env[name] ?? fallback;
+        if (value === undefined)
+          issues.push({
+            model: modelLabel(raw, i),
+            field: 'base_url',
+            message: `environment variable ${name} is not set`,
+          });
+        return value ?? '';
+      },
+    );
   });
 }
 
@@ -224,14 +236,20 @@ function toIssues(issue: core.$ZodIssue, raw: unknown): ConfigIssue[] {
   const rest = path.slice(2);
   if (issue.code === 'unrecognized_keys') {
     const provider = (raw as { models: Array<{ provider?: unknown }> }).models[path[1]]?.provider;
-    return issue.keys.map((k) => ({ model, field: rest.length ? `${fieldName(rest)}.${k}` : k, message: misplaced(k, provider) }));
+    return issue.keys.map((k) => ({
+      model,
+      field: rest.length ? `${fieldName(rest)}.${k}` : k,
+      message: misplaced(k, provider),
+    }));
   }
   return [{ model, field: rest.length ? fieldName(rest) : undefined, message: issue.message }];
 }
 
 function misplaced(key: string, provider: unknown): string {
-  if ((ONNX_FIELDS as readonly string[]).includes(key) && provider !== 'onnx') return 'only allowed for provider "onnx"';
-  if ((HTTP_FIELDS as readonly string[]).includes(key) && provider !== 'http') return 'only allowed for provider "http"';
+  if ((ONNX_FIELDS as readonly string[]).includes(key) && provider !== 'onnx')
+    return 'only allowed for provider "onnx"';
+  if ((HTTP_FIELDS as readonly string[]).includes(key) && provider !== 'http')
+    return 'only allowed for provider "http"';
   return 'unknown field';
 }
 

@@ -55,7 +55,8 @@ export class WireAccumulator {
 
 function finishChoice(state: WireObject): WireObject {
   const out: WireObject = { ...state };
-  if (out.message?.tool_calls) out.message.tool_calls = [...(out.message.tool_calls as Map<number, WireObject>).values()];
+  if (out.message?.tool_calls)
+    out.message.tool_calls = [...(out.message.tool_calls as Map<number, WireObject>).values()];
   out.logprobs ??= null;
   out.finish_reason ??= null;
   return out;

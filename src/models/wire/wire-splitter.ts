@@ -32,7 +32,8 @@ function chatChoice(c: WireObject): WireObject[] {
   if (content !== undefined) role.content = typeof content === 'string' ? '' : content;
   if (refusal !== undefined) role.refusal = null;
   push(role);
-  if (typeof content === 'string' && content) push({ content }, logprobs?.content ? { ...logprobs, refusal: null } : null);
+  if (typeof content === 'string' && content)
+    push({ content }, logprobs?.content ? { ...logprobs, refusal: null } : null);
   if (typeof refusal === 'string') push({ refusal }, logprobs?.refusal ? { ...logprobs, content: null } : null);
   (Array.isArray(tool_calls) ? (tool_calls as WireObject[]) : []).forEach((tc, i) => {
     const { function: fn, ...call } = tc;
@@ -47,7 +48,13 @@ function chatChoice(c: WireObject): WireObject[] {
   }
   // Logprobs that came with no text (content and refusal both empty) still reach the client.
   const sent = out.some((o) => o.logprobs);
-  out.push({ ...rest, index, delta: {}, logprobs: !sent && logprobs ? logprobs : null, finish_reason: finish_reason ?? null });
+  out.push({
+    ...rest,
+    index,
+    delta: {},
+    logprobs: !sent && logprobs ? logprobs : null,
+    finish_reason: finish_reason ?? null,
+  });
   return out;
 }
 

@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { mulberry32, type Rng } from '../prng';
-import { BudgetTooSmallError, compileJsonConstraint, type ConstraintState, type JsonResponseFormat } from './constraint';
+import {
+  BudgetTooSmallError,
+  compileJsonConstraint,
+  type ConstraintState,
+  type JsonResponseFormat,
+} from './constraint';
 import { UnsupportedSchemaError } from './schema-nodes';
 import { TEST_SCHEMAS } from './test-schemas';
 import { buildTokenIndex, tokenIndexFor, type TokenIndex } from './token-index';
@@ -13,10 +18,42 @@ const EOS = 151645;
 
 /** A small vocabulary: every printable ASCII byte, JSON-ish multi-byte pieces, UTF-8 fragments. */
 function smallVocab(): TokenIndex {
-  const pieces = [...Array.from({ length: 95 }, (_, i) => String.fromCharCode(0x20 + i)), '{"', '":', '": "', '",', '", "', '"}', '}}', '],', '[{', 'true', 'null', 'false', '12', '0.5', 'e+', 'é', 'ü', '日本', 'na', 'me', '\\n', '\n', '\\u00', 'tags', ' "', 'red'];
+  const pieces = [
+    ...Array.from({ length: 95 }, (_, i) => String.fromCharCode(0x20 + i)),
+    '{"',
+    '":',
+    '": "',
+    '",',
+    '", "',
+    '"}',
+    '}}',
+    '],',
+    '[{',
+    'true',
+    'null',
+    'false',
+    '12',
+    '0.5',
+    'e+',
+    'é',
+    'ü',
+    '日本',
+    'na',
+    'me',
+    '\\n',
+    '\n',
+    '\\u00',
+    'tags',
+    ' "',
+    'red',
+  ];
   const vocab: Record<string, number> = {};
   pieces.forEach((p, i) => (vocab[p] = i));
-  return buildTokenIndex({ model: { vocab }, decoder: null, added_tokens: [{ id: pieces.length, content: '</s>', special: true }] });
+  return buildTokenIndex({
+    model: { vocab },
+    decoder: null,
+    added_tokens: [{ id: pieces.length, content: '</s>', special: true }],
+  });
 }
 
 const shortTokens = new WeakMap<TokenIndex, number[]>();
@@ -64,10 +101,12 @@ function generate(state: ConstraintState, index: TokenIndex, maxTokens: number, 
 }
 
 const idOf = (index: TokenIndex, piece: string): number => {
-  for (let id = 0; id < index.vocabSize; id++) if (index.bytesOf(id) && Buffer.from(index.bytesOf(id)!).toString() === piece) return id;
+  for (let id = 0; id < index.vocabSize; id++)
+    if (index.bytesOf(id) && Buffer.from(index.bytesOf(id)!).toString() === piece) return id;
   throw new Error(piece);
 };
-const text = (index: TokenIndex, ids: number[]): string => Buffer.concat(ids.map((id) => index.bytesOf(id)!)).toString('utf8');
+const text = (index: TokenIndex, ids: number[]): string =>
+  Buffer.concat(ids.map((id) => index.bytesOf(id)!)).toString('utf8');
 
 describe('JSON constraint', () => {
   const ajv = new Ajv({ strict: false });
@@ -79,7 +118,11 @@ describe('JSON constraint', () => {
     [gemma, new Tokenizer(GEMMA_JSON, {})],
   ]);
   const formats: [string, JsonResponseFormat, object | undefined][] = [
-    ...Object.entries(TEST_SCHEMAS).map(([name, schema]): [string, JsonResponseFormat, object] => [name, { type: 'json_schema', json_schema: { schema, strict: true } }, schema as object]),
+    ...Object.entries(TEST_SCHEMAS).map(([name, schema]): [string, JsonResponseFormat, object] => [
+      name,
+      { type: 'json_schema', json_schema: { schema, strict: true } },
+      schema as object,
+    ]),
     ['json_object', { type: 'json_object' }, { type: 'object' }],
   ];
 
@@ -89,32 +132,50 @@ describe('JSON constraint', () => {
     ['Gemma 3 vocabulary', gemma, [106]],
   ] as const) {
     describe(vocabName, () => {
-      it.each(formats)('%s: random sampling always gives a complete document that validates, with small and large budgets', (_name, format, schema) => {
-        const constraint = compileJsonConstraint(format, index);
-        const validate = ajv.compile(schema!);
-        const min = constraint.minTokens();
-        const seeds = vocabName === 'small vocabulary' ? 60 : vocabName === 'Qwen3 vocabulary' ? 16 : 6;
-        for (let seed = 1; seed <= seeds; seed++) {
-          const rng = mulberry32(seed);
-          const budget = min + (seed % 2 ? Math.floor(rng() * 8) : 40 + Math.floor(rng() * 80));
-          const state = constraint.start();
-          const ids = generate(state, index, budget, rng, [...eos]);
-          expect(ids.length).toBeLessThanOrEqual(budget);
-          expect(state.isComplete()).toBe(true);
-          const doc = text(index, ids);
-          let parsed: unknown;
-          expect(() => (parsed = JSON.parse(doc))).not.toThrow();
-          if (!validate(parsed)) throw new Error(`seed ${seed}: ${doc} does not validate: ${ajv.errorsText(validate.errors)}`);
-          // The real decoder reads the same text (byte mapping, byte fallback, ▁ spaces).
-          const real = reference.get(index);
-          if (real) expect(real.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false })).toBe(doc);
-        }
-      });
+      it.each(formats)(
+        '%s: random sampling always gives a complete document that validates, with small and large budgets',
+        (_name, format, schema) => {
+          const constraint = compileJsonConstraint(format, index);
+          const validate = ajv.compile(schema!);
+          const min = constraint.minTokens();
+          const seeds = vocabName === 'small vocabulary' ? 60 : vocabName === 'Qwen3 vocabulary' ? 16 : 6;
+          for (let seed = 1; seed <= seeds; seed++) {
+            const rng = mulberry32(seed);
+            const budget = min + (seed % 2 ? Math.floor(rng() * 8) : 40 + Math.floor(rng() * 80));
+            const state = constraint.start();
+            const ids = generate(state, index, budget, rng, [...eos]);
+            expect(ids.length).toBeLessThanOrEqual(budget);
+            expect(state.isComplete()).toBe(true);
+            const doc = text(index, ids);
+            let parsed: unknown;
+            expect(() => (parsed = JSON.parse(doc))).not.toThrow();
+            if (!validate(parsed))
+              throw new Error(`seed ${seed}: ${doc} does not validate: ${ajv.errorsText(validate.errors)}`);
+            // The real decoder reads the same text (byte mapping, byte fallback, ▁ spaces).
+            const real = reference.get(index);
+            if (real)
+              expect(real.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false })).toBe(doc);
+          }
+        },
+      );
     });
   }
 
   it('steers a free string to close within the budget', () => {
-    const constraint = compileJsonConstraint({ type: 'json_schema', json_schema: { schema: { type: 'object', properties: { s: { type: 'string' } }, required: ['s'], additionalProperties: false } } }, qwen);
+    const constraint = compileJsonConstraint(
+      {
+        type: 'json_schema',
+        json_schema: {
+          schema: {
+            type: 'object',
+            properties: { s: { type: 'string' } },
+            required: ['s'],
+            additionalProperties: false,
+          },
+        },
+      },
+      qwen,
+    );
     expect(constraint.minTokens()).toBe(8); // {"s":""} one byte per token
     const state = constraint.start();
     const ids = generate(state, qwen, 8, mulberry32(3), [EOS]);
@@ -122,7 +183,10 @@ describe('JSON constraint', () => {
   });
 
   it('allows only tokens that continue the document', () => {
-    const state = compileJsonConstraint({ type: 'json_schema', json_schema: { schema: TEST_SCHEMAS.flat } }, small).start();
+    const state = compileJsonConstraint(
+      { type: 'json_schema', json_schema: { schema: TEST_SCHEMAS.flat } },
+      small,
+    ).start();
     const allowed = [...state.allowed(100)].flatMap((v, id) => (v ? [text(small, [id])] : []));
     expect(allowed.sort()).toEqual(['{', '{"'].sort());
     state.advance(idOf(small, '{"'));
@@ -134,14 +198,18 @@ describe('JSON constraint', () => {
   it('keeps the state set small when alternatives converge (anyOf integer | number in a long array)', () => {
     const schema = { type: 'array', items: { anyOf: [{ type: 'integer' }, { type: 'number' }] } };
     const state = compileJsonConstraint({ type: 'json_schema', json_schema: { schema } }, small).start();
-    for (const piece of '[1,2,3,4,5,6,7,8,9,1,2,3,4,5,6,7,8,9,1,2,3,4,5,6,7,8,9,0'.split('')) state.advance(idOf(small, piece));
+    for (const piece of '[1,2,3,4,5,6,7,8,9,1,2,3,4,5,6,7,8,9,1,2,3,4,5,6,7,8,9,0'.split(''))
+      state.advance(idOf(small, piece));
     state.advance(idOf(small, ']'));
     expect(state.isComplete() && !state.canContinue()).toBe(true);
     expect(state.minTokensToFinish()).toBe(0);
   });
 
   it('refuses a budget below the shortest document before any work', () => {
-    const constraint = compileJsonConstraint({ type: 'json_schema', json_schema: { schema: TEST_SCHEMAS.nested } }, qwen);
+    const constraint = compileJsonConstraint(
+      { type: 'json_schema', json_schema: { schema: TEST_SCHEMAS.nested } },
+      qwen,
+    );
     const min = constraint.minTokens();
     expect(() => constraint.checkBudget(min)).not.toThrow();
     expect(() => constraint.checkBudget(min - 1)).toThrow(BudgetTooSmallError);
@@ -155,7 +223,15 @@ describe('JSON constraint', () => {
     [{ type: 'array', items: { type: 'string' }, maxItems: 3 }, 'maxItems'],
     [{ $ref: 'https://example.com/s.json' }, '$ref'],
     [{ type: 'object', properties: { a: { type: 'string' } }, required: ['b'] }, 'required'],
-    [{ $ref: '#/$defs/x', $defs: { x: { type: 'object', properties: { x: { $ref: '#/$defs/x' } }, required: ['x'], additionalProperties: false } } }, '$ref'],
+    [
+      {
+        $ref: '#/$defs/x',
+        $defs: {
+          x: { type: 'object', properties: { x: { $ref: '#/$defs/x' } }, required: ['x'], additionalProperties: false },
+        },
+      },
+      '$ref',
+    ],
   ])('refuses %j naming %s', (schema, keyword) => {
     const run = () => compileJsonConstraint({ type: 'json_schema', json_schema: { schema } }, small);
     expect(run).toThrow(UnsupportedSchemaError);

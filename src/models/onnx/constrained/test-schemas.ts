@@ -2,7 +2,12 @@
 export const TEST_SCHEMAS: Record<string, unknown> = {
   flat: {
     type: 'object',
-    properties: { name: { type: 'string' }, age: { type: 'integer' }, score: { type: 'number' }, ok: { type: 'boolean' } },
+    properties: {
+      name: { type: 'string' },
+      age: { type: 'integer' },
+      score: { type: 'number' },
+      ok: { type: 'boolean' },
+    },
     required: ['name', 'age', 'score', 'ok'],
     additionalProperties: false,
   },
@@ -27,8 +32,18 @@ export const TEST_SCHEMAS: Record<string, unknown> = {
       },
       item: {
         anyOf: [
-          { type: 'object', properties: { kind: { const: 'book' }, pages: { type: 'integer' } }, required: ['kind', 'pages'], additionalProperties: false },
-          { type: 'object', properties: { kind: { const: 'film' }, minutes: { type: 'number' } }, required: ['kind', 'minutes'], additionalProperties: false },
+          {
+            type: 'object',
+            properties: { kind: { const: 'book' }, pages: { type: 'integer' } },
+            required: ['kind', 'pages'],
+            additionalProperties: false,
+          },
+          {
+            type: 'object',
+            properties: { kind: { const: 'film' }, minutes: { type: 'number' } },
+            required: ['kind', 'minutes'],
+            additionalProperties: false,
+          },
         ],
       },
     },
@@ -50,6 +65,9 @@ export const TEST_SCHEMAS: Record<string, unknown> = {
       },
     },
   },
-  converging: { type: 'array', items: { anyOf: [{ type: 'integer' }, { type: 'number' }, { type: 'array', items: { type: 'integer' } }] } },
+  converging: {
+    type: 'array',
+    items: { anyOf: [{ type: 'integer' }, { type: 'number' }, { type: 'array', items: { type: 'integer' } }] },
+  },
   rootArray: { type: 'array', items: { anyOf: [{ type: 'number' }, { type: 'boolean' }, { type: 'null' }] } },
 };

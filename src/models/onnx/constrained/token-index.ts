@@ -127,7 +127,10 @@ export function buildTokenIndex(source: TokenizerJson | VocabularyView, modelVoc
     vocabSize: maxId + 1,
     bytesOf: (id) => (id >= 0 && id <= maxId && keys[id] ? Buffer.from(keys[id], 'latin1') : undefined),
     plainInString,
-    rest: buildTrie(sorted.filter((k) => restOf.has(k)), restOf),
+    rest: buildTrie(
+      sorted.filter((k) => restOf.has(k)),
+      restOf,
+    ),
     all: buildTrie(sorted, idsOf),
     singleByteTokens,
   };

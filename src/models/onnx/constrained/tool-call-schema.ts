@@ -14,13 +14,25 @@ export interface FunctionTool {
 export type ToolChoice = 'auto' | 'none' | 'required' | { type?: string; function: { name: string } };
 
 /** The schema for one call (`argumentsKey`: Llama 3 says "parameters"), or undefined when the choice does not force a call. */
-export function toolCallSchema(tools: readonly FunctionTool[], choice: ToolChoice | undefined, argumentsKey: 'arguments' | 'parameters' = 'arguments'): object | undefined {
+export function toolCallSchema(
+  tools: readonly FunctionTool[],
+  choice: ToolChoice | undefined,
+  argumentsKey: 'arguments' | 'parameters' = 'arguments',
+): object | undefined {
   if (choice === undefined || choice === 'auto' || choice === 'none') return undefined;
   const chosen = choice === 'required' ? tools : tools.filter((t) => t.function.name === choice.function.name);
-  if (chosen.length === 0) throw new UnsupportedSchemaError('tool_choice', '#', `no tool named ${JSON.stringify(typeof choice === 'object' ? choice.function.name : '')}`);
+  if (chosen.length === 0)
+    throw new UnsupportedSchemaError(
+      'tool_choice',
+      '#',
+      `no tool named ${JSON.stringify(typeof choice === 'object' ? choice.function.name : '')}`,
+    );
   const one = (t: FunctionTool) => ({
     type: 'object',
-    properties: { name: { const: t.function.name }, [argumentsKey]: t.function.parameters ?? { type: 'object', properties: {}, additionalProperties: false } },
+    properties: {
+      name: { const: t.function.name },
+      [argumentsKey]: t.function.parameters ?? { type: 'object', properties: {}, additionalProperties: false },
+    },
     required: ['name', argumentsKey],
     additionalProperties: false,
   });

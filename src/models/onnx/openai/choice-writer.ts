@@ -23,7 +23,12 @@ export interface ChoiceWriter {
   readonly wantsStop: boolean;
 }
 
-export function chatChoiceWriter(index: number, tokens: TokenView, tools?: ToolPlan, random?: () => number): ChoiceWriter {
+export function chatChoiceWriter(
+  index: number,
+  tokens: TokenView,
+  tools?: ToolPlan,
+  random?: () => number,
+): ChoiceWriter {
   let started = false;
   let wantsStop = false;
   let calls = 0;
@@ -80,7 +85,12 @@ export function chatChoiceWriter(index: number, tokens: TokenView, tools?: ToolP
  * `promptChars`: as OpenAI, text_offset counts characters (code points) from the prompt's start;
  * each offset is the previous plus its reported token's length.
  */
-export function completionChoiceWriter(index: number, tokens: TokenView, withLogprobs: boolean, promptChars: number): ChoiceWriter {
+export function completionChoiceWriter(
+  index: number,
+  tokens: TokenView,
+  withLogprobs: boolean,
+  promptChars: number,
+): ChoiceWriter {
   const offset = { at: promptChars };
   return {
     wantsStop: false,
@@ -106,7 +116,12 @@ function chatLogprob(lp: TokenLogprob, tokens: TokenView): WireObject {
 
 /** Completions' parallel arrays; `text_offset` counts characters from the completion's start. */
 function legacyLogprobs(lps: TokenLogprob[], tokens: TokenView, offset: { at: number }): WireObject {
-  const out = { tokens: [] as string[], token_logprobs: [] as number[], top_logprobs: [] as Record<string, number>[], text_offset: [] as number[] };
+  const out = {
+    tokens: [] as string[],
+    token_logprobs: [] as number[],
+    top_logprobs: [] as Record<string, number>[],
+    text_offset: [] as number[],
+  };
   for (const lp of lps) {
     const text = tokens.text(lp.id);
     out.tokens.push(text);

@@ -31,7 +31,8 @@ export async function* localAnswer(
     // `text` is the generated text (estimates and logs count it), once per sequence event.
     const text = e.type === 'delta' ? e.text : '';
     if (entries.length === 0 && text) yield { type: 'delta', text };
-    for (let k = 0; k < entries.length; k++) yield { type: 'delta', text: k === 0 ? text : '', chunk: chunk(entries[k]) };
+    for (let k = 0; k < entries.length; k++)
+      yield { type: 'delta', text: k === 0 ? text : '', chunk: chunk(entries[k]) };
   }
   yield { type: 'done', finishReason: finishReason ?? 'stop', usage: { promptTokens, completionTokens } };
 }

@@ -7,7 +7,13 @@
 import { ApiError } from '../../../common/errors/api-error';
 import { ErrorCode } from '../../../common/errors/error-code';
 import type { GenerateRequest } from '../../provider.interface';
-import { compileJsonConstraint, type JsonConstraint, type JsonResponseFormat, schemaNodesFor, UnsupportedSchemaError } from '../constrained/constraint';
+import {
+  compileJsonConstraint,
+  type JsonConstraint,
+  type JsonResponseFormat,
+  schemaNodesFor,
+  UnsupportedSchemaError,
+} from '../constrained/constraint';
 import type { TokenIndex } from '../constrained/token-index';
 import { toolCallSchema, type FunctionTool, type ToolChoice } from '../constrained/tool-call-schema';
 import type { LogitBias } from '../logit-processors';
@@ -62,7 +68,11 @@ const unsupported = (model: string, param: string, why: string): ApiError =>
   new ApiError(ErrorCode.UnsupportedParameter, `model "${model}" (local): ${why}`, param);
 
 /** Builds the plan; throws ApiError (400) for what cannot run. `maxTokens` checks a constraint's budget. */
-export function planLocalRequest(req: Pick<GenerateRequest, 'prompt' | 'messages' | 'body'>, model: ModelView, maxTokens?: number): LocalRequest {
+export function planLocalRequest(
+  req: Pick<GenerateRequest, 'prompt' | 'messages' | 'body'>,
+  model: ModelView,
+  maxTokens?: number,
+): LocalRequest {
   const body: Body = req.body ?? {};
   const kind = req.messages ? 'chat' : 'completion';
   const n = typeof body.n === 'number' && body.n > 1 ? body.n : 1;
@@ -75,11 +85,21 @@ export function planLocalRequest(req: Pick<GenerateRequest, 'prompt' | 'messages
     const messages = (Array.isArray(body.messages) ? body.messages : undefined) as OpenAiMessage[] | undefined;
     if (tools) {
       const parser = model.toolParser;
-      if (!parser) throw unsupported(model.id, 'tools', 'its chat template shows no tool-call format; set tool_parser in models.yaml');
+      if (!parser)
+        throw unsupported(
+          model.id,
+          'tools',
+          'its chat template shows no tool-call format; set tool_parser in models.yaml',
+        );
       const forced = FORCED_CALL[parser];
       const schema = toolSchema(model.id, tools.list, tools.choice, forced.argumentsKey);
       if (schema) constraint = compileToolCall(model, schema, tools.list);
-      toolPlan = { parser, prefix: schema ? forced.prefix : '', suffix: schema ? forced.suffix : '', single: body.parallel_tool_calls === false };
+      toolPlan = {
+        parser,
+        prefix: schema ? forced.prefix : '',
+        suffix: schema ? forced.suffix : '',
+        single: body.parallel_tool_calls === false,
+      };
       const all = (messages ?? req.messages!) as OpenAiMessage[];
       const text =
         (/\btools\b/.test(model.tokenizer.chatTemplate.source)
@@ -97,7 +117,8 @@ export function planLocalRequest(req: Pick<GenerateRequest, 'prompt' | 'messages
   }
   if (!constraint) constraint = responseFormat(body, model);
   for (const p of prompts) if (p.length === 0 && model.startId !== undefined) p.push(model.startId);
-  if (prompts.some((p) => p.length === 0)) throw ApiError.invalid('the prompt is empty', kind === 'chat' ? 'messages' : 'prompt');
+  if (prompts.some((p) => p.length === 0))
+    throw ApiError.invalid('the prompt is empty', kind === 'chat' ? 'messages' : 'prompt');
   if (constraint && maxTokens !== undefined) checkBudget(constraint, maxTokens, body);
   if (n * prompts.length > model.capacity) {
     throw ApiError.invalid(
@@ -147,14 +168,23 @@ function completionLogprobs(body: Body): number | undefined {
 
 function activeTools(body: Body): { list: FunctionTool[]; choice: ToolChoice | undefined } | undefined {
   if (!Array.isArray(body.tools) || body.tools.length === 0) {
-    if (body.tool_choice !== undefined && body.tool_choice !== null && body.tool_choice !== 'none' && body.tool_choice !== 'auto')
+    if (
+      body.tool_choice !== undefined &&
+      body.tool_choice !== null &&
+      body.tool_choice !== 'none' &&
+      body.tool_choice !== 'auto'
+    )
       throw ApiError.invalid('tool_choice needs tools', 'tool_choice');
     return undefined;
   }
   const list = (body.tools as unknown[]).map((t, i) => {
     const tool = t as { type?: unknown; function?: { name?: unknown } };
     if (tool?.type !== 'function' || typeof tool.function?.name !== 'string' || !tool.function.name)
-      throw new ApiError(ErrorCode.UnsupportedParameter, 'local models call function tools only (type "function" with a name)', `tools.${i}`);
+      throw new ApiError(
+        ErrorCode.UnsupportedParameter,
+        'local models call function tools only (type "function" with a name)',
+        `tools.${i}`,
+      );
     return tool as FunctionTool;
   });
   const choice = body.tool_choice as ToolChoice | undefined | null;
@@ -167,7 +197,12 @@ function activeTools(body: Body): { list: FunctionTool[]; choice: ToolChoice | u
   return { list, choice: choice ?? undefined };
 }
 
-function toolSchema(model: string, tools: FunctionTool[], choice: ToolChoice | undefined, key: 'arguments' | 'parameters'): object | undefined {
+function toolSchema(
+  model: string,
+  tools: FunctionTool[],
+  choice: ToolChoice | undefined,
+  key: 'arguments' | 'parameters',
+): object | undefined {
   try {
     return toolCallSchema(tools, choice, key);
   } catch (err) {
@@ -180,7 +215,11 @@ function responseFormat(body: Body, model: ModelView): JsonConstraint | undefine
   const rf = body.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | null | undefined;
   if (!rf || rf.type === 'text') return undefined;
   if (rf.type !== 'json_object' && rf.type !== 'json_schema')
-    throw unsupported(model.id, 'response_format', `response_format type ${JSON.stringify(rf.type)} is not one of text, json_object, json_schema`);
+    throw unsupported(
+      model.id,
+      'response_format',
+      `response_format type ${JSON.stringify(rf.type)} is not one of text, json_object, json_schema`,
+    );
   if (rf.type === 'json_schema' && (typeof rf.json_schema !== 'object' || rf.json_schema === null))
     throw ApiError.invalid('response_format json_schema needs a json_schema object', 'response_format.json_schema');
   return compile(model, rf as JsonResponseFormat, 'response_format');
@@ -193,8 +232,12 @@ function compile(model: ModelView, format: JsonResponseFormat, param: string): J
     return constraint;
   } catch (err) {
     if (err instanceof UnsupportedSchemaError) {
-      const where = param === 'tools' ? 'a tool\'s parameters' : 'the response_format schema';
-      throw unsupported(model.id, param, `${where}: "${err.keyword}" at ${err.path || '#'} is not supported (the strict JSON Schema subset is)`);
+      const where = param === 'tools' ? "a tool's parameters" : 'the response_format schema';
+      throw unsupported(
+        model.id,
+        param,
+        `${where}: "${err.keyword}" at ${err.path || '#'} is not supported (the strict JSON Schema subset is)`,
+      );
     }
     throw err;
   }
@@ -225,7 +268,10 @@ function needsTemplateView(m: OpenAiMessage): boolean {
 
 function render(model: ModelView, messages: readonly object[], tools?: FunctionTool[]): string {
   try {
-    return model.tokenizer.chatTemplate.renderWith(toTemplateMessages(messages as OpenAiMessage[]), tools ? { tools } : {});
+    return model.tokenizer.chatTemplate.renderWith(
+      toTemplateMessages(messages as OpenAiMessage[]),
+      tools ? { tools } : {},
+    );
   } catch (err) {
     throw ApiError.invalid(`the model's chat template rejected the messages: ${(err as Error).message}`, 'messages');
   }
@@ -253,7 +299,11 @@ function completionPrompts(body: Body, prompt: string, model: ModelView): number
 
 function checkIds(ids: number[], model: ModelView, param: string): number[] {
   const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= model.vocabSize);
-  if (bad !== undefined) throw ApiError.invalid(`token id ${bad} is outside the vocabulary of model "${model.id}" (0-${model.vocabSize - 1})`, param);
+  if (bad !== undefined)
+    throw ApiError.invalid(
+      `token id ${bad} is outside the vocabulary of model "${model.id}" (0-${model.vocabSize - 1})`,
+      param,
+    );
   return [...ids];
 }
 
@@ -262,8 +312,10 @@ function logitBias(raw: unknown, vocab: number): LogitBias | undefined {
   const out = new Map<number, number>();
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
     const id = Number(k);
-    if (!/^\d+$/.test(k) || id >= vocab) throw ApiError.invalid(`logit_bias key "${k}" is not a token id of this model (0-${vocab - 1})`, 'logit_bias');
-    if (typeof v !== 'number' || !(v >= -100 && v <= 100)) throw ApiError.invalid(`logit_bias values are numbers from -100 to 100`, 'logit_bias');
+    if (!/^\d+$/.test(k) || id >= vocab)
+      throw ApiError.invalid(`logit_bias key "${k}" is not a token id of this model (0-${vocab - 1})`, 'logit_bias');
+    if (typeof v !== 'number' || !(v >= -100 && v <= 100))
+      throw ApiError.invalid(`logit_bias values are numbers from -100 to 100`, 'logit_bias');
     out.set(id, v);
   }
   return out.size ? out : undefined;

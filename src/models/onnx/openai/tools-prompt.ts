@@ -29,7 +29,11 @@ function instructions(parser: ToolParserName, tools: readonly FunctionTool[]): s
 }
 
 /** The messages with the tools described in the (first) system message. */
-export function withToolsInSystem(messages: readonly OpenAiMessage[], parser: ToolParserName, tools: readonly FunctionTool[]): OpenAiMessage[] {
+export function withToolsInSystem(
+  messages: readonly OpenAiMessage[],
+  parser: ToolParserName,
+  tools: readonly FunctionTool[],
+): OpenAiMessage[] {
   const text = instructions(parser, tools);
   const first = messages[0];
   if (first && (first.role === 'system' || first.role === 'developer') && typeof first.content === 'string') {

@@ -24,7 +24,8 @@ export interface ToolCallFormat {
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const randomId = (random: () => number, n: number): string => Array.from({ length: n }, () => ALNUM[Math.floor(random() * ALNUM.length)]).join('');
+const randomId = (random: () => number, n: number): string =>
+  Array.from({ length: n }, () => ALNUM[Math.floor(random() * ALNUM.length)]).join('');
 
 const hermes: ToolCallFormat = {
   name: 'hermes',
@@ -45,7 +46,8 @@ const hermes: ToolCallFormat = {
       const close = body.indexOf('</tool_call>', open);
       const inner = body.slice(open + '<tool_call>'.length, close < 0 ? body.length : close);
       const start = skipWs(inner, 0);
-      if (inner[start] === '{') calls.push(scanCallObject(inner, start, ['arguments', 'parameters'], final || close >= 0));
+      if (inner[start] === '{')
+        calls.push(scanCallObject(inner, start, ['arguments', 'parameters'], final || close >= 0));
       else if (close >= 0 || final) rest += body.slice(open, close < 0 ? body.length : close + '</tool_call>'.length);
       if (close < 0) break;
       at = close + '</tool_call>'.length;
@@ -55,7 +57,12 @@ const hermes: ToolCallFormat = {
 };
 
 /** Objects separated by `;` or blanks, from `at`. */
-function scanObjects(body: string, at: number, argKeys: readonly string[], final: boolean): { calls: ScannedCall[]; rest: string } {
+function scanObjects(
+  body: string,
+  at: number,
+  argKeys: readonly string[],
+  final: boolean,
+): { calls: ScannedCall[]; rest: string } {
   const calls: ScannedCall[] = [];
   for (let i = skipWs(body, at); i < body.length; i = skipWs(body, i)) {
     if (body[i] === ';' || body[i] === ',') {
@@ -122,6 +129,7 @@ export function detectToolParser(template: string | undefined): ToolParserName |
   if (!template) return undefined;
   if (template.includes('<tool_call>')) return 'hermes';
   if (template.includes('[TOOL_CALLS]')) return 'mistral';
-  if (template.includes('<|python_tag|>') || (template.includes('"parameters"') && template.includes('ipython'))) return 'llama3_json';
+  if (template.includes('<|python_tag|>') || (template.includes('"parameters"') && template.includes('ipython')))
+    return 'llama3_json';
   return undefined;
 }

@@ -43,7 +43,11 @@ export class ScriptedProvider implements LlmProvider {
     if ('fail' in step) throw step.fail;
     if ('failAfter' in step) throw step.error;
     this.events.push('done');
-    return { text: this.deltas.join(''), finishReason: 'stop', usage: { promptTokens: 1, completionTokens: this.deltas.length } };
+    return {
+      text: this.deltas.join(''),
+      finishReason: 'stop',
+      usage: { promptTokens: 1, completionTokens: this.deltas.length },
+    };
   }
 
   async *stream(req: GenerateRequest): AsyncGenerator<StreamEvent> {
