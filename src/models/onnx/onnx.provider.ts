@@ -9,59 +9,24 @@ import type {
   StreamEvent,
 } from '../provider.interface';
 import { WireAccumulator } from '../wire/wire-accumulator';
-import { BatchScheduler } from './batch-scheduler';
+import { loadModel, type OnnxProviderOptions } from './load-model';
+import { type BatchScheduler } from './batch-scheduler';
 import { ConstrainedRow } from './constrained/constrained-row';
 import { buildTokenIndex, type TokenIndex } from './constrained/token-index';
-import { ModelLoadError } from './errors';
 import type { EngineHooks, EngineStats } from './hooks';
-import { parseModelConfig, withGenerationEos, type ModelConfig } from './model-config';
-import { readModelFolder } from './model-folder';
-import { ModelRunner } from './model-runner';
+import type { ModelConfig } from './model-config';
+import { type ModelRunner } from './model-runner';
 import { chatChoiceWriter, completionChoiceWriter, type TokenView } from './openai/choice-writer';
+import { toolCallDecoder, tokenView } from './openai/token-views';
 import { localAnswer } from './openai/local-answer';
 import { checkBudget, planLocalRequest, type LocalRequest, type ModelView } from './openai/local-request';
+import { encodeChat } from './openai/model-view';
 import { randomSeed } from './prng';
 import { Sequence, type SequenceInit } from './sequence';
-import type { Device, EffectiveDevice, EngineLogger } from './session';
-import { ModelTokenizer } from './tokenizer';
+import type { EffectiveDevice } from './session';
+import { type ModelTokenizer } from './tokenizer';
 import { seededRandom } from './tools/tool-call-stream';
-import { detectToolParser, TOOL_CALL_FORMATS, type ToolParserName } from './tools/tool-call-formats';
-
-export interface OnnxProviderOptions {
-  /** Model id, used in messages. */
-  id: string;
-  /** The model folder (config.json, tokenizer files, onnx/). */
-  path: string;
-  /** Requested execution provider; unavailable ones fall back to cpu. Default cpu. */
-  device?: Device;
-  /** Which graph file: fp32 (model.onnx), q8/quantized, fp16, int8, uint8, q4, q4f16. Default fp32. */
-  dtype?: string;
-  /** Older name of `dtype`. */
-  variant?: string;
-  /** An explicit graph file (relative to the folder or its onnx/ folder); wins over dtype. */
-  file?: string;
-  /** Sequences decoded together. Default 8. */
-  maxBatchSize?: number;
-  /** Requests that may wait for a slot before model_unavailable. Default 32. */
-  maxQueue?: number;
-  /** onnxruntime intra-op threads. Default: onnxruntime's choice (all cores). */
-  threads?: number;
-  /**
-   * Let idle onnxruntime threads spin-wait between ops. Default false (onnxruntime's own default
-   * is true): on a small shared box spinning threads take the CPU the event loop, the database
-   * and other models need; measured on 2 busy cores, spinning off was mostly faster (up to 2×)
-   * and always cheaper in CPU per token. On a dedicated idle machine, true may win latency.
-   */
-  spinWait?: boolean;
-  logger?: EngineLogger;
-  hooks?: EngineHooks;
-  /** Load-time graph edit (last-position logits, argmax output). Default true. */
-  optimizeGraph?: boolean;
-  /** Retry-After seconds on model_unavailable. Default 1. */
-  retryAfterSeconds?: number;
-  /** How the model writes tool calls; default: detected from its chat template. */
-  toolParser?: ToolParserName;
-}
+import { detectToolParser, type ToolParserName } from './tools/tool-call-formats';
 
 /** A local decoder-only model served from an ONNX export with continuous batching. */
 export class OnnxProvider implements LlmProvider {
@@ -102,49 +67,8 @@ export class OnnxProvider implements LlmProvider {
 
   /** Loads and validates a model folder; throws ModelLoadError naming the file at fault. */
   static async load(opts: OnnxProviderOptions): Promise<OnnxProvider> {
-    const folder = readModelFolder(opts.path, { dtype: opts.dtype ?? opts.variant ?? 'fp32', file: opts.file });
-    const config = folder.genai
-      ? withGenerationEos(folder.genai.config, folder.generationConfig)
-      : parseModelConfig(folder.config, folder.generationConfig, folder.configFile);
-    let tokenizer: ModelTokenizer;
-    try {
-      tokenizer = new ModelTokenizer(folder.tokenizerJson, folder.tokenizerConfig, folder.chatTemplate);
-    } catch (err) {
-      throw new ModelLoadError(
-        `${folder.dir}/tokenizer.json`,
-        `tokenizer or chat template rejected: ${(err as Error).message}`,
-      );
-    }
-    if (config.eosIds.length === 0) {
-      const eos = tokenizer.specialTokens.eos_token;
-      const id = eos === undefined ? undefined : tokenizer.tokenId(eos);
-      if (id !== undefined) config.eosIds.push(id);
-    }
-    const runner = await ModelRunner.load(folder, config, {
-      device: opts.device ?? 'cpu',
-      threads: opts.threads,
-      spinWait: opts.spinWait ?? false,
-      logger: opts.logger,
-      optimizeGraph: opts.optimizeGraph,
-    });
-    const scheduler = new BatchScheduler(runner, {
-      modelId: opts.id,
-      maxBatchSize: Math.max(1, opts.maxBatchSize ?? 8),
-      maxQueue: Math.max(0, opts.maxQueue ?? 32),
-      retryAfterSeconds: opts.retryAfterSeconds ?? 1,
-    });
-    if (opts.hooks) scheduler.hooks = opts.hooks;
-    const notes = [
-      runner.graphChanges.length ? `graph edits: ${runner.graphChanges.join(', ')}` : '',
-      runner.io.positionIdsType ? '' : 'no position_ids input: sequences decode unbatched',
-      runner.rowsInteract ? 'dynamic per-tensor quantization: sequences decode unbatched' : '',
-      runner.noPadding ? 'GroupQueryAttention (no left padding): sequences decode unbatched' : '',
-    ].filter(Boolean);
-    opts.logger?.log?.(
-      `model "${opts.id}" loaded: ${config.modelType}, ${folder.onnxFile}, device ${runner.device}` +
-        (notes.length ? `; ${notes.join('; ')}` : ''),
-    );
-    return new OnnxProvider(opts.id, runner, tokenizer, config, scheduler, folder.version, opts.toolParser);
+    const m = await loadModel(opts);
+    return new OnnxProvider(opts.id, m.runner, m.tokenizer, m.config, m.scheduler, m.version, opts.toolParser);
   }
 
   /** The execution provider actually in use (after any fallback), for metric labels. */
@@ -162,19 +86,14 @@ export class OnnxProvider implements LlmProvider {
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
-    const plan = this.planOf(req);
-    if (!plan?.wire) {
-      const { tokenIds: _ids, ...result } = await this.generateTokens(req);
-      return result;
-    }
     // Several choices, logprobs or tool calls: the whole OpenAI object, joined from the chunks.
-    const acc = new WireAccumulator();
+    const acc = this.planOf(req)?.wire ? new WireAccumulator() : undefined;
     let text = '';
     for await (const e of this.stream(req)) {
       if (e.type === 'delta') {
         text += e.text;
-        if (e.chunk) acc.add(e.chunk);
-      } else return { text, finishReason: e.finishReason, usage: e.usage, wire: acc.whole() };
+        if (e.chunk) acc?.add(e.chunk);
+      } else return { text, finishReason: e.finishReason, usage: e.usage, ...(acc ? { wire: acc.whole() } : {}) };
     }
     throw new ApiError(ErrorCode.InternalError, 'generation ended without a result');
   }
@@ -212,7 +131,7 @@ export class OnnxProvider implements LlmProvider {
       );
       return plan!.prompts.reduce((n, p) => n + p.length, 0);
     }
-    if (typeof input !== 'string') return this.encodeChat(input).length;
+    if (typeof input !== 'string') return encodeChat(this.view, input).length;
     // start() feeds an empty prompt one start token and the usage counts it: so does the quota
     // reservation, which must be exact for local models (docs/limits.md).
     return Math.max(1, this.tokenizer.countTokens(input));
@@ -240,15 +159,6 @@ export class OnnxProvider implements LlmProvider {
     await this.runner.release();
   }
 
-  /** Templates may refuse a conversation (e.g. `raise_exception` on roles they do not know). */
-  private encodeChat(messages: ChatMessage[]): number[] {
-    try {
-      return this.tokenizer.encodeChat(messages);
-    } catch (err) {
-      throw ApiError.invalid(`the model's chat template rejected the messages: ${(err as Error).message}`, 'messages');
-    }
-  }
-
   /** The plan of an OpenAI body (cached per body object); undefined for `/v1/generate`. */
   private planOf(
     req: Pick<GenerateRequest, 'prompt' | 'messages' | 'body'>,
@@ -268,28 +178,17 @@ export class OnnxProvider implements LlmProvider {
       throw ApiError.invalid('exactly one of prompt and messages is required', req.messages ? 'messages' : 'prompt');
     }
     if (req.signal?.aborted) throw req.signal.reason ?? new Error('request aborted');
-    const promptIds = plan ? plan.prompts[0] : this.promptIds(req);
-    const seq = new Sequence(this.sequenceInit(req, plan, promptIds, req.params.seed));
+    // `/v1/generate` has no body to plan once and keep: its plain plan is made here.
+    const planned = plan ?? planLocalRequest(req, this.view);
+    const seq = new Sequence(this.sequenceInit(req, planned, planned.prompts[0], req.params.seed));
     this.submit([seq]);
     return seq;
-  }
-
-  private promptIds(req: GenerateRequest): number[] {
-    const param = req.messages ? 'messages' : 'prompt';
-    const promptIds = req.messages ? this.encodeChat(req.messages) : this.tokenizer.encodePrompt(req.prompt ?? '');
-    if (promptIds.length === 0) {
-      // An empty prompt still needs one token to condition on: BOS as transformers does.
-      const start = this.config.bosId ?? this.config.eosIds[0];
-      if (start === undefined) throw ApiError.invalid('the prompt is empty', param);
-      promptIds.push(start);
-    }
-    return promptIds;
   }
 
   /** A sequence's settings: the request's sampling, and the plan's logprobs, penalties and constraint. */
   private sequenceInit(
     req: GenerateRequest,
-    plan: LocalRequest | undefined,
+    plan: LocalRequest,
     promptIds: number[],
     seed: number | undefined,
   ): SequenceInit {
@@ -303,7 +202,7 @@ export class OnnxProvider implements LlmProvider {
     }
     const { params } = req;
     const maxTokens = Math.max(1, Math.min(params.maxTokens, room));
-    if (plan?.constraint) checkBudget(plan.constraint, maxTokens, req.body);
+    if (plan.constraint) checkBudget(plan.constraint, maxTokens, req.body);
     return {
       promptIds,
       maxTokens,
@@ -316,25 +215,15 @@ export class OnnxProvider implements LlmProvider {
       stop: params.stop,
       seed,
       eosIds: this.eosIds,
-      tokenizer: plan?.tools ? this.toolDecoder(plan.tools.parser) : this.tokenizer,
+      tokenizer: plan.tools ? toolCallDecoder(this.tokenizer, plan.tools.parser) : this.tokenizer,
       vocabSize: this.config.vocabSize,
       signal: req.signal,
-      presencePenalty: plan?.presencePenalty,
-      frequencyPenalty: plan?.frequencyPenalty,
-      logitBias: plan?.logitBias,
-      constraint: plan?.constraint ? new ConstrainedRow(plan.constraint, [...this.eosIds]) : undefined,
-      logprobs: plan?.logprobs,
+      presencePenalty: plan.presencePenalty,
+      frequencyPenalty: plan.frequencyPenalty,
+      logitBias: plan.logitBias,
+      constraint: plan.constraint ? new ConstrainedRow(plan.constraint, [...this.eosIds]) : undefined,
+      logprobs: plan.logprobs,
     };
-  }
-
-  /** Completion text that keeps the format's marker when it is a special token (`<|python_tag|>`). */
-  private toolDecoder(parser: ToolParserName) {
-    const keep = new Set<number>();
-    for (const m of [...TOOL_CALL_FORMATS[parser].markers, '<|python_tag|>']) {
-      const id = this.tokenizer.tokenId(m);
-      if (id !== undefined) keep.add(id);
-    }
-    return this.tokenizer.decoderKeeping(keep);
   }
 
   /** Every choice of every prompt as one stream of OpenAI chunks (docs/api.md). */
@@ -342,7 +231,7 @@ export class OnnxProvider implements LlmProvider {
     if (req.signal?.aborted) throw req.signal.reason ?? new Error('request aborted');
     // One base seed: choice i draws from seed + i, so each choice is reproducible on its own.
     const base = req.params.seed ?? randomSeed();
-    const tokens = (this.tokenView ??= this.makeTokenView());
+    const tokens = (this.tokenView ??= tokenView(this.tokenizer, this.view.tokenIndex()));
     // Every choice's settings first: one that cannot run refuses the request before any starts.
     const inits = plan.prompts
       .flatMap((promptIds) => {
@@ -386,20 +275,10 @@ export class OnnxProvider implements LlmProvider {
       throw err;
     }
   }
-
-  private makeTokenView(): TokenView {
-    const index = this.view.tokenIndex();
-    return {
-      text: (id) => this.tokenizer.tokenText(id),
-      bytes: (id) => {
-        const b = index.bytesOf(id);
-        return b ? Array.from(b) : Array.from(Buffer.from(this.tokenizer.tokenText(id), 'utf8'));
-      },
-    };
-  }
 }
 
 /** Loads a model folder and returns a provider ready to serve it. */
 export function createOnnxProvider(opts: OnnxProviderOptions): Promise<OnnxProvider> {
   return OnnxProvider.load(opts);
 }
+export type { OnnxProviderOptions } from './load-model';

@@ -5,33 +5,14 @@
  * Everything is checked here, before any token is charged: a bad value is a 400.
  */
 import { ApiError } from '../../../common/errors/api-error';
-import { ErrorCode } from '../../../common/errors/error-code';
 import type { GenerateRequest } from '../../provider.interface';
-import {
-  compileJsonConstraint,
-  type JsonConstraint,
-  type JsonResponseFormat,
-  schemaNodesFor,
-  UnsupportedSchemaError,
-} from '../constrained/constraint';
-import type { TokenIndex } from '../constrained/token-index';
-import { toolCallSchema, type FunctionTool, type ToolChoice } from '../constrained/tool-call-schema';
+import type { JsonConstraint, JsonResponseFormat } from '../constrained/constraint';
 import type { LogitBias } from '../logit-processors';
-import type { ModelTokenizer } from '../tokenizer';
-import { toTemplateMessages, type OpenAiMessage } from '../tools/template-messages';
-import type { ToolParserName } from '../tools/tool-call-formats';
-import { FORCED_CALL } from './forced-call';
-import { withToolsInSystem } from './tools-prompt';
+import { chatPrompt, type ToolPlan } from './chat-prompt';
+import { compileConstraint, unsupported, type ModelView } from './model-view';
 
-export interface ToolPlan {
-  parser: ToolParserName;
-  /** Text the prompt already ends with (a forced call's opening marker): the parser reads it first. */
-  prefix: string;
-  /** Text appended after a forced call's JSON (its closing marker). */
-  suffix: string;
-  /** `parallel_tool_calls: false`: one call at most. */
-  single: boolean;
-}
+export type { ToolPlan } from './chat-prompt';
+export type { ModelView } from './model-view';
 
 export interface LocalRequest {
   kind: 'chat' | 'completion';
@@ -49,23 +30,7 @@ export interface LocalRequest {
   tools?: ToolPlan;
 }
 
-export interface ModelView {
-  id: string;
-  tokenizer: ModelTokenizer;
-  vocabSize: number;
-  /** Fed for an empty prompt (BOS, else EOS). */
-  startId?: number;
-  /** Sequences the model can hold at once (batch slots + queue): a request's choices must fit. */
-  capacity: number;
-  /** models.yaml `tool_parser`, else what the template shows. */
-  toolParser?: ToolParserName;
-  tokenIndex(): TokenIndex;
-}
-
 type Body = Record<string, unknown>;
-
-const unsupported = (model: string, param: string, why: string): ApiError =>
-  new ApiError(ErrorCode.UnsupportedParameter, `model "${model}" (local): ${why}`, param);
 
 /** Builds the plan; throws ApiError (400) for what cannot run. `maxTokens` checks a constraint's budget. */
 export function planLocalRequest(
@@ -77,41 +42,11 @@ export function planLocalRequest(
   const kind = req.messages ? 'chat' : 'completion';
   const n = typeof body.n === 'number' && body.n > 1 ? body.n : 1;
   const logprobs = kind === 'chat' ? chatLogprobs(body) : completionLogprobs(body);
-  const tools = kind === 'chat' ? activeTools(body) : undefined;
   let constraint: JsonConstraint | undefined;
-  let toolPlan: ToolPlan | undefined;
+  let tools: ToolPlan | undefined;
   let prompts: number[][];
   if (kind === 'chat') {
-    const messages = (Array.isArray(body.messages) ? body.messages : undefined) as OpenAiMessage[] | undefined;
-    if (tools) {
-      const parser = model.toolParser;
-      if (!parser)
-        throw unsupported(
-          model.id,
-          'tools',
-          'its chat template shows no tool-call format; set tool_parser in models.yaml',
-        );
-      const forced = FORCED_CALL[parser];
-      const schema = toolSchema(model.id, tools.list, tools.choice, forced.argumentsKey);
-      if (schema) constraint = compileToolCall(model, schema, tools.list);
-      toolPlan = {
-        parser,
-        prefix: schema ? forced.prefix : '',
-        suffix: schema ? forced.suffix : '',
-        single: body.parallel_tool_calls === false,
-      };
-      const all = (messages ?? req.messages!) as OpenAiMessage[];
-      const text =
-        (/\btools\b/.test(model.tokenizer.chatTemplate.source)
-          ? render(model, all, tools.list)
-          : render(model, withToolsInSystem(all, parser, tools.list))) + toolPlan.prefix;
-      prompts = [model.tokenizer.encodeText(text)];
-    } else if (messages && model.toolParser && messages.some(needsTemplateView)) {
-      // A template that knows tool calls renders them itself; others get our text view of them.
-      prompts = [model.tokenizer.encodeText(render(model, messages))];
-    } else {
-      prompts = [encodeChat(model, req.messages!)];
-    }
+    ({ prompts, constraint, tools } = chatPrompt(req, body, model));
   } else {
     prompts = completionPrompts(body, req.prompt ?? '', model);
   }
@@ -130,13 +65,13 @@ export function planLocalRequest(
     kind,
     prompts,
     n,
-    wire: n > 1 || logprobs !== undefined || toolPlan !== undefined || prompts.length > 1,
+    wire: n > 1 || logprobs !== undefined || tools !== undefined || prompts.length > 1,
     logprobs,
     presencePenalty: numberOr0(body.presence_penalty),
     frequencyPenalty: numberOr0(body.frequency_penalty),
     logitBias: logitBias(body.logit_bias, model.vocabSize),
     constraint,
-    tools: toolPlan,
+    tools,
   };
 }
 
@@ -166,51 +101,6 @@ function completionLogprobs(body: Body): number | undefined {
   return lp === true ? 0 : undefined;
 }
 
-function activeTools(body: Body): { list: FunctionTool[]; choice: ToolChoice | undefined } | undefined {
-  if (!Array.isArray(body.tools) || body.tools.length === 0) {
-    if (
-      body.tool_choice !== undefined &&
-      body.tool_choice !== null &&
-      body.tool_choice !== 'none' &&
-      body.tool_choice !== 'auto'
-    )
-      throw ApiError.invalid('tool_choice needs tools', 'tool_choice');
-    return undefined;
-  }
-  const list = (body.tools as unknown[]).map((t, i) => {
-    const tool = t as { type?: unknown; function?: { name?: unknown } };
-    if (tool?.type !== 'function' || typeof tool.function?.name !== 'string' || !tool.function.name)
-      throw new ApiError(
-        ErrorCode.UnsupportedParameter,
-        'local models call function tools only (type "function" with a name)',
-        `tools.${i}`,
-      );
-    return tool as FunctionTool;
-  });
-  const choice = body.tool_choice as ToolChoice | undefined | null;
-  if (choice === 'none') return undefined;
-  if (choice !== undefined && choice !== null && choice !== 'auto' && choice !== 'required') {
-    const name = typeof choice === 'object' ? choice.function?.name : undefined;
-    if (typeof name !== 'string' || !list.some((t) => t.function.name === name))
-      throw ApiError.invalid(`tool_choice names no tool in tools${name ? ` ("${name}")` : ''}`, 'tool_choice');
-  }
-  return { list, choice: choice ?? undefined };
-}
-
-function toolSchema(
-  model: string,
-  tools: FunctionTool[],
-  choice: ToolChoice | undefined,
-  key: 'arguments' | 'parameters',
-): object | undefined {
-  try {
-    return toolCallSchema(tools, choice, key);
-  } catch (err) {
-    if (err instanceof UnsupportedSchemaError) throw unsupported(model, 'tool_choice', err.message);
-    throw err;
-  }
-}
-
 function responseFormat(body: Body, model: ModelView): JsonConstraint | undefined {
   const rf = body.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | null | undefined;
   if (!rf || rf.type === 'text') return undefined;
@@ -222,67 +112,7 @@ function responseFormat(body: Body, model: ModelView): JsonConstraint | undefine
     );
   if (rf.type === 'json_schema' && (typeof rf.json_schema !== 'object' || rf.json_schema === null))
     throw ApiError.invalid('response_format json_schema needs a json_schema object', 'response_format.json_schema');
-  return compile(model, rf as JsonResponseFormat, 'response_format');
-}
-
-function compile(model: ModelView, format: JsonResponseFormat, param: string): JsonConstraint {
-  try {
-    const constraint = compileJsonConstraint(format, model.tokenIndex());
-    constraint.minTokens(); // a schema with no finite document fails here, not in the decode loop
-    return constraint;
-  } catch (err) {
-    if (err instanceof UnsupportedSchemaError) {
-      const where = param === 'tools' ? "a tool's parameters" : 'the response_format schema';
-      throw unsupported(
-        model.id,
-        param,
-        `${where}: "${err.keyword}" at ${err.path || '#'} is not supported (the strict JSON Schema subset is)`,
-      );
-    }
-    throw err;
-  }
-}
-
-/** A forced call's constraint; a parameters schema outside the subset is named by its tool's index. */
-function compileToolCall(model: ModelView, schema: object, tools: FunctionTool[]): JsonConstraint {
-  try {
-    return compile(model, { type: 'json_schema', json_schema: { schema } }, 'tools');
-  } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
-    const i = tools.findIndex((t) => {
-      try {
-        schemaNodesFor({ type: 'json_schema', json_schema: { schema: t.function.parameters ?? {} } });
-        return false;
-      } catch {
-        return true;
-      }
-    });
-    throw i < 0 ? err : new ApiError(err.code, err.message, `tools.${i}.function.parameters`);
-  }
-}
-
-/** Messages only the template view carries: tool calls, tool results, content parts. */
-function needsTemplateView(m: OpenAiMessage): boolean {
-  return (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) || m.tool_call_id !== undefined || m.role === 'tool';
-}
-
-function render(model: ModelView, messages: readonly object[], tools?: FunctionTool[]): string {
-  try {
-    return model.tokenizer.chatTemplate.renderWith(
-      toTemplateMessages(messages as OpenAiMessage[]),
-      tools ? { tools } : {},
-    );
-  } catch (err) {
-    throw ApiError.invalid(`the model's chat template rejected the messages: ${(err as Error).message}`, 'messages');
-  }
-}
-
-function encodeChat(model: ModelView, messages: NonNullable<GenerateRequest['messages']>): number[] {
-  try {
-    return model.tokenizer.encodeChat(messages);
-  } catch (err) {
-    throw ApiError.invalid(`the model's chat template rejected the messages: ${(err as Error).message}`, 'messages');
-  }
+  return compileConstraint(model, rf as JsonResponseFormat, 'response_format');
 }
 
 /** A text, a list of texts, token ids, or a list of id lists (OpenAI's batch forms). */
