@@ -116,12 +116,16 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
   ): Promise<number> {
     const lease = this.current().acquire(model);
     try {
-      // A local model counts an OpenAI body's prompt itself (tools, prompt lists) and validates it there.
-      if (body && lease.provider.kind === 'onnx') return await lease.provider.countTokens(input, body);
-      const key = this.tokenCounts.key(`${model}\u0000${lease.provider.version}`, input);
+      // A local model counts an OpenAI body's prompt itself (tools, prompt lists) and validates it
+      // there: its count is remembered per body, which only a valid body reaches.
+      const byBody = body !== undefined && lease.provider.kind === 'onnx';
+      // Body counts get their own key space: a prompt equal to a body's JSON text never shares one.
+      const key = byBody
+        ? this.tokenCounts.key(`${model}\u0000${lease.provider.version}\u0000body`, JSON.stringify(body))
+        : this.tokenCounts.key(`${model}\u0000${lease.provider.version}`, input);
       const known = key === undefined ? undefined : this.tokenCounts.get(key);
       if (known !== undefined) return known;
-      const n = await lease.provider.countTokens(input);
+      const n = await (byBody ? lease.provider.countTokens(input, body) : lease.provider.countTokens(input));
       if (key !== undefined) this.tokenCounts.set(key, n);
       return n;
     } finally {
