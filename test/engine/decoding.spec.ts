@@ -16,7 +16,7 @@ async function loadRunner(dir: string, optimizeGraph = true): Promise<ModelRunne
   });
 }
 
-const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const maxAbsDiff = (a: Float32Array, b: ArrayLike<number>) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 describe.each([
   ['gpt2', { arch: 'gpt2' as const }],
@@ -79,12 +79,16 @@ describe.each([
 });
 
 describe('load-time graph edit', () => {
-  it('gives the same last-position logits and argmax as the graph as exported', async () => {
+  it('gives the same last-position logits, argmax and per-row temperature softmax as the graph as exported', async () => {
     const dir = await models.build('edit-qwen2', { arch: 'qwen2', kvHeads: 2 });
     const edited = await loadRunner(dir, true);
     const plain = await loadRunner(dir, false);
     try {
-      expect(edited.graphChanges).toEqual(['logits for the last position only', 'argmax output']);
+      expect(edited.graphChanges).toEqual([
+        'logits for the last position only',
+        'argmax output',
+        'sampling probabilities output',
+      ]);
       expect(plain.graphChanges).toEqual([]);
       const ids = [5, 80, 120, 33, 200, 7, 7, 64];
       const pads = [3, 0];
@@ -97,6 +101,17 @@ describe('load-time graph edit', () => {
         expect(g.argmax![r]).toBe(argmax(b.logits![r]));
       }
       expect(g.logits).toBeUndefined(); // greedy rows never copy the vocabulary out
+      // Row 0 at temperature 0.5, row 1 greedy (its argmax comes along; its probabilities are unused).
+      const p = await edited.forward({ ...args, want: 'probs', invTemperatures: [2, 0] });
+      expect(p.logits).toBeUndefined();
+      expect(p.argmax![1]).toBe(argmax(b.logits![1]));
+      const expected = softmax(b.logits![0], 2);
+      expect(maxAbsDiff(p.probs![0], expected)).toBeLessThan(1e-6);
+      expect(p.probs![0].reduce((x, y) => x + y, 0)).toBeCloseTo(1, 4);
+      const withLogits = await edited.forward({ ...args, want: 'probs', invTemperatures: [2, 1], withLogits: true });
+      expect(maxAbsDiff(withLogits.logits![0], b.logits![0])).toBeLessThan(1e-5);
+      expect(maxAbsDiff(withLogits.probs![1], softmax(b.logits![1], 1))).toBeLessThan(1e-6);
+      expect(withLogits.argmax).toBeUndefined(); // no greedy row
     } finally {
       await edited.release();
       await plain.release();
@@ -184,3 +199,11 @@ describe.each([
     expect(provider.stats().inflight).toBe(0);
   });
 });
+
+function softmax(logits: Float32Array, invT: number): Float64Array {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v * invT);
+  const out = Float64Array.from(logits, (v) => Math.exp(v * invT - max));
+  const sum = out.reduce((x, y) => x + y, 0);
+  return out.map((v) => v / sum);
+}

@@ -2,7 +2,7 @@ import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import { callHook, type EngineHooks, type EngineStats } from './hooks';
 import { KvBatch } from './kv-cache';
-import type { ModelRunner } from './model-runner';
+import type { ForwardArgs, ForwardResult, ModelRunner } from './model-runner';
 import type { Sequence } from './sequence';
 
 export interface SchedulerOptions {
@@ -172,6 +172,11 @@ export class BatchScheduler {
     const shared = leaders.length < rows.length;
     let kv: KvBatch;
     try {
+      // Rows sharing a prefill draw at one temperature: the leader's (n choices of one request).
+      const inverse = rows.map((r) => r.probsInverseTemperature);
+      const leaderInverse = leaders.map((r) => r.probsInverseTemperature ?? 0);
+      let want = this.want(rows);
+      if (want === 'probs' && rows.some((_, i) => inverse[i] !== leaderInverse[leaderOf[i]])) want = 'logits';
       const out = await this.runner.forward({
         ids,
         batch: leaders.length,
@@ -179,7 +184,9 @@ export class BatchScheduler {
         pads,
         past: null,
         pastLength: 0,
-        want: this.want(rows),
+        want,
+        invTemperatures: leaderInverse,
+        withLogits: want === 'probs' && rows.some((r) => r.probsNeedLogits),
       });
       kv = new KvBatch(out.presents, leaders.length, seqLen, pads, this.runner.io.kvType);
       if (shared) kv = kv.select(leaderOf);
@@ -187,9 +194,7 @@ export class BatchScheduler {
       rows.forEach((row, i) => {
         callHook(this.hooks.onFirstToken, now - row.enqueuedAt);
         const at = leaderOf[i];
-        // choose() modifies its logits row: rows sharing one get their own copy.
-        const token = out.argmax ? out.argmax[at] : row.choose(shared ? out.logits[at].slice() : out.logits[at]);
-        this.take(row, token);
+        this.take(row, pick(row, out, at, shared));
       });
     } catch (err) {
       this.failRows(rows, err);
@@ -208,6 +213,7 @@ export class BatchScheduler {
     const { rows, kv } = group;
     try {
       const targets = kv.presentTargets(1);
+      const want = this.want(rows);
       const out = await this.runner.forward({
         ids: rows.map((r) => r.pendingToken!),
         batch: rows.length,
@@ -215,13 +221,15 @@ export class BatchScheduler {
         pads: kv.pads,
         past: kv.tensors,
         pastLength: kv.pastLength,
-        want: this.want(rows),
+        want,
+        invTemperatures: rows.map((r) => r.probsInverseTemperature ?? 0),
+        withLogits: want === 'probs' && rows.some((r) => r.probsNeedLogits),
         presentsInto: targets.tensors,
       });
       group.kv = kv.advance(out.presents, 1, targets);
       this.lastBatchSize = rows.length;
       callHook(this.hooks.onBatch, rows.length);
-      rows.forEach((row, i) => this.take(row, out.argmax ? out.argmax[i] : row.choose(out.logits[i])));
+      rows.forEach((row, i) => this.take(row, pick(row, out, i, false)));
     } catch (err) {
       this.groups = this.groups.filter((g) => g !== group);
       this.failRows(rows, err);
@@ -234,12 +242,23 @@ export class BatchScheduler {
     row.accept(token);
   }
 
-  private want(rows: Sequence[]): 'argmax' | 'logits' {
-    return rows.some((r) => r.needsLogits) ? 'logits' : 'argmax';
+  /** Greedy rows alone fetch the argmax; greedy and plain sampled rows, probabilities; else logits. */
+  private want(rows: Sequence[]): ForwardArgs['want'] {
+    if (!rows.some((r) => r.needsLogits)) return 'argmax';
+    if (this.runner.io.probsName && rows.every((r) => r.probsInverseTemperature !== null)) return 'probs';
+    return 'logits';
   }
 
   private failRows(rows: Sequence[], err: unknown): void {
     const error = new ApiError(ErrorCode.InternalError, `inference failed: ${(err as Error)?.message ?? err}`);
     for (const row of rows) if (!row.finished) row.fail(error);
   }
+}
+
+/** Row `at`'s next token from whatever the pass fetched for it. */
+function pick(row: Sequence, out: ForwardResult, at: number, shared: boolean): number {
+  if (out.argmax && !row.needsLogits) return out.argmax[at];
+  // choose() modifies its logits row: rows sharing one get their own copy.
+  const logits = out.logits && (shared ? out.logits[at].slice() : out.logits[at]);
+  return out.probs ? row.chooseFromProbs(out.probs[at], logits) : row.choose(logits!);
 }

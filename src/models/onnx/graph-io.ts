@@ -49,9 +49,15 @@ export interface GraphIo {
   logitsVocab: number | null;
   /** Output holding argmax(logits) when the load-time graph edit added it. */
   argmaxName: string | null;
+  /** Output holding the sampling probabilities when the load-time graph edit added it. */
+  probsName: string | null;
 }
 
 export const ARGMAX_OUTPUT = 'next_token_argmax';
+/** softmax(logits · inverse temperature) of the last position, added by the load-time graph edit. */
+export const PROBS_OUTPUT = 'next_token_probs';
+/** Per-row inverse temperature, [batch, 1, 1], an input of graphs with the probabilities output. */
+export const INV_TEMPERATURE_INPUT = 'sampling_inv_temperature';
 /** float32 copy of float16 logits, added by the load-time graph edit. */
 export const LOGITS_FLOAT32 = 'logits_float32';
 
@@ -120,5 +126,6 @@ export function inspectGraph(
     logitsType: logits.type as KvType,
     logitsVocab: typeof logits.shape[2] === 'number' ? logits.shape[2] : null,
     argmaxName: outputs.has(ARGMAX_OUTPUT) ? ARGMAX_OUTPUT : null,
+    probsName: outputs.has(PROBS_OUTPUT) ? PROBS_OUTPUT : null,
   };
 }

@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelLoadError } from './errors';
 import { analyzeGraph, LAST_POSITION_ONLY, type GraphAnalysis } from './graph-edit';
-import { inspectGraph, type GraphIo } from './graph-io';
+import { INV_TEMPERATURE_INPUT, inspectGraph, type GraphIo } from './graph-io';
 import type { ModelConfig } from './model-config';
 import type { ModelFolder } from './model-folder';
 import { argmax } from './sampler';
@@ -21,24 +21,30 @@ export interface ForwardArgs {
   /** Present tensors of the previous pass, or null for an empty past. */
   past: ort.Tensor[] | null;
   pastLength: number;
-  /** 'argmax' fetches only the next greedy token per row when the graph offers it. */
-  want: 'argmax' | 'logits';
+  /**
+   * 'argmax' fetches only the next greedy token per row when the graph offers it; 'probs' the
+   * sampling probabilities at `invTemperatures` (plus the argmax when a row's is 0, greedy).
+   */
+  want: 'argmax' | 'probs' | 'logits';
+  /** Per row, 1 / temperature for 'probs' (0: a greedy row). */
+  invTemperatures?: readonly number[];
+  /** With 'probs': fetch the logits too. */
+  withLogits?: boolean;
   /** Preallocated present tensors to write into (same order as the past), instead of new ones. */
   presentsInto?: ort.Tensor[];
 }
 
-/** Either the greedy next token per row (`want: 'argmax'` on a graph that has it) or the logits. */
-export type ForwardResult = { presents: ort.Tensor[] } & (
-  | { argmax: number[]; logits?: undefined }
-  | {
-      /**
-       * Per row, the last position's logits; the caller may modify them. Decode passes may reuse
-       * one buffer: rows are valid until the next forward pass.
-       */
-      logits: Float32Array[];
-      argmax?: undefined;
-    }
-);
+/**
+ * What a pass fetched, per row and for its last position: the greedy next token, the sampling
+ * probabilities, or the logits (which the caller may modify). Float rows live in one reused
+ * buffer: they are valid until the next forward pass.
+ */
+export interface ForwardResult {
+  presents: ort.Tensor[];
+  argmax?: number[];
+  probs?: Float32Array[];
+  logits?: Float32Array[];
+}
 
 export interface RunnerOptions extends SessionOptions {
   /** Apply the load-time graph edit (last-position logits, argmax output). Default true. */
@@ -52,10 +58,8 @@ export interface RunnerOptions extends SessionOptions {
 
 /** An ONNX decoder session plus the bookkeeping to feed it batches with a KV cache. */
 export class ModelRunner {
-  private readonly fetchArgmax: string[];
-  private readonly fetchLogits: string[];
-  /** Reused for sampled decode steps: [batch, 1, vocab] floats, no allocation per step. */
-  private logitsBuffer = new Float32Array(0);
+  /** Reused for logits or probabilities: [batch, 1, vocab] floats, no allocation per step. */
+  private readonly floatBuffers = [new Float32Array(0), new Float32Array(0)];
   /** Inline weights onnxruntime maps from the graph file instead of copying (0: none). */
   mappedWeights = 0;
 
@@ -70,10 +74,7 @@ export class ModelRunner {
     readonly rowsInteract: boolean,
     /** Attention derives positions from lengths (GroupQueryAttention): rows must not be left-padded. */
     readonly noPadding: boolean,
-  ) {
-    this.fetchLogits = [io.names.logits, ...io.presentNames];
-    this.fetchArgmax = io.argmaxName ? [io.argmaxName, ...io.presentNames] : this.fetchLogits;
-  }
+  ) {}
 
   static async load(folder: ModelFolder, config: ModelConfig, opts: RunnerOptions): Promise<ModelRunner> {
     const file = folder.onnxFile;
@@ -174,49 +175,47 @@ export class ModelRunner {
     const past = args.past ?? this.emptyPast(batch);
     for (let i = 0; i < io.pastNames.length; i++) feeds[io.pastNames[i]] = past[i];
 
-    // Set exactly when this pass fetches the argmax output instead of the logits.
-    const argmaxName = args.want === 'argmax' ? io.argmaxName : null;
-    let out: ort.InferenceSession.ReturnType;
-    let presents: ort.Tensor[];
+    // What this pass fetches: the argmax alone (greedy rows), sampling probabilities (plus the
+    // argmax for greedy rows among them), or the logits.
+    const probsName = args.want === 'probs' ? io.probsName : null;
+    const argmaxName =
+      args.want === 'argmax' || (probsName && args.invTemperatures?.some((t) => t === 0)) ? io.argmaxName : null;
+    if (io.probsName) {
+      const inv = new Float32Array(batch);
+      for (let r = 0; r < batch; r++) inv[r] = (probsName && args.invTemperatures?.[r]) || 1; // unused rows: any value
+      feeds[INV_TEMPERATURE_INPUT] = new ort.Tensor('float32', inv, [batch, 1, 1]);
+    }
+    const mainName = probsName ?? (args.want === 'argmax' && argmaxName ? argmaxName : names.logits);
+    const fetches: Record<string, ort.Tensor | null> = { [mainName]: null };
+    if (argmaxName) fetches[argmaxName] = null;
     const presentsInto = args.presentsInto;
-    if (presentsInto) {
-      const fetches: Record<string, ort.Tensor | null> = { [argmaxName ?? names.logits]: null };
-      io.presentNames.forEach((n, i) => (fetches[n] = presentsInto[i]));
-      const logitsInto = argmaxName ? null : this.logitsTarget(batch);
-      if (logitsInto) fetches[names.logits] = logitsInto;
-      out = await this.session.run(feeds, fetches);
-      if (logitsInto) out = { ...out, [names.logits]: logitsInto };
-      presents = presentsInto;
-    } else {
-      out = await this.session.run(feeds, argmaxName ? this.fetchArgmax : this.fetchLogits);
-      presents = io.presentNames.map((n) => out[n] as ort.Tensor);
-    }
-    if (argmaxName) {
-      const t = out[argmaxName] as ort.Tensor;
-      const data = t.data as BigInt64Array;
-      const perRow = data.length / batch;
-      return { presents, argmax: Array.from({ length: batch }, (_, r) => Number(data[r * perRow + perRow - 1])) };
-    }
-    const logits = out[names.logits] as ort.Tensor;
-    const [, positionsOut, vocab] = logits.dims;
-    const rows: Float32Array[] = [];
-    for (let r = 0; r < batch; r++) {
-      const offset = (r * positionsOut + positionsOut - 1) * vocab;
-      rows.push(
-        logits.type === 'float16'
-          ? halfRowToFloat(halfBits(logits.data), offset, vocab)
-          : (logits.data as Float32Array).subarray(offset, offset + vocab),
-      );
-    }
-    return { presents, logits: rows };
+    io.presentNames.forEach((n, i) => (fetches[n] = presentsInto?.[i] ?? null));
+    // Float rows land in reused buffers: no 600 KB allocation per row and step.
+    const floatsInto = mainName === argmaxName ? null : this.floatTarget(0, batch);
+    if (floatsInto) fetches[mainName] = floatsInto;
+    const logitsToo = probsName !== null && args.withLogits === true;
+    if (logitsToo) fetches[names.logits] = this.floatTarget(1, batch);
+    const out = await this.session.run(feeds, fetches);
+    const presents = presentsInto ?? io.presentNames.map((n) => out[n] as ort.Tensor);
+    const argmax = argmaxName ? lastPositionArgmax(out[argmaxName] as ort.Tensor, batch) : undefined;
+    if (mainName === argmaxName) return { presents, argmax };
+    const rows = lastPositionRows(floatsInto ?? (out[mainName] as ort.Tensor), batch);
+    if (!probsName) return { presents, logits: rows };
+    const logits = logitsToo
+      ? lastPositionRows((fetches[names.logits] ?? out[names.logits]) as ort.Tensor, batch)
+      : undefined;
+    return { presents, probs: rows, argmax, logits };
   }
 
-  /** A preallocated logits output when its shape is known in advance (edited graph, fixed vocab). */
-  private logitsTarget(batch: number): ort.Tensor | null {
+  /**
+   * Preallocated [batch, 1, vocab] float output number `slot` (0: the main one, 1: logits beside
+   * probabilities) when its shape is known in advance (edited graph, fixed vocabulary).
+   */
+  private floatTarget(slot: 0 | 1, batch: number): ort.Tensor | null {
     const vocab = this.io.logitsVocab;
     if (!vocab || this.io.logitsType !== 'float32' || !this.graphChanges.includes(LAST_POSITION_ONLY)) return null;
-    if (this.logitsBuffer.length < batch * vocab) this.logitsBuffer = new Float32Array(batch * vocab);
-    return new ort.Tensor('float32', this.logitsBuffer.subarray(0, batch * vocab), [batch, 1, vocab]);
+    if (this.floatBuffers[slot].length < batch * vocab) this.floatBuffers[slot] = new Float32Array(batch * vocab);
+    return new ort.Tensor('float32', this.floatBuffers[slot].subarray(0, batch * vocab), [batch, 1, vocab]);
   }
 
   emptyPast(batch: number): ort.Tensor[] {
@@ -237,6 +236,10 @@ export class ModelRunner {
       const row = withLogits.logits?.[0];
       if (row?.length !== this.vocabSize) return false;
       if (withLogits.presents[0].dims[2] !== 3) return false;
+      if (this.io.probsName) {
+        const probs = (await this.forward({ ...base, want: 'probs', invTemperatures: [1] })).probs?.[0];
+        if (probs?.length !== this.vocabSize || Math.abs(probs.reduce((a, b) => a + b, 0) - 1) > 1e-3) return false;
+      }
       if (!this.io.argmaxName) return true;
       const greedy = (await this.forward({ ...base, want: 'argmax' })).argmax?.[0];
       return greedy !== undefined && row[greedy] === row[argmax(row)];
@@ -259,4 +262,26 @@ function analyze(file: string, edit: boolean, mapWeights: boolean): GraphAnalysi
     // not an ONNX graph this parser understands: let onnxruntime judge the original
     return { rowsInteract: false, noPadding: false, edited: null, externalFiles: [], mappedWeights: 0 };
   }
+}
+
+/** The argmax output's last position per row. */
+function lastPositionArgmax(t: ort.Tensor, batch: number): number[] {
+  const data = t.data as BigInt64Array;
+  const perRow = data.length / batch;
+  return Array.from({ length: batch }, (_, r) => Number(data[r * perRow + perRow - 1]));
+}
+
+/** Per row, the last position of a [batch, positions, vocab] float tensor (float16 widened). */
+function lastPositionRows(t: ort.Tensor, batch: number): Float32Array[] {
+  const [, positions, vocab] = t.dims;
+  const rows: Float32Array[] = [];
+  for (let r = 0; r < batch; r++) {
+    const offset = (r * positions + positions - 1) * vocab;
+    rows.push(
+      t.type === 'float16'
+        ? halfRowToFloat(halfBits(t.data), offset, vocab)
+        : (t.data as Float32Array).subarray(offset, offset + vocab),
+    );
+  }
+  return rows;
 }

@@ -1,5 +1,13 @@
 import { mulberry32, seedToUint32 } from './prng';
-import { applyRepetitionPenalty, argmax, pickToken, TokenHistory, type SamplingConfig } from './sampler';
+import {
+  applyRepetitionPenalty,
+  argmax,
+  drawFromMaskedProbs,
+  drawFromProbs,
+  pickToken,
+  TokenHistory,
+  type SamplingConfig,
+} from './sampler';
 
 const cfg = (over: Partial<SamplingConfig>): SamplingConfig => ({
   temperature: 1,
@@ -163,5 +171,64 @@ describe('pickToken', () => {
     };
     expect(run(5)).toEqual(run(5));
     expect(run(5)).not.toEqual(run(6));
+  });
+});
+
+describe("drawing from the graph's probabilities", () => {
+  /** float32 softmax of logits at 1 / invT, as the graph's output. */
+  const softmax = (logits: Float32Array, invT: number) => {
+    let max = -Infinity;
+    for (const v of logits) max = Math.max(max, v * invT);
+    const e = Array.from(logits, (v) => Math.exp(v * invT - max));
+    const sum = e.reduce((a, b) => a + b, 0);
+    return Float32Array.from(e, (v) => v / sum);
+  };
+  const rngFor = (seed: number) => mulberry32(seed);
+  const logits = Float32Array.from({ length: 5000 }, (_, i) => Math.sin(i * 12.9898) * 4);
+
+  it('picks what the logits path picks for the same seed (the same inverse CDF)', () => {
+    for (const temperature of [1, 0.7]) {
+      const probs = softmax(logits, 1 / temperature);
+      let same = 0;
+      for (let seed = 0; seed < 300; seed++) {
+        const fromLogits = pickToken(logits.slice(), cfg({ temperature }), rngFor(seed));
+        if (drawFromProbs(probs, rngFor(seed)) === fromLogits) same++;
+      }
+      // Only a draw within float rounding of a token boundary may differ.
+      expect(same).toBeGreaterThanOrEqual(299);
+    }
+  });
+
+  it('restricted to a mask, matches masking the logits', () => {
+    const mask = Uint8Array.from({ length: 5000 }, (_, i) => (i % 7 === 3 ? 1 : 0));
+    const probs = softmax(logits, 1);
+    let same = 0;
+    for (let seed = 0; seed < 300; seed++) {
+      const masked = logits.map((v, i) => (mask[i] ? v : -Infinity));
+      const fromLogits = pickToken(masked, cfg({}), rngFor(seed));
+      const fromProbs = drawFromMaskedProbs(probs, mask, rngFor(seed));
+      expect(mask[fromProbs]).toBe(1);
+      if (fromProbs === fromLogits) same++;
+    }
+    expect(same).toBeGreaterThanOrEqual(299);
+  });
+
+  it('gives -1 without drawing when the allowed tokens underflowed, so the caller can use the logits', () => {
+    const probs = new Float32Array([0.5, 0.5, 0, 0]);
+    const mask = new Uint8Array([0, 0, 1, 1]);
+    let draws = 0;
+    const rng = () => (draws++, 0.5);
+    expect(drawFromMaskedProbs(probs, mask, rng)).toBe(-1);
+    expect(draws).toBe(0);
+    // Tokens past the mask's end are not allowed.
+    expect(drawFromMaskedProbs(new Float32Array([0, 0, 1]), new Uint8Array([1, 1]), rng)).toBe(-1);
+  });
+
+  it('never picks a zero-probability token, even when rounding left the sum below the draw', () => {
+    const probs = new Float32Array([0, 0.3, 0, 0.3, 0]); // sums to 0.6
+    expect(drawFromProbs(probs, () => 0.9)).toBe(3); // 0.9 · 0.6 lands in the second token
+    expect(drawFromProbs(probs, () => 0.4)).toBe(3);
+    expect(drawFromProbs(probs, () => 0.1)).toBe(1);
+    expect(drawFromProbs(probs, () => 0)).toBe(1);
   });
 });

@@ -61,6 +61,72 @@ export function pickToken(logits: Float32Array, cfg: SamplingConfig, rng: Rng, h
   return sampleToken(logits, cfg, rng);
 }
 
+/**
+ * A draw from probabilities that already include the temperature (the graph's softmax output):
+ * the inverse CDF in id order, as drawFromAll walks it, so a seed picks the same token either
+ * way up to float rounding. Reads half the vocabulary on average and computes nothing per entry.
+ */
+export function drawFromProbs(probs: Float32Array, rng: Rng): number {
+  const u = rng();
+  let r = u;
+  for (let i = 0; i < probs.length; i++) {
+    r -= probs[i];
+    if (r < 0) return i;
+  }
+  // float32 rounding left the sum below u: draw the same u against the true sum.
+  let target = u * (u - r);
+  let last = 0;
+  for (let i = 0; i < probs.length; i++) {
+    const p = probs[i];
+    if (p === 0) continue;
+    last = i;
+    target -= p;
+    if (target < 0) return i;
+  }
+  return last;
+}
+
+/** Below this the allowed mass may have underflowed in float32: the caller draws from logits. */
+const MIN_MASKED_MASS = 1e-30;
+
+/**
+ * drawFromProbs over the tokens `mask` allows, renormalised: the distribution masking the
+ * logits gives. -1 (and no draw taken) when the allowed tokens' probabilities are too small to
+ * trust, e.g. a low temperature leaving every allowed token at float32 zero.
+ */
+export function drawFromMaskedProbs(probs: Float32Array, mask: Uint8Array, rng: Rng): number {
+  const n = probs.length < mask.length ? probs.length : mask.length;
+  const blocks = Math.ceil(n / BLOCK);
+  if (blockMass.length < blocks) blockMass = new Float64Array(blocks);
+  const mass = blockMass;
+  // One pass of block sums, then the draw walks them and scans the one block it lands in.
+  // Multiplying by the 0/1 mask instead of branching on it: masks mix allowed and not at random.
+  let total = 0;
+  for (let b = 0, start = 0; b < blocks; b++, start += BLOCK) {
+    const end = start + BLOCK < n ? start + BLOCK : n;
+    let sum = 0;
+    for (let i = start; i < end; i++) sum += probs[i] * mask[i];
+    mass[b] = sum;
+    total += sum;
+  }
+  if (!(total > MIN_MASKED_MASS)) return -1;
+  let r = rng() * total;
+  let b = 0;
+  while (b < blocks - 1 && (r >= mass[b] || mass[b] === 0)) {
+    r -= mass[b];
+    b++;
+  }
+  const start = b * BLOCK;
+  const end = start + BLOCK < n ? start + BLOCK : n;
+  for (let i = start; i < end; i++) {
+    r -= probs[i] * mask[i]; // a masked token subtracts nothing: r turns negative only at an allowed one
+    if (r < 0) return i;
+  }
+  // Rounding left r at or above zero: the last allowed token with any probability.
+  for (let i = n - 1; i >= 0; i--) if (mask[i] && probs[i] > 0) return i;
+  return -1;
+}
+
 function sampleToken(logits: Float32Array, cfg: SamplingConfig, rng: Rng): number {
   const vocab = logits.length;
   const invT = 1 / cfg.temperature;

@@ -6,7 +6,14 @@ import { EventChannel } from './event-channel';
 import { applyLogitBias, GeneratedCounts, type LogitBias } from './logit-processors';
 import { tokenLogprob, type TokenLogprob } from './logprobs';
 import { mulberry32, randomSeed, type Rng } from './prng';
-import { applyRepetitionPenalty, pickToken, TokenHistory, type SamplingConfig } from './sampler';
+import {
+  applyRepetitionPenalty,
+  drawFromMaskedProbs,
+  drawFromProbs,
+  pickToken,
+  TokenHistory,
+  type SamplingConfig,
+} from './sampler';
 
 export interface SequenceInit {
   promptIds: number[];
@@ -99,6 +106,26 @@ export class Sequence {
     );
   }
 
+  /**
+   * How this row can draw from the graph's sampling probabilities: 0 for a greedy row that takes
+   * the argmax, 1 / temperature for a draw over the whole vocabulary or what the constraint
+   * allows (no top-k / top-p, no logit changes, no logprobs), null when it needs the logits.
+   */
+  get probsInverseTemperature(): number | null {
+    if (!this.needsLogits) return 0;
+    const s = this.sampling;
+    const i = this.init;
+    const plain =
+      s.temperature > 0 &&
+      (s.topK <= 0 || s.topK >= i.vocabSize) &&
+      !(s.topP > 0 && s.topP < 1) &&
+      s.repetitionPenalty === 1 &&
+      this.counts === undefined &&
+      !i.logitBias?.size &&
+      i.logprobs === undefined;
+    return plain ? 1 / s.temperature : null;
+  }
+
   get active(): boolean {
     return !this.finished && !this.cancelled;
   }
@@ -114,6 +141,19 @@ export class Sequence {
     const id = pickToken(logits, this.sampling, this.rng);
     this.lastLogprob = i.logprobs === undefined ? null : tokenLogprob(logits, id, i.logprobs);
     return id;
+  }
+
+  /** A constrained row drawing from probabilities also needs the logits, for when they underflow. */
+  get probsNeedLogits(): boolean {
+    return this.init.constraint !== undefined;
+  }
+
+  /** Picks the next token from probabilities computed at this row's temperature (see probsInverseTemperature). */
+  chooseFromProbs(probs: Float32Array, logits: Float32Array | undefined): number {
+    const c = this.init.constraint;
+    if (!c) return drawFromProbs(probs, this.rng);
+    const id = drawFromMaskedProbs(probs, c.allowed(this.init.maxTokens - this.generated), this.rng);
+    return id >= 0 ? id : this.choose(logits!);
   }
 
   /** Takes a token; emits text; returns true when the sequence is finished. */

@@ -24,10 +24,15 @@ export class ConstrainedRow {
    * complete. Greedy rows need these logits too (the graph's argmax output cannot be used).
    */
   maskLogits(logits: Float32Array, remaining: number): void {
-    const mask = this.state.allowed(remaining, this.eosIds);
+    const mask = this.allowed(remaining);
     const n = Math.min(logits.length, mask.length);
     for (let i = 0; i < n; i++) if (!mask[i]) logits[i] = NEG_INF;
     for (let i = n; i < logits.length; i++) logits[i] = NEG_INF;
+  }
+
+  /** The same tokens as maskLogits allows, as a 0/1 mask (entries past its end: not allowed). */
+  allowed(remaining: number): Uint8Array {
+    return this.state.allowed(remaining, this.eosIds);
   }
 
   /** Takes the sampled token (EOS included); returns true when the row must end now. */
