@@ -1,4 +1,5 @@
 import { createOnnxProvider, type OnnxProvider } from '../../src/models/onnx';
+import { Sequence } from '../../src/models/onnx/sequence';
 import type { WireObject } from '../../src/models/provider.interface';
 import { modelRoot, request } from './engine-fixtures';
 
@@ -109,6 +110,28 @@ describe('logprobs', () => {
       expect(top[0].logprob).toBeCloseTo(e.logprob as number, 10);
       for (let i = 1; i < top.length; i++) expect(top[i].logprob).toBeLessThanOrEqual(top[i - 1].logprob);
       expect(top.reduce((s, t) => s + Math.exp(t.logprob), 0)).toBeLessThanOrEqual(1 + 1e-9);
+    }
+  });
+});
+
+describe("constrained rows drawing from the graph's probabilities", () => {
+  const json = (temperature: number, seed: number) => {
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    const body = { model: 'm', messages, response_format: { type: 'json_object' }, temperature, seed, max_tokens: 40 };
+    return { messages, params: { ...request('').params, temperature, seed, maxTokens: 40 }, body };
+  };
+  it('use the probabilities under their mask at a usual temperature, and the logits where the allowed mass underflows', async () => {
+    const choose = jest.spyOn(Sequence.prototype, 'choose');
+    try {
+      const warm = await provider.generate(json(1, 3));
+      expect(typeof JSON.parse(warm.text)).toBe('object');
+      expect(choose).not.toHaveBeenCalled();
+      // At temperature 1e-4 every allowed token the model does not favour is a float32 zero.
+      const cold = await provider.generate(json(1e-4, 3));
+      expect(typeof JSON.parse(cold.text)).toBe('object');
+      expect(choose).toHaveBeenCalled();
+    } finally {
+      choose.mockRestore();
     }
   });
 });
