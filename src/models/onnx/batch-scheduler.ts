@@ -245,7 +245,9 @@ export class BatchScheduler {
   /** Greedy rows alone fetch the argmax; greedy and plain sampled rows, probabilities; else logits. */
   private want(rows: Sequence[]): ForwardArgs['want'] {
     if (!rows.some((r) => r.needsLogits)) return 'argmax';
-    if (this.runner.io.probsName && rows.every((r) => r.probsInverseTemperature !== null)) return 'probs';
+    const io = this.runner.io;
+    // Greedy rows among them take the argmax output, which comes with the probabilities.
+    if (io.probsName && io.argmaxName && rows.every((r) => r.probsInverseTemperature !== null)) return 'probs';
     return 'logits';
   }
 
