@@ -260,7 +260,7 @@ export class BatchScheduler {
 /** Row `at`'s next token from whatever the pass fetched for it. */
 function pick(row: Sequence, out: ForwardResult, at: number, shared: boolean): number {
   if (out.argmax && !row.needsLogits) return out.argmax[at];
-  // choose() modifies its logits row: rows sharing one get their own copy.
-  const logits = out.logits && (shared ? out.logits[at].slice() : out.logits[at]);
-  return out.probs ? row.chooseFromProbs(out.probs[at], logits) : row.choose(logits!);
+  // choose() modifies its logits row: rows sharing one get their own copy (made only if used).
+  const logits = () => (shared ? out.logits![at].slice() : out.logits![at]);
+  return out.probs ? row.chooseFromProbs(out.probs[at], logits) : row.choose(logits());
 }

@@ -7,7 +7,7 @@ const SLICED_HIDDEN = 'last_position_hidden';
 /** The change log entry for the LM-head slice (the runner relies on it for logits shapes). */
 export const LAST_POSITION_ONLY = 'logits for the last position only';
 /** The change log entry for the sampling-probabilities output. */
-export const SAMPLING_PROBS = 'sampling probabilities output';
+const SAMPLING_PROBS = 'sampling probabilities output';
 
 /** Ops that quantize activations with one scale per tensor: in a batch, rows change each other. */
 const PER_TENSOR_ACTIVATION_QUANT = new Set(['DynamicQuantizeLinear', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat']);

@@ -112,7 +112,7 @@ export function drawFromMaskedProbs(probs: Float32Array, mask: Uint8Array, rng: 
   if (!(total > MIN_MASKED_MASS)) return -1;
   let r = rng() * total;
   let b = 0;
-  while (b < blocks - 1 && (r >= mass[b] || mass[b] === 0)) {
+  while (b < blocks - 1 && r >= mass[b]) {
     r -= mass[b];
     b++;
   }
@@ -127,13 +127,18 @@ export function drawFromMaskedProbs(probs: Float32Array, mask: Uint8Array, rng: 
   return -1;
 }
 
+/** A sampled draw that keeps every token (no top-k below the vocabulary, no top-p below 1). */
+export function drawsFromWholeVocabulary(cfg: SamplingConfig, vocab: number): boolean {
+  return cfg.temperature > 0 && (cfg.topK <= 0 || cfg.topK >= vocab) && !(cfg.topP > 0 && cfg.topP < 1);
+}
+
 function sampleToken(logits: Float32Array, cfg: SamplingConfig, rng: Rng): number {
   const vocab = logits.length;
   const invT = 1 / cfg.temperature;
   const max = logits[argmax(logits)];
+  if (drawsFromWholeVocabulary(cfg, vocab)) return drawFromAll(logits, max, invT, rng);
   const k = cfg.topK > 0 ? Math.min(cfg.topK, vocab) : vocab;
   const topP = cfg.topP > 0 && cfg.topP < 1 ? cfg.topP : 1;
-  if (k === vocab && topP === 1) return drawFromAll(logits, max, invT, rng);
   if (k > SMALL_K) return drawLarge(logits, k, max, invT, topP, rng);
   let head = smallTopK(logits, k, max, invT);
   if (topP < 1) head = prefix(head, nucleusLength(head.weights, topP * head.mass));

@@ -10,6 +10,7 @@ import {
   applyRepetitionPenalty,
   drawFromMaskedProbs,
   drawFromProbs,
+  drawsFromWholeVocabulary,
   pickToken,
   TokenHistory,
   type SamplingConfig,
@@ -116,9 +117,7 @@ export class Sequence {
     const s = this.sampling;
     const i = this.init;
     const plain =
-      s.temperature > 0 &&
-      (s.topK <= 0 || s.topK >= i.vocabSize) &&
-      !(s.topP > 0 && s.topP < 1) &&
+      drawsFromWholeVocabulary(s, i.vocabSize) &&
       s.repetitionPenalty === 1 &&
       this.counts === undefined &&
       !i.logitBias?.size &&
@@ -148,12 +147,16 @@ export class Sequence {
     return this.init.constraint !== undefined;
   }
 
-  /** Picks the next token from probabilities computed at this row's temperature (see probsInverseTemperature). */
-  chooseFromProbs(probs: Float32Array, logits: Float32Array | undefined): number {
+  /**
+   * Picks the next token from probabilities computed at this row's temperature (see
+   * probsInverseTemperature); `logits` is asked for only when a constrained row's allowed mass
+   * underflowed.
+   */
+  chooseFromProbs(probs: Float32Array, logits: () => Float32Array): number {
     const c = this.init.constraint;
     if (!c) return drawFromProbs(probs, this.rng);
     const id = drawFromMaskedProbs(probs, c.allowed(this.init.maxTokens - this.generated), this.rng);
-    return id >= 0 ? id : this.choose(logits!);
+    return id >= 0 ? id : this.choose(logits());
   }
 
   /** Takes a token; emits text; returns true when the sequence is finished. */
