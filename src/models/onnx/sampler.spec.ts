@@ -1,13 +1,6 @@
 import { mulberry32, seedToUint32 } from './prng';
-import {
-  applyRepetitionPenalty,
-  argmax,
-  drawFromMaskedProbs,
-  drawFromProbs,
-  pickToken,
-  TokenHistory,
-  type SamplingConfig,
-} from './sampler';
+import { applyRepetitionPenalty, argmax, pickToken, TokenHistory, type SamplingConfig } from './sampler';
+import { drawFromMaskedProbs, drawFromProbs } from './vocabulary-draws';
 
 const cfg = (over: Partial<SamplingConfig>): SamplingConfig => ({
   temperature: 1,

@@ -8,13 +8,12 @@ import { tokenLogprob, type TokenLogprob } from './logprobs';
 import { mulberry32, randomSeed, type Rng } from './prng';
 import {
   applyRepetitionPenalty,
-  drawFromMaskedProbs,
-  drawFromProbs,
   drawsFromWholeVocabulary,
   pickToken,
   TokenHistory,
   type SamplingConfig,
 } from './sampler';
+import { drawFromMaskedProbs, drawFromProbs } from './vocabulary-draws';
 
 export interface SequenceInit {
   promptIds: number[];
