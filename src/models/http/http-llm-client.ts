@@ -17,7 +17,8 @@ import { CircuitBreaker, type BreakerPermit, type CircuitBreakerOptions } from '
 import { HealthProbe } from './health-probe';
 import type { ParamsMode } from '../wire-params';
 import { buildBody, endpointFor, parseCompletion, type UpstreamUsage } from './openai-wire';
-import { DEFAULT_RETRY, abortReason, nextDelay, sleep, type RetryOptions } from './retry-policy';
+import { DEFAULT_RETRY, abortReason, type RetryOptions } from './retry-policy';
+import { retrying, type RetryContext } from './retrying';
 import { readSse } from './sse-stream-reader';
 import { bodyText, requestWhole, WholeBodyError, type WholeResponse } from './whole-request';
 import { countInputTokens, doneEvent, estimateTokens, usageOf, type TokenCounter } from './token-estimate';
@@ -25,7 +26,6 @@ import {
   UpstreamStreamCutError,
   classifyReadError,
   classifyStatus,
-  classifyTransportError,
   errorCodeOf,
   isAbortError,
   MAX_ERROR_BODY,
@@ -84,7 +84,7 @@ export class HttpLLMClient implements LlmProvider {
   private readonly basePath: string;
   private readonly upstreamModel: string;
   private readonly timeoutMs: number;
-  private readonly retry: RetryOptions;
+  private readonly retryContext: RetryContext;
   private readonly count: TokenCounter;
   private readonly healthProbe: HealthProbe;
   private readonly wholeHeaders: Record<string, string>;
@@ -99,7 +99,8 @@ export class HttpLLMClient implements LlmProvider {
     this.version = `http:${opts.baseUrl}:${this.upstreamModel}`;
     this.contextLength = opts.contextLength;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
-    this.retry = { ...DEFAULT_RETRY, ...opts.retry, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries };
+    const retry = { ...DEFAULT_RETRY, ...opts.retry, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries };
+    this.retryContext = { model: opts.model, retry, random: opts.random };
     this.count = opts.tokenCounter ?? estimateTokens;
     this.breaker = opts.breaker instanceof CircuitBreaker ? opts.breaker : new CircuitBreaker(opts.model, opts.breaker);
     this.pool = new Pool(url.origin, {
@@ -251,34 +252,25 @@ export class HttpLLMClient implements LlmProvider {
     throw outcome.failure.error;
   }
 
-  private async send(req: GenerateRequest, stream: boolean): Promise<SendOutcome> {
+  private send(req: GenerateRequest, stream: boolean): Promise<SendOutcome> {
     const { path, headers, body } = this.wireRequest(req, stream);
-    for (let attempt = 1; ; attempt++) {
-      if (req.signal?.aborted) throw abortReason(req.signal);
-      let failure: UpstreamFailure;
-      try {
-        const res = await this.pool.request({ method: 'POST', path, headers, body, signal: req.signal });
-        if (res.statusCode >= 200 && res.statusCode < 300) return { res };
-        failure = classifyStatus(this.opts.model, res.statusCode, res.headers, await readCapped(res.body));
-      } catch (err) {
-        if (req.signal?.aborted || isAbortError(err)) throw req.signal ? abortReason(req.signal) : err;
-        failure = classifyTransportError(this.opts.model, err);
-      }
-      if (!failure.retryable || attempt > this.retry.maxRetries) return { failure };
-      await sleep(nextDelay(attempt, failure.retryAfterMs, this.retry, this.opts.random), req.signal);
-    }
+    return retrying(this.retryContext, req.signal, async () => {
+      const res = await this.pool.request({ method: 'POST', path, headers, body, signal: req.signal });
+      if (res.statusCode >= 200 && res.statusCode < 300) return { res };
+      return { failure: classifyStatus(this.opts.model, res.statusCode, res.headers, await readCapped(res.body)) };
+    });
   }
 
   /**
    * The non-streamed call: send() with the answer read whole (requestWhole), so retries,
    * classification and aborts are the same. A failure after a 2xx status is a read error.
    */
-  private async sendWhole(req: GenerateRequest): Promise<WholeOutcome> {
+  private sendWhole(req: GenerateRequest): Promise<WholeOutcome> {
     const { path, headers, body } = this.wireRequest(req, false);
-    for (let attempt = 1; ; attempt++) {
-      if (req.signal?.aborted) throw abortReason(req.signal);
-      let failure: UpstreamFailure;
-      try {
+    return retrying<WholeOutcome>(
+      this.retryContext,
+      req.signal,
+      async () => {
         const res = await requestWhole(this.pool, {
           path,
           headers,
@@ -288,15 +280,10 @@ export class HttpLLMClient implements LlmProvider {
         });
         if (res.statusCode >= 200 && res.statusCode < 300) return { res };
         const text = res.body.toString('utf8').slice(0, MAX_ERROR_BODY);
-        failure = classifyStatus(this.opts.model, res.statusCode, res.headers, text);
-      } catch (err) {
-        if (req.signal?.aborted || isAbortError(err)) throw req.signal ? abortReason(req.signal) : err;
-        if (err instanceof WholeBodyError) return { readError: err.cause };
-        failure = classifyTransportError(this.opts.model, err);
-      }
-      if (!failure.retryable || attempt > this.retry.maxRetries) return { failure };
-      await sleep(nextDelay(attempt, failure.retryAfterMs, this.retry, this.opts.random), req.signal);
-    }
+        return { failure: classifyStatus(this.opts.model, res.statusCode, res.headers, text) };
+      },
+      (err) => (err instanceof WholeBodyError ? { readError: err.cause } : undefined),
+    );
   }
 
   private wireRequest(

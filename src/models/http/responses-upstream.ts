@@ -1,15 +1,9 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { CircuitBreaker } from './circuit-breaker';
-import { DEFAULT_RETRY, abortReason, nextDelay, sleep, type RetryOptions } from './retry-policy';
+import { DEFAULT_RETRY, abortReason } from './retry-policy';
+import { retrying, type RetryContext } from './retrying';
 import { SseParser } from './sse-parser';
-import {
-  classifyReadError,
-  classifyStatus,
-  classifyTransportError,
-  isAbortError,
-  readCapped,
-  type UpstreamFailure,
-} from './upstream-errors';
+import { classifyReadError, classifyStatus, isAbortError, readCapped, type UpstreamFailure } from './upstream-errors';
 
 type Json = Record<string, unknown>;
 
@@ -39,13 +33,14 @@ export type ResponsesItem = { kind: 'event'; event: Json } | { kind: 'whole'; re
 export class ResponsesUpstream {
   private readonly pool: Pool;
   private readonly basePath: string;
-  private readonly retry: RetryOptions;
+  private readonly retryContext: RetryContext;
 
   constructor(private readonly opts: ResponsesUpstreamOptions) {
     const url = new URL(opts.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
     const timeout = opts.timeoutMs ?? 60_000;
-    this.retry = { ...DEFAULT_RETRY, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries };
+    const retry = { ...DEFAULT_RETRY, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries };
+    this.retryContext = { model: opts.model, retry, random: opts.random };
     this.pool = new Pool(url.origin, {
       connectTimeout: Math.min(timeout, 10_000),
       headersTimeout: timeout,
@@ -129,25 +124,11 @@ export class ResponsesUpstream {
       ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
       ...(o.requestId ? { 'x-request-id': o.requestId } : {}),
     };
-    for (let attempt = 1; ; attempt++) {
-      if (o.signal?.aborted) throw abortReason(o.signal);
-      let failure: UpstreamFailure;
-      try {
-        const res = await this.pool.request({
-          method: 'POST',
-          path: `${this.basePath}/responses`,
-          headers,
-          body,
-          signal: o.signal,
-        });
-        if (res.statusCode >= 200 && res.statusCode < 300) return { res };
-        failure = classifyStatus(this.opts.model, res.statusCode, res.headers, await readCapped(res.body));
-      } catch (err) {
-        if (o.signal?.aborted || isAbortError(err)) throw o.signal ? abortReason(o.signal) : err;
-        failure = classifyTransportError(this.opts.model, err);
-      }
-      if (!failure.retryable || attempt > this.retry.maxRetries) return { failure };
-      await sleep(nextDelay(attempt, failure.retryAfterMs, this.retry, this.opts.random), o.signal);
-    }
+    const path = `${this.basePath}/responses`;
+    return retrying(this.retryContext, o.signal, async () => {
+      const res = await this.pool.request({ method: 'POST', path, headers, body, signal: o.signal });
+      if (res.statusCode >= 200 && res.statusCode < 300) return { res };
+      return { failure: classifyStatus(this.opts.model, res.statusCode, res.headers, await readCapped(res.body)) };
+    });
   }
 }
