@@ -1,5 +1,6 @@
 import { onnx } from 'onnx-proto';
-import { ARGMAX_OUTPUT, INV_TEMPERATURE_INPUT, LOGITS_FLOAT32, PROBS_OUTPUT } from './graph-io';
+import { ARGMAX_OUTPUT, LOGITS_FLOAT32, WANT_ARGMAX_INPUT } from './graph-io';
+import { addSamplingProbs, gated } from './sampling-outputs';
 import { mapInlineWeights, separateLookupTables } from './weight-mapping';
 
 /** Ops that act on each position independently, so slicing before them equals slicing after. */
@@ -8,7 +9,6 @@ const SLICED_HIDDEN = 'last_position_hidden';
 /** The change log entry for the LM-head slice (the runner relies on it for logits shapes). */
 export const LAST_POSITION_ONLY = 'logits for the last position only';
 /** The change log entry for the sampling-probabilities output. */
-const SAMPLING_PROBS = 'sampling probabilities output';
 
 /** Ops that quantize activations with one scale per tensor: in a batch, rows change each other. */
 const PER_TENSOR_ACTIVATION_QUANT = new Set(['DynamicQuantizeLinear', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat']);
@@ -141,18 +141,18 @@ function editGraphForDecoding(model: onnx.ModelProto): string[] {
     changes.push('float32 logits output');
   }
   if (floatLogits !== 'logits' || logitsOut?.type?.tensorType?.elemType === onnx.TensorProto.DataType.FLOAT) {
-    graph.node.push(
-      onnx.NodeProto.create({
-        name: 'next_token_argmax_node',
-        opType: 'ArgMax',
-        input: [floatLogits],
-        output: [ARGMAX_OUTPUT],
-        attribute: [
-          onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 2 }),
-          onnx.AttributeProto.create({ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }),
-        ],
-      }),
-    );
+    const argmax = onnx.NodeProto.create({
+      name: 'next_token_argmax_node',
+      opType: 'ArgMax',
+      input: [floatLogits],
+      output: [ARGMAX_OUTPUT],
+      attribute: [
+        onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 2 }),
+        onnx.AttributeProto.create({ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }),
+      ],
+    });
+    // With the probabilities beside it, each is computed only in the passes that fetch it.
+    graph.node.push(head ? gated(graph, WANT_ARGMAX_INPUT, [argmax], onnx.TensorProto.DataType.INT64, 2) : argmax);
     (graph.output ??= []).push(
       onnx.ValueInfoProto.create({
         name: ARGMAX_OUTPUT,
@@ -169,53 +169,6 @@ function editGraphForDecoding(model: onnx.ModelProto): string[] {
     if (head) changes.push(addSamplingProbs(graph, floatLogits));
   }
   return changes;
-}
-
-/**
- * Adds softmax(logits · inverse temperature) as an output, with the temperature per row as a new
- * input (every pass feeds it): a plain sampled row then draws from probabilities onnxruntime
- * computed with vectorized exps on its threads, instead of 150k exps in JS per row and step.
- */
-function addSamplingProbs(graph: onnx.IGraphProto, floatLogits: string): string {
-  (graph.input ??= []).push(
-    onnx.ValueInfoProto.create({
-      name: INV_TEMPERATURE_INPUT,
-      type: {
-        tensorType: {
-          elemType: onnx.TensorProto.DataType.FLOAT,
-          shape: { dim: [{ dimParam: 'batch_size' }, { dimValue: 1 }, { dimValue: 1 }] },
-        },
-      },
-    }),
-  );
-  const scaled = 'sampling_scaled_logits';
-  (graph.node ??= []).push(
-    onnx.NodeProto.create({
-      name: 'sampling_temperature',
-      opType: 'Mul',
-      input: [floatLogits, INV_TEMPERATURE_INPUT],
-      output: [scaled],
-    }),
-    onnx.NodeProto.create({
-      name: 'sampling_softmax',
-      opType: 'Softmax',
-      input: [scaled],
-      output: [PROBS_OUTPUT],
-      attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 })],
-    }),
-  );
-  (graph.output ??= []).push(
-    onnx.ValueInfoProto.create({
-      name: PROBS_OUTPUT,
-      type: {
-        tensorType: {
-          elemType: onnx.TensorProto.DataType.FLOAT,
-          shape: { dim: [{ dimParam: 'batch_size' }, { dimParam: 'logits_positions' }, { dimParam: 'vocab' }] },
-        },
-      },
-    }),
-  );
-  return SAMPLING_PROBS;
 }
 
 function int64Tensor(name: string, values: bigint[]): onnx.TensorProto {

@@ -58,6 +58,9 @@ export const ARGMAX_OUTPUT = 'next_token_argmax';
 export const PROBS_OUTPUT = 'next_token_probs';
 /** Per-row inverse temperature, [batch, 1, 1], an input of graphs with the probabilities output. */
 export const INV_TEMPERATURE_INPUT = 'sampling_inv_temperature';
+/** Bool [1] inputs of graphs with the probabilities output: whether a pass computes each. */
+export const WANT_ARGMAX_INPUT = 'want_argmax';
+export const WANT_PROBS_INPUT = 'want_probs';
 /** float32 copy of float16 logits, added by the load-time graph edit. */
 export const LOGITS_FLOAT32 = 'logits_float32';
 

@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelLoadError } from './errors';
 import { analyzeGraph, LAST_POSITION_ONLY, type GraphAnalysis } from './graph-edit';
-import { INV_TEMPERATURE_INPUT, inspectGraph, type GraphIo } from './graph-io';
+import { INV_TEMPERATURE_INPUT, inspectGraph, WANT_ARGMAX_INPUT, WANT_PROBS_INPUT, type GraphIo } from './graph-io';
 import type { ModelConfig } from './model-config';
 import type { ModelFolder } from './model-folder';
 import { argmax } from './sampler';
@@ -184,6 +184,9 @@ export class ModelRunner {
       const inv = new Float32Array(batch);
       for (let r = 0; r < batch; r++) inv[r] = (probsName && args.invTemperatures?.[r]) || 1; // unused rows: any value
       feeds[INV_TEMPERATURE_INPUT] = new ort.Tensor('float32', inv, [batch, 1, 1]);
+      // The graph computes only what this pass fetches (graph-edit.ts, gated).
+      feeds[WANT_ARGMAX_INPUT] = new ort.Tensor('bool', new Uint8Array([argmaxName ? 1 : 0]), [1]);
+      feeds[WANT_PROBS_INPUT] = new ort.Tensor('bool', new Uint8Array([probsName ? 1 : 0]), [1]);
     }
     const mainName = probsName ?? (args.want === 'argmax' && argmaxName ? argmaxName : names.logits);
     const fetches: Record<string, ort.Tensor | null> = { [mainName]: null };
