@@ -6,11 +6,12 @@ import { modelRoot, request } from './engine-fixtures';
 /** The engine side of the OpenAI features (docs/local-models-api.md): n, logprobs, penalties, bias. */
 const models = modelRoot('openai-features');
 let provider: OnnxProvider;
+let dir: string;
 /** Every forward pass's batch and sequence length. */
 let passes: { batch: number; seqLen: number }[];
 
 beforeAll(async () => {
-  const dir = await models.build('feat', { arch: 'llama', kvHeads: 2, maxPositions: 512 });
+  dir = await models.build('feat', { arch: 'llama', kvHeads: 2, maxPositions: 512 });
   provider = await createOnnxProvider({ id: 'm', path: dir, threads: 1 });
   const runner = (
     provider as unknown as { runner: { forward: (a: { batch: number; seqLen: number }) => Promise<unknown> } }
@@ -132,6 +133,31 @@ describe("constrained rows drawing from the graph's probabilities", () => {
       expect(choose).toHaveBeenCalled();
     } finally {
       choose.mockRestore();
+    }
+  });
+});
+
+describe('the token index', () => {
+  it('is built only when an answer needs token bytes (logprobs) or a constraint, not for a plain answer', async () => {
+    const fresh = await createOnnxProvider({ id: 'm', path: dir, threads: 1 });
+    const built = () => (fresh as unknown as { index?: unknown }).index !== undefined;
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    const ask = (extra: object) =>
+      fresh.generate({
+        messages,
+        params: { ...request('').params, maxTokens: 4 },
+        body: { model: 'm', messages, ...extra },
+      });
+    try {
+      await ask({});
+      await ask({ n: 2, temperature: 1 });
+      expect(built()).toBe(false);
+      const r = await ask({ logprobs: true });
+      const entries = ((r.wire!.choices as WireObject[])[0].logprobs as WireObject).content as WireObject[];
+      expect((entries[0].bytes as number[]).length).toBeGreaterThan(0);
+      expect(built()).toBe(true);
+    } finally {
+      await fresh.close();
     }
   });
 });

@@ -231,7 +231,7 @@ export class OnnxProvider implements LlmProvider {
     if (req.signal?.aborted) throw req.signal.reason ?? new Error('request aborted');
     // One base seed: choice i draws from seed + i, so each choice is reproducible on its own.
     const base = req.params.seed ?? randomSeed();
-    const tokens = (this.tokenView ??= tokenView(this.tokenizer, this.view.tokenIndex()));
+    const tokens = (this.tokenView ??= tokenView(this.tokenizer, () => this.view.tokenIndex()));
     // Every choice's settings first: one that cannot run refuses the request before any starts.
     const inits = plan.prompts
       .flatMap((promptIds) => {

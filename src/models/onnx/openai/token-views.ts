@@ -5,12 +5,15 @@ import type { ModelTokenizer } from '../tokenizer';
 import { TOOL_CALL_FORMATS, type ToolParserName } from '../tools/tool-call-formats';
 import type { TokenView } from './choice-writer';
 
-/** Each token's text, and its real bytes (from the constraint's index; special tokens: their text's). */
-export function tokenView(tokenizer: ModelTokenizer, index: TokenIndex): TokenView {
+/**
+ * Each token's text, and its real bytes (from the constraint's index; special tokens: their
+ * text's). The index is asked for only when bytes are (logprobs): a plain answer never builds it.
+ */
+export function tokenView(tokenizer: ModelTokenizer, index: () => TokenIndex): TokenView {
   return {
     text: (id) => tokenizer.tokenText(id),
     bytes: (id) => {
-      const b = index.bytesOf(id);
+      const b = index().bytesOf(id);
       return b ? Array.from(b) : Array.from(Buffer.from(tokenizer.tokenText(id), 'utf8'));
     },
   };
