@@ -2,15 +2,9 @@ import { request } from 'undici';
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type { HttpModelConfig } from '../registry/models-config';
-import { DEFAULT_RETRY, nextDelay, sleep } from './retry-policy';
-import {
-  classifyReadError,
-  classifyStatus,
-  classifyTransportError,
-  isAbortError,
-  readCapped,
-  type UpstreamFailure,
-} from './upstream-errors';
+import { DEFAULT_RETRY } from './retry-policy';
+import { retrying } from './retrying';
+import { classifyReadError, classifyStatus, readCapped, type UpstreamFailure } from './upstream-errors';
 
 type Json = Record<string, unknown>;
 
@@ -39,7 +33,7 @@ export function firstUnknownEmbeddingsField(body: Json): string | undefined {
  * A remote model's /embeddings (docs/embeddings.md): the client's body as sent, only `model`
  * replaced (and `drop_params` removed); the vectors and usage come back as the upstream gave
  * them. Errors are classified as for chat (upstream-errors.ts) and what chat retries is retried
- * here, `max_retries` times with the same backoff (retry-policy.ts); no fallback.
+ * here, `max_retries` times by the same loop (retrying.ts); no fallback.
  */
 export async function postEmbeddings(
   cfg: HttpModelConfig,
@@ -47,58 +41,42 @@ export async function postEmbeddings(
   body: Json,
   signal?: AbortSignal,
 ): Promise<UpstreamEmbeddings> {
-  const retry = { ...DEFAULT_RETRY, maxRetries: cfg.maxRetries };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await postOnce(cfg, apiKey, body, signal);
-    } catch (err) {
-      const failure = err instanceof RetryableFailure ? err : undefined;
-      if (!failure) throw err;
-      if (attempt >= retry.maxRetries) throw failure.failure.error;
-      await sleep(nextDelay(attempt + 1, failure.failure.retryAfterMs, retry), signal);
-    }
-  }
+  const ctx = { model: cfg.id, retry: { ...DEFAULT_RETRY, maxRetries: cfg.maxRetries } };
+  // A 2xx answer that is unreadable or holds no embeddings is final: never retried.
+  const outcome = await retrying<{ embeddings: UpstreamEmbeddings } | { final: ApiError }>(
+    ctx,
+    signal,
+    () => postOnce(cfg, apiKey, body, signal),
+    (err) => (err instanceof ApiError ? { final: err } : undefined),
+  );
+  if ('failure' in outcome) throw outcome.failure.error;
+  if ('final' in outcome) throw outcome.final;
+  return outcome.embeddings;
 }
-
-/** A failure worth another attempt, carried out of postOnce. */
-class RetryableFailure extends Error {
-  constructor(readonly failure: UpstreamFailure) {
-    super(failure.error.message);
-  }
-}
-
-const rethrow = (failure: UpstreamFailure): never => {
-  throw failure.retryable ? new RetryableFailure(failure) : failure.error;
-};
 
 async function postOnce(
   cfg: HttpModelConfig,
   apiKey: string | undefined,
   body: Json,
   signal?: AbortSignal,
-): Promise<UpstreamEmbeddings> {
+): Promise<{ embeddings: UpstreamEmbeddings } | { failure: UpstreamFailure }> {
   const sent: Json = { ...body, model: cfg.upstreamModel ?? cfg.id };
   // models.yaml params (docs/api.md, wire fidelity): forward sends unknown fields, drop removes them.
   if (cfg.params === 'drop') for (const k of Object.keys(sent)) if (!EMBEDDINGS_FIELDS.has(k)) delete sent[k];
   for (const k of cfg.dropParams ?? []) delete sent[k];
   const url = `${cfg.baseUrl.replace(/\/+$/, '')}/embeddings`;
-  let res;
-  try {
-    res = await request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-      body: JSON.stringify(sent),
-      headersTimeout: cfg.timeoutMs,
-      bodyTimeout: cfg.timeoutMs,
-      signal,
-    });
-  } catch (err) {
-    if (signal?.aborted || isAbortError(err)) throw signal?.reason ?? err;
-    return rethrow(classifyTransportError(cfg.id, err));
-  }
+  // Transport errors and aborts are classified by retrying().
+  const res = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+    body: JSON.stringify(sent),
+    headersTimeout: cfg.timeoutMs,
+    bodyTimeout: cfg.timeoutMs,
+    signal,
+  });
   if (res.statusCode < 200 || res.statusCode >= 300) {
     const text = await readCapped(res.body).catch(() => '');
-    return rethrow(classifyStatus(cfg.id, res.statusCode, res.headers, text));
+    return { failure: classifyStatus(cfg.id, res.statusCode, res.headers, text) };
   }
   let json: Json;
   try {
@@ -114,7 +92,9 @@ async function postOnce(
   const ordered = [...rows].sort((a, b) => Number(a.index ?? 0) - Number(b.index ?? 0));
   const usage = json.usage as { prompt_tokens?: unknown } | undefined;
   return {
-    data: ordered.map((r) => r.embedding as number[] | string),
-    promptTokens: typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : undefined,
+    embeddings: {
+      data: ordered.map((r) => r.embedding as number[] | string),
+      promptTokens: typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : undefined,
+    },
   };
 }

@@ -9,7 +9,7 @@ export interface RetryContext {
 }
 
 /**
- * One upstream exchange with retries, as chat and /responses share them: `once` gives an outcome
+ * One upstream exchange with retries, as chat, /responses and /embeddings share them: `once` gives an outcome
  * (a status it classified as a failure included); a thrown transport error is classified here
  * unless `settled` turns it into an outcome. Retryable failures are retried `maxRetries` times
  * with backoff (or the upstream's Retry-After); an abort throws its reason at once.
