@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer } from '@huggingface/tokenizers';
+import { buildCompactly } from '../compact-tokenizer';
 import { ModelLoadError } from '../onnx/errors';
 import { VARIANT_SUFFIXES } from '../onnx/model-folder';
 
@@ -53,7 +54,7 @@ export function loadEncoderFolder(dir: string, variant = 'fp32', file?: string):
   const tokenizerConfig = existsSync(tokenizerConfigFile) ? readJson(tokenizerConfigFile) : {};
   let tokenizer: Tokenizer;
   try {
-    tokenizer = new Tokenizer(readJson(tokenizerFile), tokenizerConfig);
+    tokenizer = buildCompactly(readJson(tokenizerFile), tokenizerConfig);
   } catch (err) {
     if (err instanceof ModelLoadError) throw err;
     throw new ModelLoadError(tokenizerFile, `cannot be read: ${(err as Error).message}`);

@@ -1,4 +1,5 @@
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer } from '@huggingface/tokenizers';
+import { buildCompactly } from '../compact-tokenizer';
 import type { ChatMessage } from '../provider.interface';
 import { ChatTemplate, FALLBACK_CHAT_TEMPLATE, pickChatTemplate, type SpecialTokens } from './chat-template';
 import { isByteLevel, type VocabularyView } from './constrained/token-index';
@@ -80,26 +81,6 @@ export class ModelTokenizer implements TokenDecoder {
   tokenId(token: string): number | undefined {
     return this.tokenizer.token_to_id(token);
   }
-}
-
-/**
- * The library keeps the tokenizer.json it was given (and its model section as the model's
- * config) and an array of merge pairs, all of which it only reads while building its maps: for a
- * 50k-vocabulary BPE ~10 MB of heap kept for nothing (docs/engine.md, "Memory"). It is given its
- * own copy of the model section, whose vocabulary and merges are dropped once built; the
- * caller's object is left as it was.
- */
-function buildCompactly(tokenizerJson: object, tokenizerConfig: Record<string, unknown>): Tokenizer {
-  const json = tokenizerJson as { model?: Record<string, unknown> };
-  const model = json.model && typeof json.model === 'object' ? { ...json.model } : json.model;
-  const tokenizer = new Tokenizer({ ...json, model }, tokenizerConfig);
-  if (model) {
-    delete model.vocab;
-    delete model.merges;
-  }
-  const built = (tokenizer as unknown as { model?: { merges?: unknown } }).model;
-  if (built && 'merges' in built) built.merges = undefined;
-  return tokenizer;
 }
 
 function readSpecialTokens(config: Record<string, unknown>): SpecialTokens {
