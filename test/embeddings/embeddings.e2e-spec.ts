@@ -104,6 +104,12 @@ describe('POST /v1/embeddings', () => {
       '    task: embeddings',
       `    base_url: ${upstream.url}`,
       '    params: strict',
+      '  - id: remote-fragile',
+      '    provider: http',
+      '    task: embeddings',
+      `    base_url: ${upstream.url}`,
+      '    max_retries: 0',
+      '    circuit_breaker: { failure_threshold: 2, cooldown_ms: 60000 }',
       '',
     ].join('\n');
     app = await startTestApp({ MODELS_CONFIG: writeModelsYaml(yaml) });
@@ -389,5 +395,26 @@ describe('POST /v1/embeddings', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toContain('scripted 400');
     expect(upstream.received.length - before).toBe(3);
+  });
+
+  it('goes through the model’s circuit breaker: 5xx open it and an open circuit fails fast; 4xx do not count', async () => {
+    const post = (input: string) =>
+      call(app.baseUrl, 'POST', '/v1/embeddings', { key, body: { model: 'remote-fragile', input } });
+    const before = upstream.received.length;
+    upstream.failures.push(400, 400, 400);
+    for (const input of ['a', 'b', 'c']) expect((await post(input)).status).toBe(400);
+    expect((await post('alive')).status).toBe(200); // three 4xx left the circuit closed
+    upstream.failures.push(500, 500);
+    for (const input of ['d', 'e']) {
+      const res = await post(input);
+      expect(res.status).toBe(502);
+      expect(res.body.error.code).toBe('upstream_error');
+    }
+    expect(upstream.received.length - before).toBe(6);
+    const open = await post('refused');
+    expect(open.status).toBe(503);
+    expect(open.body.error.code).toBe('model_unavailable');
+    expect(Number(open.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(upstream.received.length - before).toBe(6); // failed fast: the upstream saw nothing
   });
 });

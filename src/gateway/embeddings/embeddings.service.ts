@@ -5,7 +5,8 @@ import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import { AppConfig } from '../../config/app-config';
 import { canEmbed, type Embedder } from '../../models/embedding-provider';
-import { firstUnknownEmbeddingsField, postEmbeddings } from '../../models/http/embeddings-upstream';
+import { embeddingsUpstreamOf } from '../../models/http';
+import { firstUnknownEmbeddingsField } from '../../models/http/embeddings-upstream';
 import { ModelsService } from '../../models/models.service';
 import type { StreamEvent } from '../../models/provider.interface';
 import type { HttpModelConfig, ResolvedModel } from '../../models/registry';
@@ -155,9 +156,18 @@ export class EmbeddingsService {
     let estimate = 0;
     for (const input of inputs)
       estimate += typeof input === 'string' ? await this.models.countTokens(cfg.id, input) : input.length;
-    const apiKey = cfg.apiKeyEnv ? this.config.environment[cfg.apiKeyEnv] : undefined;
+    const models = this.models;
     const route = async function* (r: { signal?: AbortSignal }): AsyncGenerator<StreamEvent> {
-      const res = await postEmbeddings(cfg, apiKey, body as Record<string, unknown>, r.signal);
+      // Leased like chat: a models.yaml reload drains the provider (and its pool) first.
+      const lease = models.lease(cfg.id);
+      let res;
+      try {
+        const upstream = embeddingsUpstreamOf(lease.provider);
+        if (!upstream) throw new ApiError(ErrorCode.ModelUnavailable, `model "${cfg.id}" has no /embeddings upstream`);
+        res = await upstream.post(body as Record<string, unknown>, r.signal);
+      } finally {
+        lease.release();
+      }
       yield { type: 'delta', text: JSON.stringify(res.data) };
       const usage =
         res.promptTokens === undefined

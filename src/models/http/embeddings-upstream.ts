@@ -1,9 +1,10 @@
-import { request } from 'undici';
+import { Pool } from 'undici';
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type { HttpModelConfig } from '../registry/models-config';
+import type { CircuitBreaker } from './circuit-breaker';
 import { DEFAULT_RETRY } from './retry-policy';
-import { retrying } from './retrying';
+import { retrying, type RetryContext } from './retrying';
 import { classifyReadError, classifyStatus, readCapped, type UpstreamFailure } from './upstream-errors';
 
 type Json = Record<string, unknown>;
@@ -29,72 +30,125 @@ export function firstUnknownEmbeddingsField(body: Json): string | undefined {
   return Object.keys(body).find((k) => !EMBEDDINGS_FIELDS.has(k));
 }
 
+export interface EmbeddingsUpstreamOptions {
+  model: string;
+  baseUrl: string;
+  upstreamModel?: string;
+  apiKey?: string;
+  timeoutMs?: number;
+  maxRetries?: number;
+  params?: HttpModelConfig['params'];
+  dropParams?: readonly string[];
+  /** The model's breaker: an open circuit fails fast here too, and failures here count. */
+  breaker: CircuitBreaker;
+  /** Max sockets to the upstream; null = unlimited. */
+  connections?: number | null;
+  random?: () => number;
+}
+
 /**
  * A remote model's /embeddings (docs/embeddings.md): the client's body as sent, only `model`
  * replaced (and `drop_params` removed); the vectors and usage come back as the upstream gave
- * them. Errors are classified as for chat (upstream-errors.ts) and what chat retries is retried
- * here, `max_retries` times by the same loop (retrying.ts); no fallback.
+ * them. The same transport rules as the model's chat calls: a keep-alive pool of its own,
+ * errors classified as for chat (upstream-errors.ts), what chat retries retried `max_retries`
+ * times by the same loop (retrying.ts), and the model's circuit breaker; no fallback.
  */
-export async function postEmbeddings(
-  cfg: HttpModelConfig,
-  apiKey: string | undefined,
-  body: Json,
-  signal?: AbortSignal,
-): Promise<UpstreamEmbeddings> {
-  const ctx = { model: cfg.id, retry: { ...DEFAULT_RETRY, maxRetries: cfg.maxRetries } };
-  // A 2xx answer that is unreadable or holds no embeddings is final: never retried.
-  const outcome = await retrying<{ embeddings: UpstreamEmbeddings } | { final: ApiError }>(
-    ctx,
-    signal,
-    () => postOnce(cfg, apiKey, body, signal),
-    (err) => (err instanceof ApiError ? { final: err } : undefined),
-  );
-  if ('failure' in outcome) throw outcome.failure.error;
-  if ('final' in outcome) throw outcome.final;
-  return outcome.embeddings;
-}
+export class EmbeddingsUpstream {
+  private readonly pool: Pool;
+  private readonly path: string;
+  private readonly retryContext: RetryContext;
+  private readonly headers: Record<string, string>;
 
-async function postOnce(
-  cfg: HttpModelConfig,
-  apiKey: string | undefined,
-  body: Json,
-  signal?: AbortSignal,
-): Promise<{ embeddings: UpstreamEmbeddings } | { failure: UpstreamFailure }> {
-  const sent: Json = { ...body, model: cfg.upstreamModel ?? cfg.id };
-  // models.yaml params (docs/api.md, wire fidelity): forward sends unknown fields, drop removes them.
-  if (cfg.params === 'drop') for (const k of Object.keys(sent)) if (!EMBEDDINGS_FIELDS.has(k)) delete sent[k];
-  for (const k of cfg.dropParams ?? []) delete sent[k];
-  const url = `${cfg.baseUrl.replace(/\/+$/, '')}/embeddings`;
-  // Transport errors and aborts are classified by retrying().
-  const res = await request(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-    body: JSON.stringify(sent),
-    headersTimeout: cfg.timeoutMs,
-    bodyTimeout: cfg.timeoutMs,
-    signal,
-  });
-  if (res.statusCode < 200 || res.statusCode >= 300) {
-    const text = await readCapped(res.body).catch(() => '');
-    return { failure: classifyStatus(cfg.id, res.statusCode, res.headers, text) };
+  constructor(private readonly opts: EmbeddingsUpstreamOptions) {
+    const url = new URL(opts.baseUrl);
+    this.path = `${url.pathname.replace(/\/+$/, '')}/embeddings`;
+    const timeout = opts.timeoutMs ?? 60_000;
+    this.retryContext = {
+      model: opts.model,
+      retry: { ...DEFAULT_RETRY, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries },
+      random: opts.random,
+    };
+    this.pool = new Pool(url.origin, {
+      connections: opts.connections ?? null,
+      connectTimeout: Math.min(timeout, 10_000),
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      keepAliveTimeout: 30_000,
+    });
+    this.headers = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {}),
+    };
   }
-  let json: Json;
-  try {
-    json = (await res.body.json()) as Json;
-  } catch (err) {
-    throw classifyReadError(cfg.id, err).error;
+
+  /** The body as the upstream gets it. */
+  body(body: Json): Json {
+    const sent: Json = { ...body, model: this.opts.upstreamModel ?? this.opts.model };
+    // models.yaml params (docs/api.md, wire fidelity): forward sends unknown fields, drop removes them.
+    if (this.opts.params === 'drop') for (const k of Object.keys(sent)) if (!EMBEDDINGS_FIELDS.has(k)) delete sent[k];
+    for (const k of this.opts.dropParams ?? []) delete sent[k];
+    return sent;
   }
-  const rows = Array.isArray(json.data) ? (json.data as Json[]) : undefined;
-  if (!rows || rows.some((r) => !Array.isArray(r.embedding) && typeof r.embedding !== 'string')) {
-    throw new ApiError(ErrorCode.UpstreamError, `Upstream of model "${cfg.id}" sent no embeddings`);
+
+  async post(body: Json, signal?: AbortSignal): Promise<UpstreamEmbeddings> {
+    const permit = this.opts.breaker.acquire();
+    try {
+      const text = JSON.stringify(this.body(body));
+      // A 2xx answer that is unreadable or holds no embeddings is final: never retried.
+      const outcome = await retrying<{ embeddings: UpstreamEmbeddings } | { final: UpstreamFailure }>(
+        this.retryContext,
+        signal,
+        () => this.postOnce(text, signal),
+      );
+      const failure = 'failure' in outcome ? outcome.failure : 'final' in outcome ? outcome.final : undefined;
+      if (failure) {
+        // A 4xx proves the upstream is alive: a success for the breaker, as for chat.
+        if (failure.breakerFailure) permit.failure();
+        else permit.success();
+        throw failure.error;
+      }
+      permit.success();
+      return (outcome as { embeddings: UpstreamEmbeddings }).embeddings;
+    } finally {
+      permit.cancel();
+    }
   }
-  // Order by index: OpenAI returns them in order, but the index is what the contract promises.
-  const ordered = [...rows].sort((a, b) => Number(a.index ?? 0) - Number(b.index ?? 0));
-  const usage = json.usage as { prompt_tokens?: unknown } | undefined;
-  return {
-    embeddings: {
-      data: ordered.map((r) => r.embedding as number[] | string),
-      promptTokens: typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : undefined,
-    },
-  };
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async postOnce(
+    body: string,
+    signal?: AbortSignal,
+  ): Promise<{ embeddings: UpstreamEmbeddings } | { final: UpstreamFailure } | { failure: UpstreamFailure }> {
+    // Transport errors and aborts are classified by retrying().
+    const res = await this.pool.request({ method: 'POST', path: this.path, headers: this.headers, body, signal });
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const text = await readCapped(res.body).catch(() => '');
+      return { failure: classifyStatus(this.opts.model, res.statusCode, res.headers, text) };
+    }
+    let json: Json;
+    try {
+      json = (await res.body.json()) as Json;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      return { final: classifyReadError(this.opts.model, err) };
+    }
+    const rows = Array.isArray(json.data) ? (json.data as Json[]) : undefined;
+    if (!rows || rows.some((r) => !Array.isArray(r.embedding) && typeof r.embedding !== 'string')) {
+      const error = new ApiError(ErrorCode.UpstreamError, `Upstream of model "${this.opts.model}" sent no embeddings`);
+      return { final: { error, retryable: false, breakerFailure: true } };
+    }
+    // Order by index: OpenAI returns them in order, but the index is what the contract promises.
+    const ordered = [...rows].sort((a, b) => Number(a.index ?? 0) - Number(b.index ?? 0));
+    const usage = json.usage as { prompt_tokens?: unknown } | undefined;
+    return {
+      embeddings: {
+        data: ordered.map((r) => r.embedding as number[] | string),
+        promptTokens: typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : undefined,
+      },
+    };
+  }
 }

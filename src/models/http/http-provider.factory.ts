@@ -3,7 +3,8 @@ import type { LlmProvider } from '../provider.interface';
 import type { BreakerState, CircuitBreakerOptions } from './circuit-breaker';
 import { CircuitBreaker } from './circuit-breaker';
 import { HttpLLMClient, type HttpLLMClientOptions } from './http-llm-client';
-import { withResponsesUpstream } from './responses-capable';
+import { EmbeddingsUpstream } from './embeddings-upstream';
+import { withUpstreams } from './provider-upstreams';
 import { ResponsesUpstream } from './responses-upstream';
 import type { TokenCounter } from './token-estimate';
 
@@ -20,7 +21,7 @@ export interface HttpProviderFactoryOptions {
   client?: Partial<Omit<HttpLLMClientOptions, 'model' | 'baseUrl'>>;
 }
 
-/** The registry's `http` factory: models.yaml entry → HttpLLMClient. */
+/** The registry's `http` factory: models.yaml entry → HttpLLMClient (with its /responses or /embeddings upstream). */
 export function createHttpProviderFactory(
   opts: HttpProviderFactoryOptions,
 ): (cfg: HttpModelConfig) => Promise<LlmProvider> {
@@ -58,8 +59,7 @@ export function createHttpProviderFactory(
       tokenCounter: opts.tokenCounter?.(cfg) ?? opts.client?.tokenCounter,
       breaker,
     });
-    if (cfg.api !== 'responses') return client;
-    const responses = new ResponsesUpstream({
+    const shared = {
       model: cfg.id,
       baseUrl: cfg.baseUrl,
       upstreamModel: cfg.upstreamModel,
@@ -69,8 +69,14 @@ export function createHttpProviderFactory(
       dropParams: cfg.dropParams,
       breaker,
       random: opts.client?.random,
+    };
+    return withUpstreams(client, {
+      responses: cfg.api === 'responses' ? new ResponsesUpstream(shared) : undefined,
+      embeddings:
+        cfg.task === 'embeddings'
+          ? new EmbeddingsUpstream({ ...shared, params: cfg.params, connections: opts.client?.connections })
+          : undefined,
     });
-    return withResponsesUpstream(client, responses);
   };
 }
 

@@ -10,4 +10,4 @@ export {
 export { UpstreamStreamCutError } from './upstream-errors';
 export { estimateTokens, type TokenCounter } from './token-estimate';
 export { ResponsesUpstream, type ResponsesItem } from './responses-upstream';
-export { responsesUpstreamOf } from './responses-capable';
+export { embeddingsUpstreamOf, responsesUpstreamOf } from './provider-upstreams';
