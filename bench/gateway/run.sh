@@ -32,11 +32,21 @@ bash "$PEER" "$@" \
     --start "$(start c "$LIMITS_ON")" | tee "$WORK/summary.txt"
 
 node -e '
-const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter((l) => l.startsWith("SUMMARY"));
+const text = require("fs").readFileSync(process.argv[1], "utf8");
+const lines = text.split("\n").filter((l) => l.startsWith("SUMMARY"));
 const get = (t) => { const l = lines.find((x) => x.includes(`target=${t} `)); if (!l) return null;
   const num = (k) => Number((l.match(new RegExp(k + "=([0-9.]+)")) || [])[1]); return { rps: num("rps"), p50: num("p50_ms"), addedP50: num("added_p50_ms"), addedP99: num("added_p99_ms") }; };
 const us = get("llm-server"), pk = get("portkey"), direct = get("direct"), cached = get("llm-server-cached"), nolim = get("llm-server-nolimits");
 if (us && pk) console.log(`RATIO llm-server/portkey requests/s = ${(us.rps / pk.rps).toFixed(2)}x (target >= 2.5x)`);
+// Round by round (Portkey then us, about 30 s apart): on a machine whose speed drifts over minutes
+// the ratio of each round is steadier than the ratio of the averages; both are printed.
+const rounds = (t) => text.split("\n").filter((l) => l.startsWith(`RESULT target=${t} `)).map((l) => Number((l.match(/ rps=([0-9.]+)/) || [])[1]));
+const [usR, pkR] = [rounds("llm-server"), rounds("portkey")];
+if (usR.length && usR.length === pkR.length) {
+  const per = usR.map((v, i) => v / pkR[i]); const sorted = [...per].sort((a, b) => a - b);
+  const median = sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  console.log(`RATIO llm-server/portkey per round: ${per.map((r) => r.toFixed(2)).join(" ")}; median ${median.toFixed(2)}x`);
+}
 if (us && direct) console.log(`RATIO llm-server/mock-alone requests/s = ${(us.rps / direct.rps).toFixed(3)}; added p50 ${us.addedP50} ms, p99 ${us.addedP99} ms`);
 if (us && nolim) console.log(`RATIO limits+quotas on/off requests/s = ${(us.rps / nolim.rps).toFixed(3)} (target >= 0.75); p50 ${us.p50} vs ${nolim.p50} ms`);
 if (cached && us) console.log(`RATIO cache hits/upstream requests/s = ${(cached.rps / us.rps).toFixed(2)}x`);
