@@ -13,6 +13,7 @@ import { loadModel, type OnnxProviderOptions } from './load-model';
 import { type BatchScheduler } from './batch-scheduler';
 import { ConstrainedRow } from './constrained/constrained-row';
 import { buildTokenIndex, type TokenIndex } from './constrained/token-index';
+import { buildTokenIndexOffThread } from './constrained/token-index-off-thread';
 import type { EngineHooks, EngineStats } from './hooks';
 import type { ModelConfig } from './model-config';
 import { type ModelRunner } from './model-runner';
@@ -40,6 +41,7 @@ export class OnnxProvider implements LlmProvider {
   private readonly plans = new WeakMap<object, LocalRequest>();
   private tokenView?: TokenView;
   private index?: TokenIndex;
+  private indexBuild?: Promise<TokenIndex>;
 
   private constructor(
     readonly id: string,
@@ -60,7 +62,8 @@ export class OnnxProvider implements LlmProvider {
       capacity: scheduler.capacity,
       startId: config.bosId ?? config.eosIds[0],
       toolParser: toolParser ?? detectToolParser(tokenizer.chatTemplate.source),
-      // Built on first use, from the vocabulary the tokenizer already holds.
+      // Built on first use, from the vocabulary the tokenizer already holds: off the event loop
+      // for requests that await indexReady() (all OpenAI bodies that need it), here otherwise.
       tokenIndex: () => (this.index ??= buildTokenIndex(tokenizer.vocabulary(), config.vocabSize)),
     };
   }
@@ -111,6 +114,7 @@ export class OnnxProvider implements LlmProvider {
   }
 
   async *stream(req: GenerateRequest): AsyncIterable<StreamEvent> {
+    if (req.body && needsTokenIndex(req.body)) await this.indexReady();
     const plan = this.planOf(req);
     // yield* hands the consumer's early return() to the channel, which cancels the sequence.
     if (!plan?.wire) yield* this.start(req, plan).events;
@@ -124,6 +128,7 @@ export class OnnxProvider implements LlmProvider {
    */
   async countTokens(input: string | ChatMessage[], body?: Record<string, unknown>): Promise<number> {
     if (body) {
+      if (needsTokenIndex(body)) await this.indexReady();
       const cap = body.max_completion_tokens ?? body.max_tokens;
       const plan = this.planOf(
         { body, ...(typeof input === 'string' ? { prompt: input } : { messages: input }) },
@@ -157,6 +162,14 @@ export class OnnxProvider implements LlmProvider {
     this.closed = true;
     await this.scheduler.close();
     await this.runner.release();
+  }
+
+  /** The token index, built once on a worker thread; resolves when it is there. */
+  private indexReady(): Promise<TokenIndex> {
+    if (this.index) return Promise.resolve(this.index);
+    return (this.indexBuild ??= buildTokenIndexOffThread(this.tokenizer.vocabulary(), this.config.vocabSize)
+      .catch(() => buildTokenIndex(this.tokenizer.vocabulary(), this.config.vocabSize))
+      .then((index) => (this.index ??= index)));
   }
 
   /** The plan of an OpenAI body (cached per body object); undefined for `/v1/generate`. */
@@ -282,3 +295,15 @@ export function createOnnxProvider(opts: OnnxProviderOptions): Promise<OnnxProvi
   return OnnxProvider.load(opts);
 }
 export type { OnnxProviderOptions } from './load-model';
+
+/** Whether planning the body may compile a constraint or report token bytes (logprobs). */
+function needsTokenIndex(body: Record<string, unknown>): boolean {
+  const format = (body.response_format as { type?: unknown } | undefined)?.type;
+  return (
+    (body.logprobs !== undefined && body.logprobs !== null && body.logprobs !== false) ||
+    format === 'json_schema' ||
+    format === 'json_object' ||
+    (Array.isArray(body.tools) && body.tools.length > 0) ||
+    (Array.isArray(body.functions) && body.functions.length > 0)
+  );
+}

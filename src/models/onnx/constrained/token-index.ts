@@ -80,11 +80,44 @@ export function tokenIndexFor(tokenizerJson: object, modelVocabSize = 0): TokenI
   return index;
 }
 
-/**
- * Builds the index. Token bytes are kept as "binary strings" (one char per byte): V8 sorts,
- * hashes and compares those natively, far faster than Uint8Array comparators.
- */
+/** Builds the index here, on the calling thread (token-index-off-thread.ts builds it on another). */
 export function buildTokenIndex(source: TokenizerJson | VocabularyView, modelVocabSize = 0): TokenIndex {
+  return indexOf(buildTokenIndexData(source, modelVocabSize));
+}
+
+/**
+ * An index as plain data (typed arrays and maps), which a worker can hand over without copying:
+ * every id's bytes end to end in `keyBytes`, id i's ending at `keyEnds[i]` (none: empty).
+ */
+export interface TokenIndexData extends Omit<TokenIndex, 'bytesOf'> {
+  readonly keyBytes: Uint8Array;
+  readonly keyEnds: Int32Array;
+}
+
+export function indexOf(data: TokenIndexData): TokenIndex {
+  const { keyBytes, keyEnds, vocabSize } = data;
+  return {
+    ...data,
+    bytesOf: (id) => {
+      if (!(id >= 0 && id < vocabSize)) return undefined;
+      const start = id === 0 ? 0 : keyEnds[id - 1];
+      return keyEnds[id] > start ? keyBytes.subarray(start, keyEnds[id]) : undefined;
+    },
+  };
+}
+
+/** The buffers of an index's data, to transfer rather than copy. */
+export function buffersOf(data: TokenIndexData): ArrayBuffer[] {
+  const arrays: ArrayBufferView[] = [data.keyBytes, data.keyEnds, ...data.plainInString];
+  for (const t of [data.rest, data.all]) arrays.push(t.byte, t.depth, t.firstId, t.end);
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
+}
+
+/**
+ * Builds the index's data. Token bytes are kept as "binary strings" (one char per byte) while
+ * building: V8 sorts, hashes and compares those natively, far faster than Uint8Array comparators.
+ */
+export function buildTokenIndexData(source: TokenizerJson | VocabularyView, modelVocabSize = 0): TokenIndexData {
   const view = 'tokens' in source ? source : vocabularyOf(source);
   const toBinary = view.byteLevel ? byteLevelBinary() : sentencePieceBinary();
   let maxId = Math.max(modelVocabSize, view.tokens.length) - 1;
@@ -125,7 +158,7 @@ export function buildTokenIndex(source: TokenizerJson | VocabularyView, modelVoc
   for (let b = 0x20; b < 0x7f; b++) if (!singles.has(b)) singleByteTokens = false;
   return {
     vocabSize: maxId + 1,
-    bytesOf: (id) => (id >= 0 && id <= maxId && keys[id] ? Buffer.from(keys[id], 'latin1') : undefined),
+    ...packed(keys),
     plainInString,
     rest: buildTrie(
       sorted.filter((k) => restOf.has(k)),
@@ -134,6 +167,16 @@ export function buildTokenIndex(source: TokenizerJson | VocabularyView, modelVoc
     all: buildTrie(sorted, idsOf),
     singleByteTokens,
   };
+}
+
+function packed(keys: readonly (string | undefined)[]): { keyBytes: Uint8Array; keyEnds: Int32Array } {
+  const keyEnds = new Int32Array(keys.length);
+  let total = 0;
+  for (let id = 0; id < keys.length; id++) keyEnds[id] = total += keys[id]?.length ?? 0;
+  const keyBytes = new Uint8Array(total);
+  let at = 0;
+  for (const k of keys) if (k) for (let i = 0; i < k.length; i++) keyBytes[at++] = k.charCodeAt(i);
+  return { keyBytes, keyEnds };
 }
 
 /** Whether a tokenizer.json's decoder is GPT-2's byte-level one. */
