@@ -115,6 +115,31 @@ describe('logprobs', () => {
   });
 });
 
+describe('streamed logprobs', () => {
+  it('each chunk’s content is the text of the tokens whose logprobs it carries (no grapheme held back)', async () => {
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    const body = { model: 'm', messages, logprobs: true, stream: true };
+    const chunks: { content: string; tokens: string[]; ascii: boolean }[] = [];
+    for await (const e of provider.stream({ messages, params: { ...request('').params, maxTokens: 24 }, body })) {
+      if (e.type !== 'delta' || !e.chunk) continue;
+      for (const c of e.chunk.choices as WireObject[]) {
+        const entries = ((c.logprobs as WireObject | null)?.content ?? []) as { token: string; bytes: number[] }[];
+        chunks.push({
+          content: ((c.delta as WireObject).content as string | undefined) ?? '',
+          tokens: entries.map((t) => t.token),
+          ascii: entries.every((t) => t.bytes.every((b) => b < 0x80)),
+        });
+      }
+    }
+    const whole = chunks.filter((c) => c.tokens.length > 0);
+    expect(whole.length).toBeGreaterThan(5);
+    // Where a token is not whole UTF-8 by itself its text waits for the next one: compare the rest.
+    const comparable = whole.filter((c, i) => c.ascii && (i === 0 || whole[i - 1].ascii));
+    expect(comparable.length).toBeGreaterThan(3);
+    for (const c of comparable) expect(c.content).toBe(c.tokens.join(''));
+  });
+});
+
 describe("constrained rows drawing from the graph's probabilities", () => {
   const json = (temperature: number, seed: number) => {
     const messages = [{ role: 'user' as const, content: 'hi' }];

@@ -75,7 +75,7 @@ export class Sequence {
     this.promptIds = init.promptIds;
     this.sampling = init.sampling;
     this.rng = mulberry32(init.seed ?? randomSeed());
-    this.text = new CompletionText(init.tokenizer, init.promptIds, init.stop);
+    this.text = new CompletionText(init.tokenizer, init.promptIds, init.stop, init.logprobs === undefined);
     if (init.sampling.repetitionPenalty !== 1) {
       this.history = new TokenHistory(init.vocabSize);
       for (const id of init.promptIds) this.history.add(id);
