@@ -1,10 +1,9 @@
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type { HttpModelConfig } from '../registry/models-config';
-import type { CircuitBreaker } from './circuit-breaker';
-import { DEFAULT_RETRY } from './retry-policy';
 import { retrying, type RetryContext } from './retrying';
+import { endpointTransport, type UpstreamEndpointOptions } from './upstream-endpoint';
 import { classifyReadError, classifyStatus, readCapped, type UpstreamFailure } from './upstream-errors';
 
 type Json = Record<string, unknown>;
@@ -30,20 +29,9 @@ export function firstUnknownEmbeddingsField(body: Json): string | undefined {
   return Object.keys(body).find((k) => !EMBEDDINGS_FIELDS.has(k));
 }
 
-export interface EmbeddingsUpstreamOptions {
-  model: string;
-  baseUrl: string;
-  upstreamModel?: string;
-  apiKey?: string;
-  timeoutMs?: number;
-  maxRetries?: number;
+export interface EmbeddingsUpstreamOptions extends UpstreamEndpointOptions {
+  /** models.yaml `params`: `drop` removes fields that are not embeddings fields. */
   params?: HttpModelConfig['params'];
-  dropParams?: readonly string[];
-  /** The model's breaker: an open circuit fails fast here too, and failures here count. */
-  breaker: CircuitBreaker;
-  /** Max sockets to the upstream; null = unlimited. */
-  connections?: number | null;
-  random?: () => number;
 }
 
 /**
@@ -60,21 +48,9 @@ export class EmbeddingsUpstream {
   private readonly headers: Record<string, string>;
 
   constructor(private readonly opts: EmbeddingsUpstreamOptions) {
-    const url = new URL(opts.baseUrl);
-    this.path = `${url.pathname.replace(/\/+$/, '')}/embeddings`;
-    const timeout = opts.timeoutMs ?? 60_000;
-    this.retryContext = {
-      model: opts.model,
-      retry: { ...DEFAULT_RETRY, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries },
-      random: opts.random,
-    };
-    this.pool = new Pool(url.origin, {
-      connections: opts.connections ?? null,
-      connectTimeout: Math.min(timeout, 10_000),
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      keepAliveTimeout: 30_000,
-    });
+    const transport = endpointTransport(opts);
+    ({ pool: this.pool, retryContext: this.retryContext } = transport);
+    this.path = `${transport.basePath}/embeddings`;
     this.headers = {
       'content-type': 'application/json',
       accept: 'application/json',

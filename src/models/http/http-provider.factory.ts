@@ -68,14 +68,12 @@ export function createHttpProviderFactory(
       maxRetries: cfg.maxRetries,
       dropParams: cfg.dropParams,
       breaker,
+      connections: opts.client?.connections,
       random: opts.client?.random,
     };
     return withUpstreams(client, {
       responses: cfg.api === 'responses' ? new ResponsesUpstream(shared) : undefined,
-      embeddings:
-        cfg.task === 'embeddings'
-          ? new EmbeddingsUpstream({ ...shared, params: cfg.params, connections: opts.client?.connections })
-          : undefined,
+      embeddings: cfg.task === 'embeddings' ? new EmbeddingsUpstream({ ...shared, params: cfg.params }) : undefined,
     });
   };
 }

@@ -1,24 +1,13 @@
-import { Pool, type Dispatcher } from 'undici';
-import type { CircuitBreaker } from './circuit-breaker';
-import { DEFAULT_RETRY, abortReason } from './retry-policy';
+import type { Dispatcher, Pool } from 'undici';
+import { abortReason } from './retry-policy';
 import { retrying, type RetryContext } from './retrying';
 import { SseParser } from './sse-parser';
+import { endpointTransport, type UpstreamEndpointOptions } from './upstream-endpoint';
 import { classifyReadError, classifyStatus, isAbortError, readCapped, type UpstreamFailure } from './upstream-errors';
 
 type Json = Record<string, unknown>;
 
-export interface ResponsesUpstreamOptions {
-  model: string;
-  baseUrl: string;
-  upstreamModel?: string;
-  apiKey?: string;
-  timeoutMs?: number;
-  maxRetries?: number;
-  dropParams?: readonly string[];
-  /** The model's breaker, shared with its chat client: one upstream, one health. */
-  breaker: CircuitBreaker;
-  random?: () => number;
-}
+export type ResponsesUpstreamOptions = UpstreamEndpointOptions;
 
 /** What the upstream answered: its typed stream events one by one, or one whole Response. */
 export type ResponsesItem = { kind: 'event'; event: Json } | { kind: 'whole'; response: Json };
@@ -36,17 +25,7 @@ export class ResponsesUpstream {
   private readonly retryContext: RetryContext;
 
   constructor(private readonly opts: ResponsesUpstreamOptions) {
-    const url = new URL(opts.baseUrl);
-    this.basePath = url.pathname.replace(/\/+$/, '');
-    const timeout = opts.timeoutMs ?? 60_000;
-    const retry = { ...DEFAULT_RETRY, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries };
-    this.retryContext = { model: opts.model, retry, random: opts.random };
-    this.pool = new Pool(url.origin, {
-      connectTimeout: Math.min(timeout, 10_000),
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      keepAliveTimeout: 30_000,
-    });
+    ({ pool: this.pool, basePath: this.basePath, retryContext: this.retryContext } = endpointTransport(opts));
   }
 
   /** The body as the upstream gets it. */
