@@ -397,7 +397,7 @@ describe('POST /v1/embeddings', () => {
     expect(upstream.received.length - before).toBe(3);
   });
 
-  it('goes through the model’s circuit breaker: 5xx open it and an open circuit fails fast; 4xx do not count', async () => {
+  it('goes through the model’s circuit breaker (5xx open it, an open circuit fails fast, 4xx do not count) and counts its outcomes', async () => {
     const post = (input: string) =>
       call(app.baseUrl, 'POST', '/v1/embeddings', { key, body: { model: 'remote-fragile', input } });
     const before = upstream.received.length;
@@ -416,5 +416,9 @@ describe('POST /v1/embeddings', () => {
     expect(open.body.error.code).toBe('model_unavailable');
     expect(Number(open.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(upstream.received.length - before).toBe(6); // failed fast: the upstream saw nothing
+    // Counted as chat's upstream attempts are: one success, five answered errors, one refused.
+    const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/llm_upstream_requests_total\{model="remote-fragile",outcome="success"\} 1\n/);
+    expect(metrics).toMatch(/llm_upstream_requests_total\{model="remote-fragile",outcome="error"\} 6\n/);
   });
 });

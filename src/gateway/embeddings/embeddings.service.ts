@@ -8,6 +8,8 @@ import { canEmbed, type Embedder } from '../../models/embedding-provider';
 import { embeddingsUpstreamOf } from '../../models/http';
 import { firstUnknownEmbeddingsField } from '../../models/http/embeddings-upstream';
 import { ModelsService } from '../../models/models.service';
+import { MetricsService } from '../../metrics/metrics.service';
+import { toApiError } from '../../common/errors/all-exceptions.filter';
 import type { StreamEvent } from '../../models/provider.interface';
 import type { HttpModelConfig, ResolvedModel } from '../../models/registry';
 import { buildCall } from '../call-builder';
@@ -43,6 +45,7 @@ export class EmbeddingsService {
     private readonly models: ModelsService,
     private readonly config: AppConfig,
     private readonly logs: InferenceLogWriter,
+    private readonly metrics: MetricsService,
   ) {}
 
   async create(
@@ -156,17 +159,24 @@ export class EmbeddingsService {
     let estimate = 0;
     for (const input of inputs)
       estimate += typeof input === 'string' ? await this.models.countTokens(cfg.id, input) : input.length;
-    const models = this.models;
+    const { models, metrics } = this;
     const route = async function* (r: { signal?: AbortSignal }): AsyncGenerator<StreamEvent> {
       // Leased like chat: a models.yaml reload drains the provider (and its pool) first.
       const lease = models.lease(cfg.id);
       let res;
+      let outcome: 'success' | 'error' | 'timeout' | undefined;
       try {
         const upstream = embeddingsUpstreamOf(lease.provider);
         if (!upstream) throw new ApiError(ErrorCode.ModelUnavailable, `model "${cfg.id}" has no /embeddings upstream`);
         res = await upstream.post(body as Record<string, unknown>, r.signal);
+        outcome = 'success';
+      } catch (err) {
+        // Counted as the router counts chat attempts (llm_upstream_requests_total); a client that left is no outcome.
+        if (!r.signal?.aborted) outcome = toApiError(err).code === ErrorCode.UpstreamTimeout ? 'timeout' : 'error';
+        throw err;
       } finally {
-        lease.release();
+        lease.release({ failed: outcome !== 'success' });
+        if (outcome) metrics.upstreamOutcome(cfg.id, outcome);
       }
       yield { type: 'delta', text: JSON.stringify(res.data) };
       const usage =
