@@ -31,6 +31,7 @@ export class ObservabilityWiring {
         const outcome = upstreamOutcome(o);
         if (outcome) metrics.upstreamOutcome(model, outcome);
       },
+      onUpstreamRetry: (model) => metrics.upstreamOutcome(model, 'retry'),
       onModelsChanged: (list) => {
         metrics.setKnownModels(list.map((m) => m.id));
         for (const m of list) metrics.setModelUp(m.id, m.status === 'ready');
@@ -46,8 +47,9 @@ export class ObservabilityWiring {
   }
 }
 
-function upstreamOutcome(o: UpstreamOutcome): 'success' | 'error' | 'timeout' | null {
+function upstreamOutcome(o: UpstreamOutcome): 'success' | 'error' | 'timeout' | 'circuit_open' | null {
   if (o.status === 'ok') return 'success';
   if (o.status === 'aborted') return null; // the client left: not the upstream's doing
+  if (o.circuitOpen) return 'circuit_open';
   return o.code === 'upstream_timeout' ? 'timeout' : 'error';
 }

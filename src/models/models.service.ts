@@ -24,6 +24,8 @@ import { createEncoderProvider, encoderOptions } from './encoder/encoder.provide
 export interface ModelObservers {
   engineHooks?(model: string): EngineHooks;
   onUpstreamOutcome?(model: string, outcome: UpstreamOutcome): void;
+  /** A remote model's upstream call is retried (chat, /responses, /embeddings). */
+  onUpstreamRetry?(model: string): void;
   onModelsChanged?(models: ModelInfo[]): void;
 }
 
@@ -172,7 +174,10 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
           hooks: this.observers.engineHooks?.(cfg.id),
         });
       },
-      http: createHttpProviderFactory({ env: this.config.environment }),
+      http: createHttpProviderFactory({
+        env: this.config.environment,
+        onRetry: (model) => this.observers.onUpstreamRetry?.(model),
+      }),
     };
   }
 }

@@ -387,6 +387,8 @@ describe('POST /v1/embeddings', () => {
     });
     expect(ok.status).toBe(200);
     expect(upstream.received.length - before).toBe(2);
+    const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/llm_upstream_requests_total\{model="remote-embed",outcome="retry"\} 1\n/);
     upstream.failures.push(400);
     const bad = await call(app.baseUrl, 'POST', '/v1/embeddings', {
       key,
@@ -419,6 +421,7 @@ describe('POST /v1/embeddings', () => {
     // Counted as chat's upstream attempts are: one success, five answered errors, one refused.
     const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/llm_upstream_requests_total\{model="remote-fragile",outcome="success"\} 1\n/);
-    expect(metrics).toMatch(/llm_upstream_requests_total\{model="remote-fragile",outcome="error"\} 6\n/);
+    expect(metrics).toMatch(/llm_upstream_requests_total\{model="remote-fragile",outcome="error"\} 5\n/);
+    expect(metrics).toMatch(/llm_upstream_requests_total\{model="remote-fragile",outcome="circuit_open"\} 1\n/);
   });
 });

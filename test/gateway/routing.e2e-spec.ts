@@ -87,6 +87,9 @@ describe('routing, fallbacks and streaming through the HTTP API', () => {
     const remote = models.body.data.find((m: { id: string }) => m.id === 'remote');
     expect(remote.breaker.state).toBe('open');
     expect(remote.status).toBe('open-circuit');
+    // The third call was refused by the open circuit, and is counted as such.
+    const metrics = (await call(t.baseUrl, 'GET', '/metrics')).body as string;
+    expect(metrics).toMatch(/llm_upstream_requests_total\{model="remote",outcome="circuit_open"\} [1-9]/);
     await primary.restart();
     // After the cool-down the breaker lets one probe through (half-open), instead of sleeping past it.
     await waitFor(

@@ -86,12 +86,20 @@ describe('upstream errors through the HTTP API', () => {
   });
 
   it.each([408, 409, 500, 503])('retries an upstream %i max_retries times, then falls back', async (status) => {
+    const retries = async () =>
+      Number(
+        /llm_upstream_requests_total\{model="remote",outcome="retry"\} (\d+)/.exec(
+          (await call(t.baseUrl, 'GET', '/metrics')).body as string,
+        )?.[1] ?? 0,
+      );
+    const retriedBefore = await retries();
     const before = upstream.completionRequests.length;
     for (let i = 0; i <= MAX_RETRIES; i++) upstream.enqueue({ kind: 'status', status });
     const res = await chat('remote');
     expect(res.status).toBe(200);
     expect(res.body.model).toBe('tiny');
     expect(upstream.completionRequests.length - before).toBe(MAX_RETRIES + 1);
+    expect((await retries()) - retriedBefore).toBe(MAX_RETRIES);
     // Close the breaker again for the next case: one success resets its failure count.
     expect((await chat('remote')).body.model).toBe('remote');
   });

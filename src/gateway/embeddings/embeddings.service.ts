@@ -5,11 +5,10 @@ import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import { AppConfig } from '../../config/app-config';
 import { canEmbed, type Embedder } from '../../models/embedding-provider';
-import { embeddingsUpstreamOf } from '../../models/http';
+import { embeddingsUpstreamOf, failedOutcome, type FailedUpstreamOutcome } from '../../models/http';
 import { firstUnknownEmbeddingsField } from '../../models/http/embeddings-upstream';
 import { ModelsService } from '../../models/models.service';
 import { MetricsService } from '../../metrics/metrics.service';
-import { toApiError } from '../../common/errors/all-exceptions.filter';
 import type { StreamEvent } from '../../models/provider.interface';
 import type { HttpModelConfig, ResolvedModel } from '../../models/registry';
 import { buildCall } from '../call-builder';
@@ -164,7 +163,7 @@ export class EmbeddingsService {
       // Leased like chat: a models.yaml reload drains the provider (and its pool) first.
       const lease = models.lease(cfg.id);
       let res;
-      let outcome: 'success' | 'error' | 'timeout' | undefined;
+      let outcome: 'success' | FailedUpstreamOutcome | undefined;
       try {
         const upstream = embeddingsUpstreamOf(lease.provider);
         if (!upstream) throw new ApiError(ErrorCode.ModelUnavailable, `model "${cfg.id}" has no /embeddings upstream`);
@@ -172,7 +171,7 @@ export class EmbeddingsService {
         outcome = 'success';
       } catch (err) {
         // Counted as the router counts chat attempts (llm_upstream_requests_total); a client that left is no outcome.
-        if (!r.signal?.aborted) outcome = toApiError(err).code === ErrorCode.UpstreamTimeout ? 'timeout' : 'error';
+        if (!r.signal?.aborted) outcome = failedOutcome(err);
         throw err;
       } finally {
         lease.release({ failed: outcome !== 'success' });

@@ -3,7 +3,7 @@ import type { AuthenticatedKey } from '../../api-keys/authenticated-key';
 import { ApiError } from '../../common/errors/api-error';
 import { toApiError } from '../../common/errors/all-exceptions.filter';
 import { ErrorCode } from '../../common/errors/error-code';
-import { responsesUpstreamOf } from '../../models/http';
+import { failedOutcome, responsesUpstreamOf, type FailedUpstreamOutcome } from '../../models/http';
 import { UpstreamStreamCutError } from '../../models/http/upstream-errors';
 import type { ModelsService } from '../../models/models.service';
 import type { ChatMessage, GenerateRequest, StreamEvent, TokenUsage } from '../../models/provider.interface';
@@ -14,7 +14,7 @@ import type { ResponsesBody } from './responses.schemas';
 import { TypedSseWriter } from './typed-sse';
 
 type Json = Record<string, unknown>;
-type OutcomeHook = (model: string, outcome: 'success' | 'error' | 'timeout') => void;
+type OutcomeHook = (model: string, outcome: 'success' | FailedUpstreamOutcome) => void;
 
 const ENDPOINT = '/v1/responses';
 const TERMINAL = new Set(['response.completed', 'response.incomplete']);
@@ -65,7 +65,7 @@ export class PassThrough {
   private async *route(r: GenerateRequest): AsyncGenerator<StreamEvent> {
     const lease = this.models.lease(this.modelId);
     let text = '';
-    let outcome: 'success' | 'error' | 'timeout' | undefined;
+    let outcome: 'success' | FailedUpstreamOutcome | undefined;
     try {
       const upstream = responsesUpstreamOf(lease.provider);
       if (!upstream)
@@ -110,7 +110,7 @@ export class PassThrough {
       throw await this.cut(r, text, 'closed the stream before response.completed');
     } catch (err) {
       // Counted as the router counts its attempts (llm_upstream_requests_total); a client that left is no outcome.
-      if (!r.signal?.aborted) outcome = toApiError(err).code === ErrorCode.UpstreamTimeout ? 'timeout' : 'error';
+      if (!r.signal?.aborted) outcome = failedOutcome(err);
       throw err;
     } finally {
       lease.release({ failed: outcome !== 'success' });

@@ -62,6 +62,8 @@ export interface HttpLLMClientOptions {
   connections?: number | null;
   /** For tests: the jitter source. */
   random?: () => number;
+  /** Each retry of an upstream call (metrics). */
+  onRetry?: (model: string) => void;
 }
 
 type SendOutcome = { res: Dispatcher.ResponseData } | { failure: UpstreamFailure };
@@ -100,7 +102,13 @@ export class HttpLLMClient implements LlmProvider {
     this.contextLength = opts.contextLength;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     const retry = { ...DEFAULT_RETRY, ...opts.retry, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries };
-    this.retryContext = { model: opts.model, retry, random: opts.random };
+    const onRetry = opts.onRetry;
+    this.retryContext = {
+      model: opts.model,
+      retry,
+      random: opts.random,
+      onRetry: onRetry && (() => onRetry(opts.model)),
+    };
     this.count = opts.tokenCounter ?? estimateTokens;
     this.breaker = opts.breaker instanceof CircuitBreaker ? opts.breaker : new CircuitBreaker(opts.model, opts.breaker);
     this.pool = new Pool(url.origin, {

@@ -17,6 +17,8 @@ export interface HttpProviderFactoryOptions {
   breaker?: Partial<CircuitBreakerOptions>;
   /** For metrics: a model's circuit changed state. */
   onBreakerStateChange?: (state: BreakerState, model: string) => void;
+  /** For metrics: an upstream call of a model is retried. */
+  onRetry?: (model: string) => void;
   /** Anything else (retry timings, health timings, pool size), for every model. */
   client?: Partial<Omit<HttpLLMClientOptions, 'model' | 'baseUrl'>>;
 }
@@ -58,6 +60,7 @@ export function createHttpProviderFactory(
       contextLength: cfg.contextLength,
       tokenCounter: opts.tokenCounter?.(cfg) ?? opts.client?.tokenCounter,
       breaker,
+      onRetry: opts.onRetry ?? opts.client?.onRetry,
     });
     const shared = {
       model: cfg.id,
@@ -70,6 +73,7 @@ export function createHttpProviderFactory(
       breaker,
       connections: opts.client?.connections,
       random: opts.client?.random,
+      onRetry: opts.onRetry ?? opts.client?.onRetry,
     };
     return withUpstreams(client, {
       responses: cfg.api === 'responses' ? new ResponsesUpstream(shared) : undefined,

@@ -6,6 +6,8 @@ export interface RetryContext {
   model: string;
   retry: RetryOptions;
   random?: () => number;
+  /** Each retry, as it is decided (llm_upstream_requests_total{outcome="retry"}). */
+  onRetry?: () => void;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function retrying<O extends object>(
       failure = classifyTransportError(ctx.model, err);
     }
     if (!failure.retryable || attempt > ctx.retry.maxRetries) return { failure };
+    ctx.onRetry?.();
     await sleep(nextDelay(attempt, failure.retryAfterMs, ctx.retry, ctx.random), signal);
   }
 }

@@ -17,6 +17,8 @@ export interface UpstreamEndpointOptions {
   /** Max sockets to the upstream; null = unlimited. */
   connections?: number | null;
   random?: () => number;
+  /** Each retry of an upstream call (metrics). */
+  onRetry?: (model: string) => void;
 }
 
 /** The endpoint's transport, set up as the chat client's: a keep-alive pool and its retry policy. */
@@ -33,6 +35,7 @@ export function endpointTransport(opts: UpstreamEndpointOptions): {
       model: opts.model,
       retry: { ...DEFAULT_RETRY, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries },
       random: opts.random,
+      onRetry: opts.onRetry && (() => opts.onRetry!(opts.model)),
     },
     pool: new Pool(url.origin, {
       connections: opts.connections ?? null,

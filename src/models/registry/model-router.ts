@@ -17,6 +17,8 @@ export interface UpstreamOutcome {
   status: 'ok' | 'error' | 'aborted';
   /** The ApiError code when status is `error` (`internal_error` for anything else). */
   code?: string;
+  /** Refused by the model's open circuit breaker, without calling the upstream. */
+  circuitOpen?: boolean;
   latencyMs: number;
   /** This model was a fallback, not the one requested. */
   fallback: boolean;
@@ -204,5 +206,6 @@ export function outcomeOf(err: unknown, req: GenerateRequest, latencyMs: number,
   if (err === undefined) return { status: 'ok', latencyMs, fallback };
   if (req.signal?.aborted) return { status: 'aborted', latencyMs, fallback };
   const code = err instanceof ApiError ? err.code : ErrorCode.InternalError;
-  return { status: 'error', code, latencyMs, fallback };
+  const circuitOpen = (err as { circuitOpen?: unknown } | null)?.circuitOpen === true;
+  return { status: 'error', code, latencyMs, fallback, ...(circuitOpen && { circuitOpen }) };
 }
