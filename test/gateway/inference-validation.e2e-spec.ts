@@ -49,6 +49,17 @@ describe('inference endpoints: input validation and model access', () => {
     expect(r.body.error.param).toBe(param);
   });
 
+  it('says what `stop` takes when it gets more than OpenAI allows', async () => {
+    const r = await call(t.baseUrl, 'POST', '/v1/chat/completions', {
+      key: t.adminKey,
+      body: { messages: msgs, stop: ['a', 'b', 'c', 'd', 'e'] },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toBe(
+      'stop: expected a string or a list of up to 4 strings, each of 1 to 500 characters',
+    );
+  });
+
   // Valid OpenAI fields a local model cannot honour: refused by name, never ignored (docs/api.md).
   const unsupported: [string, unknown, string][] = [
     [

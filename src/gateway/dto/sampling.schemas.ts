@@ -3,7 +3,9 @@ import { sqlText } from '../../common/validation/sql-safe';
 
 /** Sampling fields shared by /v1/generate, /v1/completions and /v1/chat/completions. */
 export const stopSchema = z
-  .union([z.string().min(1).max(500), z.array(z.string().min(1).max(500)).max(4)])
+  .union([z.string().min(1).max(500), z.array(z.string().min(1).max(500)).max(4)], {
+    error: 'expected a string or a list of up to 4 strings, each of 1 to 500 characters',
+  })
   .nullable()
   .optional();
 
