@@ -167,9 +167,9 @@ export class OnnxProvider implements LlmProvider {
   /** The token index, built once on a worker thread; resolves when it is there. */
   private indexReady(): Promise<TokenIndex> {
     if (this.index) return Promise.resolve(this.index);
-    return (this.indexBuild ??= buildTokenIndexOffThread(this.tokenizer.vocabulary(), this.config.vocabSize)
-      .catch(() => buildTokenIndex(this.tokenizer.vocabulary(), this.config.vocabSize))
-      .then((index) => (this.index ??= index)));
+    return (this.indexBuild ??= buildTokenIndexOffThread(this.tokenizer.vocabulary(), this.config.vocabSize).then(
+      (index) => (this.index ??= index),
+    ));
   }
 
   /** The plan of an OpenAI body (cached per body object); undefined for `/v1/generate`. */
