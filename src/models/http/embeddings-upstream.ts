@@ -3,7 +3,7 @@ import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type { HttpModelConfig } from '../registry/models-config';
 import { retrying, type RetryContext } from './retrying';
-import { endpointTransport, type UpstreamEndpointOptions } from './upstream-endpoint';
+import { upstreamTransport, type UpstreamEndpointOptions } from './upstream-transport';
 import { classifyReadError, classifyStatus, readCapped, type UpstreamFailure } from './upstream-errors';
 
 type Json = Record<string, unknown>;
@@ -48,7 +48,7 @@ export class EmbeddingsUpstream {
   private readonly headers: Record<string, string>;
 
   constructor(private readonly opts: EmbeddingsUpstreamOptions) {
-    const transport = endpointTransport(opts);
+    const transport = upstreamTransport(opts);
     ({ pool: this.pool, retryContext: this.retryContext } = transport);
     this.path = `${transport.basePath}/embeddings`;
     this.headers = {

@@ -1,4 +1,4 @@
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type {
@@ -17,8 +17,9 @@ import { CircuitBreaker, type BreakerPermit, type CircuitBreakerOptions } from '
 import { HealthProbe } from './health-probe';
 import type { ParamsMode } from '../wire-params';
 import { buildBody, endpointFor, parseCompletion, type UpstreamUsage } from './openai-wire';
-import { DEFAULT_RETRY, abortReason, type RetryOptions } from './retry-policy';
+import { abortReason } from './retry-policy';
 import { retrying, type RetryContext } from './retrying';
+import { upstreamTransport, type UpstreamTransportOptions } from './upstream-transport';
 import { readSse } from './sse-stream-reader';
 import { bodyText, requestWhole, WholeBodyError, type WholeResponse } from './whole-request';
 import { countInputTokens, doneEvent, estimateTokens, usageOf, type TokenCounter } from './token-estimate';
@@ -33,20 +34,11 @@ import {
   type UpstreamFailure,
 } from './upstream-errors';
 
-export interface HttpLLMClientOptions {
-  /** Our model id: used in error messages and as the upstream model unless `upstreamModel`. */
-  model: string;
-  /** e.g. `http://gpu-host:8000/v1`; request paths are appended to it. */
-  baseUrl: string;
+/** The transport options (upstream-transport.ts; `model` is also the upstream model unless `upstreamModel`) and the wire's. */
+export interface HttpLLMClientOptions extends UpstreamTransportOptions {
   upstreamModel?: string;
   /** Sent as `Authorization: Bearer`; the factory reads it from the `api_key_env` variable. */
   apiKey?: string;
-  /** Connect, response headers and body idle limit, each (models.yaml `timeout_ms`). */
-  timeoutMs?: number;
-  /** Connect limit; default min(timeoutMs, 10 s) so a black-holed host fails over quickly. */
-  connectTimeoutMs?: number;
-  maxRetries?: number;
-  retry?: Partial<Omit<RetryOptions, 'maxRetries'>>;
   /** Send top_k / repetition_penalty (vLLM-style extras). */
   extendedSampling?: boolean;
   /** models.yaml `params` / `drop_params` (docs/api.md, wire fidelity). */
@@ -58,12 +50,6 @@ export interface HttpLLMClientOptions {
   tokenCounter?: TokenCounter;
   breaker?: CircuitBreaker | Partial<CircuitBreakerOptions>;
   health?: { timeoutMs?: number; cacheMs?: number };
-  /** Max sockets to the upstream; null = unlimited. */
-  connections?: number | null;
-  /** For tests: the jitter source. */
-  random?: () => number;
-  /** Each retry of an upstream call (metrics). */
-  onRetry?: (model: string) => void;
 }
 
 type SendOutcome = { res: Dispatcher.ResponseData } | { failure: UpstreamFailure };
@@ -85,7 +71,6 @@ export class HttpLLMClient implements LlmProvider {
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly upstreamModel: string;
-  private readonly timeoutMs: number;
   private readonly retryContext: RetryContext;
   private readonly count: TokenCounter;
   private readonly healthProbe: HealthProbe;
@@ -95,29 +80,12 @@ export class HttpLLMClient implements LlmProvider {
   private closed = false;
 
   constructor(private readonly opts: HttpLLMClientOptions) {
-    const url = new URL(opts.baseUrl);
-    this.basePath = url.pathname.replace(/\/+$/, '');
+    ({ pool: this.pool, basePath: this.basePath, retryContext: this.retryContext } = upstreamTransport(opts));
     this.upstreamModel = opts.upstreamModel ?? opts.model;
     this.version = `http:${opts.baseUrl}:${this.upstreamModel}`;
     this.contextLength = opts.contextLength;
-    this.timeoutMs = opts.timeoutMs ?? 60_000;
-    const retry = { ...DEFAULT_RETRY, ...opts.retry, maxRetries: opts.maxRetries ?? DEFAULT_RETRY.maxRetries };
-    const onRetry = opts.onRetry;
-    this.retryContext = {
-      model: opts.model,
-      retry,
-      random: opts.random,
-      onRetry: onRetry && (() => onRetry(opts.model)),
-    };
     this.count = opts.tokenCounter ?? estimateTokens;
     this.breaker = opts.breaker instanceof CircuitBreaker ? opts.breaker : new CircuitBreaker(opts.model, opts.breaker);
-    this.pool = new Pool(url.origin, {
-      connections: opts.connections ?? null,
-      connectTimeout: opts.connectTimeoutMs ?? Math.min(this.timeoutMs, 10_000),
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-      keepAliveTimeout: 30_000,
-    });
     this.wholeHeaders = this.headers(false);
     this.streamHeaders = this.headers(true);
     this.healthProbe = new HealthProbe(this.pool, `${this.basePath}/models`, this.headers(false), opts.health);

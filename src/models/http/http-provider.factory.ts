@@ -45,36 +45,31 @@ export function createHttpProviderFactory(
       },
       opts.onBreakerStateChange,
     );
-    const client = new HttpLLMClient({
-      ...opts.client,
-      model: cfg.id,
-      baseUrl: cfg.baseUrl,
-      upstreamModel: cfg.upstreamModel,
-      apiKey,
-      timeoutMs: cfg.timeoutMs,
-      maxRetries: cfg.maxRetries,
-      extendedSampling: cfg.extendedSampling,
-      params: cfg.params,
-      dropParams: cfg.dropParams,
-      maxTokensField: cfg.maxTokensField,
-      contextLength: cfg.contextLength,
-      tokenCounter: opts.tokenCounter?.(cfg) ?? opts.client?.tokenCounter,
-      breaker,
-      onRetry: opts.onRetry ?? opts.client?.onRetry,
-    });
+    // What chat, /responses and /embeddings share: the upstream, its transport and its breaker.
     const shared = {
       model: cfg.id,
       baseUrl: cfg.baseUrl,
       upstreamModel: cfg.upstreamModel,
       apiKey,
       timeoutMs: cfg.timeoutMs,
+      connectTimeoutMs: opts.client?.connectTimeoutMs,
       maxRetries: cfg.maxRetries,
+      retry: opts.client?.retry,
       dropParams: cfg.dropParams,
       breaker,
       connections: opts.client?.connections,
       random: opts.client?.random,
       onRetry: opts.onRetry ?? opts.client?.onRetry,
     };
+    const client = new HttpLLMClient({
+      ...opts.client,
+      ...shared,
+      extendedSampling: cfg.extendedSampling,
+      params: cfg.params,
+      maxTokensField: cfg.maxTokensField,
+      contextLength: cfg.contextLength,
+      tokenCounter: opts.tokenCounter?.(cfg) ?? opts.client?.tokenCounter,
+    });
     return withUpstreams(client, {
       responses: cfg.api === 'responses' ? new ResponsesUpstream(shared) : undefined,
       embeddings: cfg.task === 'embeddings' ? new EmbeddingsUpstream({ ...shared, params: cfg.params }) : undefined,

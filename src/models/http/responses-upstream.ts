@@ -2,7 +2,7 @@ import type { Dispatcher, Pool } from 'undici';
 import { abortReason } from './retry-policy';
 import { retrying, type RetryContext } from './retrying';
 import { SseParser } from './sse-parser';
-import { endpointTransport, type UpstreamEndpointOptions } from './upstream-endpoint';
+import { upstreamTransport, type UpstreamEndpointOptions } from './upstream-transport';
 import { classifyReadError, classifyStatus, isAbortError, readCapped, type UpstreamFailure } from './upstream-errors';
 
 type Json = Record<string, unknown>;
@@ -25,7 +25,7 @@ export class ResponsesUpstream {
   private readonly retryContext: RetryContext;
 
   constructor(private readonly opts: ResponsesUpstreamOptions) {
-    ({ pool: this.pool, basePath: this.basePath, retryContext: this.retryContext } = endpointTransport(opts));
+    ({ pool: this.pool, basePath: this.basePath, retryContext: this.retryContext } = upstreamTransport(opts));
   }
 
   /** The body as the upstream gets it. */
