@@ -3,6 +3,7 @@ import { CacheStats } from '../cache/cache-stats';
 import { FlushRegistry } from '../common/lifecycle/flush.registry';
 import { ModelsService } from '../models/models.service';
 import type { UpstreamOutcome } from '../models/registry';
+import type { FailedUpstreamOutcome } from '../models/upstream-outcome';
 import { MetricsService } from './metrics.service';
 import { QuotaService } from '../quota/quota.service';
 import { RateLimiter } from '../throttling/rate-limiter';
@@ -47,9 +48,8 @@ export class ObservabilityWiring {
   }
 }
 
-function upstreamOutcome(o: UpstreamOutcome): 'success' | 'error' | 'timeout' | 'circuit_open' | null {
+function upstreamOutcome(o: UpstreamOutcome): 'success' | FailedUpstreamOutcome | null {
   if (o.status === 'ok') return 'success';
   if (o.status === 'aborted') return null; // the client left: not the upstream's doing
-  if (o.circuitOpen) return 'circuit_open';
-  return o.code === 'upstream_timeout' ? 'timeout' : 'error';
+  return o.failure ?? 'error';
 }

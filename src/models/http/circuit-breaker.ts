@@ -172,9 +172,6 @@ export class CircuitBreaker {
 
 /** The fail-fast error: a 503 model_unavailable with Retry-After = the remaining cool-down. */
 export class CircuitOpenError extends ApiError {
-  /** Read by the router (which does not import this module) to count `circuit_open` outcomes. */
-  readonly circuitOpen = true;
-
   constructor(
     readonly model: string,
     reason: string,

@@ -11,4 +11,3 @@ export { UpstreamStreamCutError } from './upstream-errors';
 export { estimateTokens, type TokenCounter } from './token-estimate';
 export { ResponsesUpstream, type ResponsesItem } from './responses-upstream';
 export { embeddingsUpstreamOf, responsesUpstreamOf } from './provider-upstreams';
-export { failedOutcome, type FailedUpstreamOutcome } from './upstream-errors';

@@ -223,11 +223,3 @@ export async function readCapped(body: AsyncIterable<unknown> & { destroy(): voi
   }
   return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
 }
-
-/** How a failed upstream call counts in llm_upstream_requests_total (a client that left is no outcome). */
-export type FailedUpstreamOutcome = 'error' | 'timeout' | 'circuit_open';
-
-export function failedOutcome(err: unknown): FailedUpstreamOutcome {
-  if ((err as { circuitOpen?: unknown } | null)?.circuitOpen === true) return 'circuit_open';
-  return err instanceof ApiError && err.code === ErrorCode.UpstreamTimeout ? 'timeout' : 'error';
-}

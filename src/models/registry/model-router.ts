@@ -5,6 +5,7 @@ import type { ModelLease } from './model-entry';
 import type { ResolvedModel } from './model-registry';
 import { RoutedStream, type StreamAttempt } from './routed-stream';
 import { localRefusal } from '../wire-params';
+import { failedOutcome, type FailedUpstreamOutcome } from '../upstream-outcome';
 
 /** What the router needs from the registry (the registry itself in production). */
 export interface ModelSource {
@@ -17,8 +18,8 @@ export interface UpstreamOutcome {
   status: 'ok' | 'error' | 'aborted';
   /** The ApiError code when status is `error` (`internal_error` for anything else). */
   code?: string;
-  /** Refused by the model's open circuit breaker, without calling the upstream. */
-  circuitOpen?: boolean;
+  /** With status `error`: how it counts in llm_upstream_requests_total (upstream-outcome.ts). */
+  failure?: FailedUpstreamOutcome;
   latencyMs: number;
   /** This model was a fallback, not the one requested. */
   fallback: boolean;
@@ -174,7 +175,7 @@ export class ModelRouter {
       const code = err instanceof ApiError ? err.code : undefined;
       const skip = code === ErrorCode.ModelUnavailable || (isFallback && code === ErrorCode.ModelNotFound);
       if (code === ErrorCode.ModelUnavailable)
-        this.report(model, { status: 'error', code, latencyMs: 0, fallback: isFallback });
+        this.report(model, { status: 'error', code, failure: failedOutcome(err), latencyMs: 0, fallback: isFallback });
       return { ok: false, error: err, skip };
     }
   }
@@ -206,6 +207,5 @@ export function outcomeOf(err: unknown, req: GenerateRequest, latencyMs: number,
   if (err === undefined) return { status: 'ok', latencyMs, fallback };
   if (req.signal?.aborted) return { status: 'aborted', latencyMs, fallback };
   const code = err instanceof ApiError ? err.code : ErrorCode.InternalError;
-  const circuitOpen = (err as { circuitOpen?: unknown } | null)?.circuitOpen === true;
-  return { status: 'error', code, latencyMs, fallback, ...(circuitOpen && { circuitOpen }) };
+  return { status: 'error', code, failure: failedOutcome(err), latencyMs, fallback };
 }
