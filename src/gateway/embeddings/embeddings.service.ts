@@ -3,7 +3,6 @@ import type { FastifyRequest } from 'fastify';
 import type { AuthenticatedKey } from '../../api-keys/authenticated-key';
 import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
-import { AppConfig } from '../../config/app-config';
 import { canEmbed, type Embedder } from '../../models/embedding-provider';
 import { embeddingsUpstreamOf } from '../../models/http';
 import { failedOutcome, type FailedUpstreamOutcome } from '../../models/upstream-outcome';
@@ -43,7 +42,6 @@ export class EmbeddingsService {
   constructor(
     private readonly pipeline: CompletionPipeline,
     private readonly models: ModelsService,
-    private readonly config: AppConfig,
     private readonly logs: InferenceLogWriter,
     private readonly metrics: MetricsService,
   ) {}
