@@ -20,7 +20,13 @@ import { type ModelRunner } from './model-runner';
 import { chatChoiceWriter, completionChoiceWriter, type TokenView } from './openai/choice-writer';
 import { toolCallDecoder, tokenView } from './openai/token-views';
 import { localAnswer } from './openai/local-answer';
-import { checkBudget, planLocalRequest, type LocalRequest, type ModelView } from './openai/local-request';
+import {
+  checkBudget,
+  needsTokenIndex,
+  planLocalRequest,
+  type LocalRequest,
+  type ModelView,
+} from './openai/local-request';
 import { encodeChat } from './openai/model-view';
 import { randomSeed } from './prng';
 import { Sequence, type SequenceInit } from './sequence';
@@ -295,15 +301,3 @@ export function createOnnxProvider(opts: OnnxProviderOptions): Promise<OnnxProvi
   return OnnxProvider.load(opts);
 }
 export type { OnnxProviderOptions } from './load-model';
-
-/** Whether planning the body may compile a constraint or report token bytes (logprobs). */
-function needsTokenIndex(body: Record<string, unknown>): boolean {
-  const format = (body.response_format as { type?: unknown } | undefined)?.type;
-  return (
-    (body.logprobs !== undefined && body.logprobs !== null && body.logprobs !== false) ||
-    format === 'json_schema' ||
-    format === 'json_object' ||
-    (Array.isArray(body.tools) && body.tools.length > 0) ||
-    (Array.isArray(body.functions) && body.functions.length > 0)
-  );
-}

@@ -152,3 +152,15 @@ function logitBias(raw: unknown, vocab: number): LogitBias | undefined {
 }
 
 const numberOr0 = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** Whether planning the body may compile a constraint or report token bytes (logprobs). */
+export function needsTokenIndex(body: Record<string, unknown>): boolean {
+  const format = (body.response_format as { type?: unknown } | undefined)?.type;
+  return (
+    (body.logprobs !== undefined && body.logprobs !== null && body.logprobs !== false) ||
+    format === 'json_schema' ||
+    format === 'json_object' ||
+    (Array.isArray(body.tools) && body.tools.length > 0) ||
+    (Array.isArray(body.functions) && body.functions.length > 0)
+  );
+}
