@@ -118,6 +118,7 @@ export class ModelsService implements OnModuleInit, OnApplicationShutdown {
   ): Promise<number> {
     const lease = this.current().acquire(model);
     try {
+      if (lease.provider.countsByLength) return await lease.provider.countTokens(input);
       // A local model counts an OpenAI body's prompt itself (tools, prompt lists) and validates it
       // there: its count is remembered per body, which only a valid body reaches.
       const byBody = body !== undefined && lease.provider.kind === 'onnx';

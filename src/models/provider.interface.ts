@@ -114,6 +114,11 @@ export interface LlmProvider {
    */
   countTokens(input: string | ChatMessage[], body?: Record<string, unknown>): Promise<number>;
   /**
+   * True when countTokens is a length estimate (a remote model without a tokenizer): remembering
+   * its answers would cost more than working them out again.
+   */
+  readonly countsByLength?: boolean;
+  /**
    * The request field this provider cannot honour, if any (a local engine checks tools against
    * its chat template, schemas against the strict subset): the router skips such a fallback.
    */

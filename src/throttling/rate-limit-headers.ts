@@ -5,7 +5,8 @@ export function formatResetDuration(ms: number): string {
   const total = Math.max(0, Math.round(ms));
   if (total === 0) return '0s';
   if (total < 1000) return `${total}ms`;
-  const seconds = (n: number) => `${Number((n / 1000).toFixed(3))}s`;
+  // Whole milliseconds over 1000 print with at most three decimals, as Go's format does.
+  const seconds = (n: number) => `${n / 1000}s`;
   if (total < 60_000) return seconds(total);
   const h = Math.floor(total / 3_600_000);
   const m = Math.floor((total % 3_600_000) / 60_000);

@@ -319,6 +319,11 @@ describe(HttpLLMClient.name, () => {
       const r = await c.generate(chat());
       expect(r.usage).toEqual({ promptTokens: 2 + 4 + 3, completionTokens: 2, estimated: true });
     });
+
+    it('says when its count is only a length estimate (not worth remembering per prompt)', () => {
+      expect(client().countsByLength).toBe(true);
+      expect(client({ tokenCounter: (t) => t.length }).countsByLength).toBe(false);
+    });
   });
 
   describe('health', () => {

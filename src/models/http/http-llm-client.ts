@@ -67,6 +67,7 @@ export class HttpLLMClient implements LlmProvider {
   readonly version: string;
   readonly contextLength?: number;
   readonly breaker: CircuitBreaker;
+  readonly countsByLength: boolean;
 
   private readonly pool: Pool;
   private readonly basePath: string;
@@ -85,6 +86,7 @@ export class HttpLLMClient implements LlmProvider {
     this.version = `http:${opts.baseUrl}:${this.upstreamModel}`;
     this.contextLength = opts.contextLength;
     this.count = opts.tokenCounter ?? estimateTokens;
+    this.countsByLength = !opts.tokenCounter;
     this.breaker = opts.breaker instanceof CircuitBreaker ? opts.breaker : new CircuitBreaker(opts.model, opts.breaker);
     this.wholeHeaders = this.headers(false);
     this.streamHeaders = this.headers(true);
