@@ -95,6 +95,11 @@ export function defineMetrics(registry: Registry, opts: { perKey: boolean }) {
     ] as const),
     quotaExhausted: counter('quota_exhausted_total', 'Requests refused because the key quota is used up (402)'),
     modelUp: gauge('model_up', '1 when the model is loaded (local) or reachable (remote), else 0', ['model'] as const),
+    circuitState: gauge(
+      'upstream_circuit_state',
+      "A remote model's circuit breaker: 0 closed, 1 half-open (one probe allowed), 2 open (calls refused)",
+      ['model'] as const,
+    ),
     upstream: counter('upstream_requests_total', 'Requests to remote models by outcome', ['model', 'outcome'] as const),
     keyRequests: opts.perKey
       ? counter('key_requests_total', 'Authenticated requests by API key id (METRICS_PER_KEY)', ['key_id'] as const)

@@ -19,6 +19,7 @@ const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', '
 // Passed-through upstream client errors count under one label (docs/api.md, upstream errors).
 const KNOWN_ERROR_CODES = new Set<string>([...Object.values(ErrorCode), UPSTREAM_CLIENT_ERROR_LABEL]);
 const PROVIDERS = new Set(['onnx', 'http', 'cache']);
+const CIRCUIT_STATES = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 interface HttpChildren {
   count: Counter.Internal;
@@ -122,6 +123,7 @@ export class MetricsService {
     const removed = this.models.set(ids);
     for (const model of removed) {
       this.m.modelUp.remove(model);
+      this.m.circuitState.remove(model);
       this.m.queueDepth.remove(model);
       if (!this.inflightCounts.get(model)) this.dropInflight(model);
     }
@@ -225,6 +227,11 @@ export class MetricsService {
   /** Only configured models get a health series (an `other` health makes no sense). */
   setModelUp(model: string, up: boolean): void {
     if (this.models.has(model)) this.m.modelUp.set({ model }, up ? 1 : 0);
+  }
+
+  /** Remote models only (a local model has no breaker). */
+  setCircuitState(model: string, state: 'closed' | 'half-open' | 'open'): void {
+    if (this.models.has(model)) this.m.circuitState.set({ model }, CIRCUIT_STATES[state]);
   }
 
   inflight(model: string, delta: number): void {

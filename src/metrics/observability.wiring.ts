@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CacheStats } from '../cache/cache-stats';
 import { FlushRegistry } from '../common/lifecycle/flush.registry';
 import { ModelsService } from '../models/models.service';
-import type { UpstreamOutcome } from '../models/registry';
+import type { ModelInfo, UpstreamOutcome } from '../models/registry';
 import type { FailedUpstreamOutcome } from '../models/upstream-outcome';
 import { MetricsService } from './metrics.service';
 import { QuotaService } from '../quota/quota.service';
@@ -35,9 +35,12 @@ export class ObservabilityWiring {
       onUpstreamRetry: (model) => metrics.upstreamOutcome(model, 'retry'),
       onModelsChanged: (list) => {
         metrics.setKnownModels(list.map((m) => m.id));
-        for (const m of list) metrics.setModelUp(m.id, m.status === 'ready');
+        modelHealth(metrics, list);
       },
     });
+    // Reachability and breakers change between reloads: sampled at each scrape (a remote
+    // model's health probe is cached and time-bounded, so a scrape never waits long on it).
+    metrics.onScrape(async () => modelHealth(metrics, await models.list()));
     cache.addHook({ onLookup: (tier, result) => metrics.cacheLookup(tier, result) });
     limiter.onRejected((kind) => metrics.rateLimited(kind));
     quota.onRejected(() => metrics.quotaExhausted());
@@ -45,6 +48,14 @@ export class ObservabilityWiring {
     metrics.onScrape(() => {
       for (const d of flushes.dropCounts()) metrics.writeBehindDropped(d.what, d.reason, d.total);
     });
+  }
+}
+
+/** `model_up` from the load state and, for a remote model, its health probe; the breaker's state. */
+function modelHealth(metrics: MetricsService, list: ModelInfo[]): void {
+  for (const m of list) {
+    metrics.setModelUp(m.id, m.up);
+    if (m.breaker) metrics.setCircuitState(m.id, m.breaker.state);
   }
 }
 

@@ -90,6 +90,15 @@ describe('routing, fallbacks and streaming through the HTTP API', () => {
     // The third call was refused by the open circuit, and is counted as such.
     const metrics = (await call(t.baseUrl, 'GET', '/metrics')).body as string;
     expect(metrics).toMatch(/llm_upstream_requests_total\{model="remote",outcome="circuit_open"\} [1-9]/);
+    // The breaker and the upstream's reachability as gauges, sampled at the scrape.
+    const gauge = async (name: string) => {
+      const text = (await call(t.baseUrl, 'GET', '/metrics')).body as string;
+      return Number(new RegExp(`^${name}\\{model="remote"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    };
+    expect(await gauge('llm_upstream_circuit_state')).toBe(2);
+    await waitFor('model_up to see the upstream gone', () => gauge('llm_model_up'), { until: (v) => v === 0 });
+    expect(await gauge('llm_model_up')).toBe(0);
+    expect(metrics).not.toMatch(/llm_upstream_circuit_state\{model="tiny"\}/);
     await primary.restart();
     // After the cool-down the breaker lets one probe through (half-open), instead of sleeping past it.
     await waitFor(
@@ -107,6 +116,8 @@ describe('routing, fallbacks and streaming through the HTTP API', () => {
     expect(probe.body.model).toBe('remote');
     const after = await call(t.baseUrl, 'GET', '/admin/models', { key: t.adminKey });
     expect(after.body.data.find((m: { id: string }) => m.id === 'remote').breaker.state).toBe('closed');
+    expect(await gauge('llm_upstream_circuit_state')).toBe(0);
+    await waitFor('model_up to see the upstream back', () => gauge('llm_model_up'), { until: (v) => v === 1 });
   });
 
   it('ends a stream cut by the upstream with an error event, not [DONE]', async () => {
