@@ -65,11 +65,26 @@ describe('keyMaterial', () => {
       version: 'v',
       messages: [{ role: 'user' as const, content: 'x', name: 'n' }],
       params,
-      extra: { z: [{ b: 1, a: 2 }], a: 'q' },
+      extra: { z: [{ a: 2, b: 1 }], a: 'q' },
     },
   ])('is canonical JSON (sorted keys at every level) for %#', (input) => {
     const m = keyMaterial(input);
     expect(canonicalJson(JSON.parse(m))).toBe(m);
+  });
+
+  it("keeps the order of an extra value's keys (a schema's order is the output's), not of the fields", () => {
+    const base = { model: 'm', version: 'v', prompt: 'p', params };
+    const schema = (props: Record<string, unknown>) => ({
+      type: 'json_schema',
+      json_schema: { schema: { properties: props } },
+    });
+    const ab = { response_format: schema({ a: { type: 'string' }, b: { type: 'number' } }), seed: 1 };
+    const ba = { response_format: schema({ b: { type: 'number' }, a: { type: 'string' } }), seed: 1 };
+    expect(cacheKey({ ...base, extra: ab }).id).not.toBe(cacheKey({ ...base, extra: ba }).id);
+    // The fields themselves in any order: the same request.
+    const fieldsSwapped = { seed: 1, response_format: ab.response_format };
+    expect(cacheKey({ ...base, extra: fieldsSwapped }).id).toBe(cacheKey({ ...base, extra: ab }).id);
+    expect(keyMaterial({ ...base, extra: ba })).toContain('"properties":{"b":{"type":"number"},"a":{"type":"string"}}');
   });
 
   it('refuses a non-finite parameter', () => {

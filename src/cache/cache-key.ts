@@ -1,8 +1,11 @@
 import { hash } from 'node:crypto';
 import type { ChatMessage, GenerationParams } from '../models/provider.interface';
 
-/** Bump to invalidate every stored entry when the key's material changes meaning. */
-const KEY_SCHEMA = 1;
+/**
+ * Bump to invalidate every stored entry when the key's material changes meaning. 2: `extra`
+ * values keep their key order (an entry stored under a sorted schema must not answer for another order).
+ */
+const KEY_SCHEMA = 2;
 
 export interface CacheKeyInput {
   /** The resolved model id (never an alias). */
@@ -40,13 +43,16 @@ export function cacheKey(input: CacheKeyInput): CacheKey {
 }
 
 /**
- * The canonical JSON that is hashed. Built with keys already in sorted order at every level so
- * that plain JSON.stringify yields canonical JSON (a spec checks it equals `canonicalJson`) —
- * this runs on every cache hit, and the generic walk costs several times more.
+ * The JSON that is hashed. Our own parts are built with keys already in sorted order, so plain
+ * JSON.stringify yields canonical JSON for them (a spec checks it against `canonicalJson`): this
+ * runs on every cache hit, and the generic walk costs several times more. The `extra` fields
+ * (tools, response_format, messages with tool calls...) are sorted by name but their values
+ * keep the client's key order: a schema's property order is the order a model writes the
+ * object's members in, so two orders are two different requests.
  */
 export function keyMaterial(input: CacheKeyInput): string {
   return JSON.stringify({
-    extra: input.extra === undefined ? undefined : sortKeys(input.extra),
+    extra: input.extra === undefined ? undefined : byName(input.extra),
     input:
       input.messages !== undefined
         ? { messages: input.messages.map(normaliseMessage) }
@@ -85,12 +91,10 @@ function normaliseMessage(m: ChatMessage): Record<string, unknown> {
   return { content: m.content, name: m.name || undefined, role: m.role };
 }
 
-/** A deep copy with object keys in sorted order (for caller-supplied `extra`). */
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v === null || typeof v !== 'object') return v;
+/** The same fields in name order (their values untouched): which field a client sent first changes nothing. */
+function byName(extra: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+  for (const k of Object.keys(extra).sort()) out[k] = extra[k];
   return out;
 }
 
