@@ -12,7 +12,6 @@ import { cachePolicy, type CachePolicy } from './cache-policy';
 import { CacheStats, type CacheTier } from './cache-stats';
 import { CacheClock } from './cache-tuning';
 import {
-  answerOf,
   fromResponseJson,
   makeEntry,
   ReplayStream,
@@ -21,7 +20,7 @@ import {
   type CacheEntry,
 } from './cached-entry';
 import { CompletionCacheRepository } from './completion-cache.repository';
-import { Flight } from './flight';
+import { Flight, pump } from './flight';
 import { HitRecorder } from './hit-recorder';
 import { L1Store } from './l1/l1-store';
 import type { RedisFlightLock } from './l1/redis-flight-lock';
@@ -177,7 +176,7 @@ export class CompletionCache {
       }
       if (flight.abandoned) return;
       flight.decide({ source: 'miss' });
-      const result = await this.pump(flight, compute);
+      const result = await pump(flight, compute);
       if (result?.store && !flight.abandoned && epoch === this.epoch) await this.store(key, req, result.answer, ttl);
     } catch (err) {
       // Only a bug gets here (lookups and stores swallow their own failures).
@@ -190,41 +189,6 @@ export class CompletionCache {
       stopRenewing?.();
       // A token is only ever taken from the lock.
       if (token) await this.lock?.release(key.id, token);
-    }
-  }
-
-  /** Drives the computation, fanning its events out to every consumer; the answer when complete. */
-  private async pump(
-    flight: Flight,
-    compute: ComputeFn,
-  ): Promise<{ answer: CachedAnswer; store: boolean } | undefined> {
-    let store = true;
-    try {
-      const it = compute(flight.signal, { doNotStore: () => (store = false) })[Symbol.asyncIterator]();
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return void flight.finish('ended');
-        if (flight.abandoned) {
-          flight.finish('ended');
-          await it.return?.().catch(() => undefined);
-          return undefined;
-        }
-        flight.push(r.value);
-        if (r.value.type === 'done') {
-          flight.finish('done');
-          // Let the source end by itself: a return() now would read as a cancellation upstream.
-          it.next()
-            .then(
-              (x) => (x.done ? undefined : it.return?.()),
-              () => undefined,
-            )
-            .catch(() => undefined);
-          return { answer: answerOf(flight.buffer, r.value), store };
-        }
-      }
-    } catch (err) {
-      flight.finish('failed', err);
-      return undefined;
     }
   }
 

@@ -1,4 +1,6 @@
 import type { StreamEvent } from '../models/provider.interface';
+import type { ComputeFn } from './cache-request';
+import { answerOf, type CachedAnswer } from './cached-entry';
 import type { CacheTier } from './cache-stats';
 
 export type FlightStatus = 'open' | 'done' | 'failed' | 'ended';
@@ -139,5 +141,40 @@ export class FlightReader implements AsyncIterableIterator<StreamEvent> {
     this.closed = true;
     if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
     this.flight.detach();
+  }
+}
+
+/** Drives the computation, fanning its events out to every consumer; the answer when complete. */
+export async function pump(
+  flight: Flight,
+  compute: ComputeFn,
+): Promise<{ answer: CachedAnswer; store: boolean } | undefined> {
+  let store = true;
+  try {
+    const it = compute(flight.signal, { doNotStore: () => (store = false) })[Symbol.asyncIterator]();
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return void flight.finish('ended');
+      if (flight.abandoned) {
+        flight.finish('ended');
+        await it.return?.().catch(() => undefined);
+        return undefined;
+      }
+      flight.push(r.value);
+      if (r.value.type === 'done') {
+        flight.finish('done');
+        // Let the source end by itself: a return() now would read as a cancellation upstream.
+        it.next()
+          .then(
+            (x) => (x.done ? undefined : it.return?.()),
+            () => undefined,
+          )
+          .catch(() => undefined);
+        return { answer: answerOf(flight.buffer, r.value), store };
+      }
+    }
+  } catch (err) {
+    flight.finish('failed', err);
+    return undefined;
   }
 }
