@@ -16,13 +16,14 @@ import { eventsOfResult } from '../wire/result-events';
 import { CircuitBreaker, type BreakerPermit, type CircuitBreakerOptions } from './circuit-breaker';
 import { HealthProbe } from './health-probe';
 import type { ParamsMode } from '../wire-params';
-import { buildBody, endpointFor, parseCompletion, type UpstreamUsage } from './openai-wire';
+import type { UpstreamUsage } from './openai-wire';
+import { WireRequests } from './wire-request';
 import { abortReason } from './retry-policy';
 import { retrying, type RetryContext } from './retrying';
 import { upstreamTransport, type UpstreamTransportOptions } from './upstream-transport';
 import { readSse } from './sse-stream-reader';
 import { bodyText, requestWhole, WholeBodyError, type WholeResponse } from './whole-request';
-import { countInputTokens, doneEvent, estimateTokens, usageOf, type TokenCounter } from './token-estimate';
+import { countInputTokens, doneEvent, estimateTokens, usageOf, wholeResult, type TokenCounter } from './token-estimate';
 import {
   UpstreamStreamCutError,
   classifyReadError,
@@ -70,27 +71,33 @@ export class HttpLLMClient implements LlmProvider {
   readonly countsByLength: boolean;
 
   private readonly pool: Pool;
-  private readonly basePath: string;
-  private readonly upstreamModel: string;
   private readonly retryContext: RetryContext;
   private readonly count: TokenCounter;
   private readonly healthProbe: HealthProbe;
-  private readonly wholeHeaders: Record<string, string>;
-  private readonly streamHeaders: Record<string, string>;
+  private readonly requests: WireRequests;
   private inflight = 0;
   private closed = false;
 
   constructor(private readonly opts: HttpLLMClientOptions) {
-    ({ pool: this.pool, basePath: this.basePath, retryContext: this.retryContext } = upstreamTransport(opts));
-    this.upstreamModel = opts.upstreamModel ?? opts.model;
-    this.version = `http:${opts.baseUrl}:${this.upstreamModel}`;
+    const transport = upstreamTransport(opts);
+    ({ pool: this.pool, retryContext: this.retryContext } = transport);
+    const upstreamModel = opts.upstreamModel ?? opts.model;
+    this.version = `http:${opts.baseUrl}:${upstreamModel}`;
     this.contextLength = opts.contextLength;
     this.count = opts.tokenCounter ?? estimateTokens;
     this.countsByLength = !opts.tokenCounter;
     this.breaker = opts.breaker instanceof CircuitBreaker ? opts.breaker : new CircuitBreaker(opts.model, opts.breaker);
-    this.wholeHeaders = this.headers(false);
-    this.streamHeaders = this.headers(true);
-    this.healthProbe = new HealthProbe(this.pool, `${this.basePath}/models`, this.headers(false), opts.health);
+    this.requests = new WireRequests(transport.basePath, {
+      ...opts,
+      upstreamModel,
+      extendedSampling: !!opts.extendedSampling,
+    });
+    this.healthProbe = new HealthProbe(
+      this.pool,
+      `${transport.basePath}/models`,
+      this.requests.headers(false),
+      opts.health,
+    );
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
@@ -104,7 +111,7 @@ export class HttpLLMClient implements LlmProvider {
       let result: GenerateResult;
       try {
         if ('readError' in outcome) throw outcome.readError;
-        result = await this.parseWhole(req, JSON.parse(bodyText(outcome.res.body)) as WireObject);
+        result = await wholeResult(req, JSON.parse(bodyText(outcome.res.body)) as WireObject, this.count);
       } catch (err) {
         if (req.signal?.aborted) throw abortReason(req.signal);
         const failure = classifyReadError(this.opts.model, err);
@@ -136,9 +143,12 @@ export class HttpLLMClient implements LlmProvider {
       permit.success();
       if (String(res.headers['content-type'] ?? '').includes('application/json')) {
         // An upstream that ignores `stream: true` answers in one piece: pass it on as one delta.
-        const whole = await this.readWhole(req, res).catch((err: unknown) => {
-          throw req.signal?.aborted ? abortReason(req.signal) : classifyReadError(this.opts.model, err).error;
-        });
+        const whole = await res.body
+          .json()
+          .then((json) => wholeResult(req, json as WireObject, this.count))
+          .catch((err: unknown) => {
+            throw req.signal?.aborted ? abortReason(req.signal) : classifyReadError(this.opts.model, err).error;
+          });
         yield* eventsOfResult(whole);
         return;
       }
@@ -231,7 +241,7 @@ export class HttpLLMClient implements LlmProvider {
   }
 
   private send(req: GenerateRequest, stream: boolean): Promise<SendOutcome> {
-    const { path, headers, body } = this.wireRequest(req, stream);
+    const { path, headers, body } = this.requests.build(req, stream);
     return retrying(this.retryContext, req.signal, async () => {
       const res = await this.pool.request({ method: 'POST', path, headers, body, signal: req.signal });
       if (res.statusCode >= 200 && res.statusCode < 300) return { res };
@@ -244,7 +254,7 @@ export class HttpLLMClient implements LlmProvider {
    * classification and aborts are the same. A failure after a 2xx status is a read error.
    */
   private sendWhole(req: GenerateRequest): Promise<WholeOutcome> {
-    const { path, headers, body } = this.wireRequest(req, false);
+    const { path, headers, body } = this.requests.build(req, false);
     return retrying<WholeOutcome>(
       this.retryContext,
       req.signal,
@@ -262,33 +272,6 @@ export class HttpLLMClient implements LlmProvider {
       },
       (err) => (err instanceof WholeBodyError ? { readError: err.cause } : undefined),
     );
-  }
-
-  private wireRequest(
-    req: GenerateRequest,
-    stream: boolean,
-  ): { path: string; headers: Record<string, string>; body: string } {
-    const path = this.basePath + endpointFor(req);
-    const wire = {
-      upstreamModel: this.upstreamModel,
-      extendedSampling: !!this.opts.extendedSampling,
-      params: this.opts.params,
-      dropParams: this.opts.dropParams,
-      maxTokensField: this.opts.maxTokensField,
-    };
-    const body = JSON.stringify(buildBody(req, wire, stream));
-    const headers = { ...(stream ? this.streamHeaders : this.wholeHeaders) };
-    if (req.requestId) headers['x-request-id'] = req.requestId;
-    return { path, headers, body };
-  }
-
-  private headers(stream: boolean): Record<string, string> {
-    const h: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: stream ? 'text/event-stream' : 'application/json',
-    };
-    if (this.opts.apiKey) h.authorization = `Bearer ${this.opts.apiKey}`;
-    return h;
   }
 
   /** A 4xx proves the upstream is alive: it counts as a success for the breaker. */
@@ -315,16 +298,5 @@ export class HttpLLMClient implements LlmProvider {
       partialUsage,
       timeout ? ErrorCode.UpstreamTimeout : ErrorCode.UpstreamError,
     );
-  }
-
-  /** A one-piece JSON completion; throws plain errors (the caller maps them). */
-  private async readWhole(req: GenerateRequest, res: Dispatcher.ResponseData): Promise<GenerateResult> {
-    return this.parseWhole(req, (await res.body.json()) as WireObject);
-  }
-
-  private async parseWhole(req: GenerateRequest, json: WireObject): Promise<GenerateResult> {
-    const parsed = parseCompletion(json);
-    const usage = await usageOf(req, parsed.text, parsed.usage, this.count);
-    return { text: parsed.text, finishReason: parsed.finishReason, usage, ...(req.body ? { wire: json } : {}) };
   }
 }

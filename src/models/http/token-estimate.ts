@@ -2,11 +2,12 @@ import type {
   ChatMessage,
   FinishReason,
   GenerateRequest,
+  GenerateResult,
   StreamEvent,
   TokenUsage,
   WireObject,
 } from '../provider.interface';
-import type { UpstreamUsage } from './openai-wire';
+import { parseCompletion, type UpstreamUsage } from './openai-wire';
 
 /** Counts the tokens of a text; a real tokenizer when one is given to the client. */
 export type TokenCounter = (text: string) => number;
@@ -48,4 +49,15 @@ export function doneEvent(
   rawUsage: WireObject | undefined,
 ): StreamEvent {
   return { type: 'done', finishReason, usage, ...(rawUsage && !usage.estimated ? { wireUsage: rawUsage } : {}) };
+}
+
+/** A one-piece JSON completion as a result: its text, finish reason and usage (the whole answer rides along for OpenAI requests). */
+export async function wholeResult(
+  req: GenerateRequest,
+  json: WireObject,
+  count: TokenCounter,
+): Promise<GenerateResult> {
+  const parsed = parseCompletion(json);
+  const usage = await usageOf(req, parsed.text, parsed.usage, count);
+  return { text: parsed.text, finishReason: parsed.finishReason, usage, ...(req.body ? { wire: json } : {}) };
 }
