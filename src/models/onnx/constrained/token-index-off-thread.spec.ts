@@ -51,7 +51,12 @@ describe(buildTokenIndexOffThread.name, () => {
 
   it('leaves the event loop free while it builds, where building here stalls it', async () => {
     const stallHere = await longestStall(() => buildTokenIndex(vocabulary, 0));
-    const stallThere = await longestStall(() => buildTokenIndexOffThread(vocabulary, 0));
+    // The best of three: on a machine busy with other test workers, this thread can also wait
+    // for a core (or a collection) while the worker builds; only the stall the build itself
+    // causes is the same every time.
+    let stallThere = Infinity;
+    for (let i = 0; i < 3 && !(stallThere < stallHere / 4); i++)
+      stallThere = Math.min(stallThere, await longestStall(() => buildTokenIndexOffThread(vocabulary, 0)));
     expect(stallHere).toBeGreaterThan(100);
     expect(stallThere).toBeLessThan(stallHere / 2);
   });
