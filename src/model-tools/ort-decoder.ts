@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { halfBits } from '../models/onnx/tensors';
+import { halfBits, halfRowToFloat } from '../models/onnx/tensors';
 
 /**
  * A minimal onnxruntime loop over the Optimum decoder interface, for the tools' own checks
@@ -88,7 +88,10 @@ export class OrtDecoder {
     for (const [name, t] of Object.entries(out)) {
       if (name.startsWith('present.')) present.set(name.replace('present.', 'past_key_values.'), t);
     }
-    const logits = out.logits.type === 'float16' ? halfToFloat32(halfBits(out.logits.data)) : out.logits.data;
+    const logits =
+      out.logits.type === 'float16'
+        ? halfRowToFloat(halfBits(out.logits.data), 0, out.logits.data.length)
+        : out.logits.data;
     return { logits: logits as Float32Array, dims: out.logits.dims.map(Number), present };
   }
 
@@ -121,17 +124,4 @@ export function argmax(data: Float32Array, offset: number, n: number): number {
   let best = 0;
   for (let i = 1; i < n; i++) if (data[offset + i] > data[offset + best]) best = i;
   return best;
-}
-
-function halfToFloat32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i];
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    const mag =
-      exp === 0 ? 2 ** -14 * (frac / 1024) : exp === 31 ? (frac ? NaN : Infinity) : 2 ** (exp - 15) * (1 + frac / 1024);
-    out[i] = h & 0x8000 ? -mag : mag;
-  }
-  return out;
 }

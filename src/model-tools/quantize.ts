@@ -2,7 +2,17 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { type AttrValue, DT, decodeModel, encodeModel, int, ints, makeTensor, toAttribute } from './onnx/graph-builder';
+import {
+  type AttrValue,
+  DT,
+  decodeModel,
+  encodeModel,
+  int,
+  ints,
+  makeTensor,
+  removeDead,
+  toAttribute,
+} from './onnx/graph-builder';
 import { tensorToArray } from './onnx/tensor-io';
 
 /**
@@ -225,20 +235,6 @@ export function quantizeModelProto(
     model: { ...model, graph: { ...graph, node: kept.nodes, initializer: kept.initializers } },
     stats,
   };
-}
-
-/** Drops nodes whose outputs nobody reads, then initializers nobody reads (the fp32 weights). */
-function removeDead(nodes: Node[], initializers: Tensor[], graphOutputs: string[]) {
-  let live = nodes;
-  for (;;) {
-    const used = new Set(graphOutputs);
-    for (const n of live) for (const i of n.input ?? []) used.add(i);
-    const next = live.filter((n) => (n.output ?? []).some((o) => used.has(o)));
-    if (next.length === live.length) {
-      return { nodes: live, initializers: initializers.filter((t) => used.has(t.name ?? '')) };
-    }
-    live = next;
-  }
 }
 
 export interface QuantizeFolderResult extends QuantizeStats {

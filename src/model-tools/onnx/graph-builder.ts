@@ -156,3 +156,19 @@ export function encodeModel(model: onnx.IModelProto): Uint8Array {
 export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
   return onnx.ModelProto.decode(bytes);
 }
+
+/**
+ * Drops nodes whose outputs nobody reads, then initializers nobody reads: what a rewrite of the
+ * graph leaves behind (the float weights a quantizer replaced).
+ */
+export function removeDead(nodes: onnx.INodeProto[], initializers: onnx.ITensorProto[], graphOutputs: string[]) {
+  let live = nodes;
+  for (;;) {
+    const used = new Set(graphOutputs);
+    for (const n of live) for (const i of n.input ?? []) used.add(i);
+    const next = live.filter((n) => (n.output ?? []).some((o) => used.has(o)));
+    if (next.length === live.length)
+      return { nodes: live, initializers: initializers.filter((t) => used.has(t.name ?? '')) };
+    live = next;
+  }
+}

@@ -1,6 +1,7 @@
 import { onnx } from 'onnx-proto';
-import { DT, int, makeTensor, toAttribute } from '../onnx/graph-builder';
+import { DT, int, makeTensor, removeDead, toAttribute } from '../onnx/graph-builder';
 import { tensorToArray } from '../onnx/tensor-io';
+import { halfRowToFloat } from '../../models/onnx/tensors';
 import { floatsToHalf } from './half';
 
 /**
@@ -309,29 +310,5 @@ function halfAsFloat(t: Tensor): Tensor {
     t.rawData && t.rawData.length
       ? new Uint16Array(new Uint8Array(t.rawData).buffer)
       : Uint16Array.from(t.int32Data ?? []);
-  const f = new Float32Array(raw.length);
-  for (let i = 0; i < raw.length; i++) f[i] = halfBitsToFloat(raw[i]);
-  return makeTensor(t.name ?? '', f, (t.dims ?? []).map(Number));
-}
-
-function halfBitsToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const frac = bits & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
-
-/** Drops nodes whose outputs nobody reads, then initializers nobody reads (the float weights). */
-function removeDead(nodes: Node[], initializers: Tensor[], graphOutputs: string[]) {
-  let live = nodes;
-  for (;;) {
-    const used = new Set(graphOutputs);
-    for (const n of live) for (const i of n.input ?? []) used.add(i);
-    const next = live.filter((n) => (n.output ?? []).some((o) => used.has(o)));
-    if (next.length === live.length)
-      return { nodes: live, initializers: initializers.filter((t) => used.has(t.name ?? '')) };
-    live = next;
-  }
+  return makeTensor(t.name ?? '', halfRowToFloat(raw, 0, raw.length), (t.dims ?? []).map(Number));
 }
