@@ -3,8 +3,8 @@ import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type { HttpModelConfig } from '../registry/models-config';
 import { retrying, type RetryContext } from './retrying';
-import { upstreamTransport, type UpstreamEndpointOptions } from './upstream-transport';
-import { classifyReadError, classifyStatus, readCapped, type UpstreamFailure } from './upstream-errors';
+import { upstreamHeaders, upstreamTransport, type UpstreamEndpointOptions } from './upstream-transport';
+import { classifyReadError, classifyStatus, readCapped, settlePermit, type UpstreamFailure } from './upstream-errors';
 
 type Json = Record<string, unknown>;
 
@@ -51,11 +51,7 @@ export class EmbeddingsUpstream {
     const transport = upstreamTransport(opts);
     ({ pool: this.pool, retryContext: this.retryContext } = transport);
     this.path = `${transport.basePath}/embeddings`;
-    this.headers = {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {}),
-    };
+    this.headers = upstreamHeaders(opts.apiKey, false);
   }
 
   /** The body as the upstream gets it. */
@@ -79,9 +75,7 @@ export class EmbeddingsUpstream {
       );
       const failure = 'failure' in outcome ? outcome.failure : 'final' in outcome ? outcome.final : undefined;
       if (failure) {
-        // A 4xx proves the upstream is alive: a success for the breaker, as for chat.
-        if (failure.breakerFailure) permit.failure();
-        else permit.success();
+        settlePermit(permit, failure);
         throw failure.error;
       }
       permit.success();

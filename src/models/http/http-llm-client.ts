@@ -20,7 +20,7 @@ import type { UpstreamUsage } from './openai-wire';
 import { WireRequests } from './wire-request';
 import { abortReason } from './retry-policy';
 import { retrying, type RetryContext } from './retrying';
-import { upstreamTransport, type UpstreamTransportOptions } from './upstream-transport';
+import { upstreamHeaders, upstreamTransport, type UpstreamTransportOptions } from './upstream-transport';
 import { readSse } from './sse-stream-reader';
 import { bodyText, requestWhole, WholeBodyError, type WholeResponse } from './whole-request';
 import { countInputTokens, doneEvent, estimateTokens, usageOf, wholeResult, type TokenCounter } from './token-estimate';
@@ -32,6 +32,7 @@ import {
   isAbortError,
   MAX_ERROR_BODY,
   readCapped,
+  settlePermit,
   type UpstreamFailure,
 } from './upstream-errors';
 
@@ -95,7 +96,7 @@ export class HttpLLMClient implements LlmProvider {
     this.healthProbe = new HealthProbe(
       this.pool,
       `${transport.basePath}/models`,
-      this.requests.headers(false),
+      upstreamHeaders(opts.apiKey, false),
       opts.health,
     );
   }
@@ -105,7 +106,7 @@ export class HttpLLMClient implements LlmProvider {
     try {
       const outcome = await this.sendWhole(req);
       if ('failure' in outcome) {
-        this.settle(permit, outcome.failure);
+        settlePermit(permit, outcome.failure);
         throw outcome.failure.error;
       }
       let result: GenerateResult;
@@ -115,7 +116,7 @@ export class HttpLLMClient implements LlmProvider {
       } catch (err) {
         if (req.signal?.aborted) throw abortReason(req.signal);
         const failure = classifyReadError(this.opts.model, err);
-        this.settle(permit, failure);
+        settlePermit(permit, failure);
         throw failure.error;
       }
       permit.success();
@@ -236,7 +237,7 @@ export class HttpLLMClient implements LlmProvider {
   ): Promise<Dispatcher.ResponseData> {
     const outcome = await this.send(req, stream);
     if ('res' in outcome) return outcome.res;
-    this.settle(permit, outcome.failure);
+    settlePermit(permit, outcome.failure);
     throw outcome.failure.error;
   }
 
@@ -272,12 +273,6 @@ export class HttpLLMClient implements LlmProvider {
       },
       (err) => (err instanceof WholeBodyError ? { readError: err.cause } : undefined),
     );
-  }
-
-  /** A 4xx proves the upstream is alive: it counts as a success for the breaker. */
-  private settle(permit: BreakerPermit, failure: UpstreamFailure): void {
-    if (failure.breakerFailure) permit.failure();
-    else permit.success();
   }
 
   private async cut(

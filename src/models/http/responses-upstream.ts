@@ -2,8 +2,15 @@ import type { Dispatcher, Pool } from 'undici';
 import { abortReason } from './retry-policy';
 import { retrying, type RetryContext } from './retrying';
 import { SseParser } from './sse-parser';
-import { upstreamTransport, type UpstreamEndpointOptions } from './upstream-transport';
-import { classifyReadError, classifyStatus, isAbortError, readCapped, type UpstreamFailure } from './upstream-errors';
+import { upstreamHeaders, upstreamTransport, type UpstreamEndpointOptions } from './upstream-transport';
+import {
+  classifyReadError,
+  classifyStatus,
+  isAbortError,
+  readCapped,
+  settlePermit,
+  type UpstreamFailure,
+} from './upstream-errors';
 
 type Json = Record<string, unknown>;
 
@@ -51,8 +58,7 @@ export class ResponsesUpstream {
     try {
       const outcome = await this.post(JSON.stringify(this.body(sent, o.stream, o.maxOutputTokens, o.boundCap)), o);
       if ('failure' in outcome) {
-        if (outcome.failure.breakerFailure) permit.failure();
-        else permit.success();
+        settlePermit(permit, outcome.failure);
         throw outcome.failure.error;
       }
       res = outcome.res;
@@ -98,9 +104,7 @@ export class ResponsesUpstream {
     o: { stream: boolean; signal?: AbortSignal; requestId?: string },
   ): Promise<{ res: Dispatcher.ResponseData } | { failure: UpstreamFailure }> {
     const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: o.stream ? 'text/event-stream' : 'application/json',
-      ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
+      ...upstreamHeaders(this.opts.apiKey, o.stream),
       ...(o.requestId ? { 'x-request-id': o.requestId } : {}),
     };
     const path = `${this.basePath}/responses`;

@@ -2,6 +2,7 @@ import { ApiError } from '../../common/errors/api-error';
 import { ErrorCode, errorType } from '../../common/errors/error-code';
 import { PartialOutputError } from '../partial-output.error';
 import type { TokenUsage } from '../provider.interface';
+import type { BreakerPermit } from './circuit-breaker';
 import { parseRetryAfter } from './retry-policy';
 
 /**
@@ -22,6 +23,15 @@ export interface UpstreamFailure {
   /** Says something bad about the upstream's health (the circuit breaker counts it). */
   breakerFailure: boolean;
   retryAfterMs?: number;
+}
+
+/**
+ * Tells the call's breaker permit what a failed call says about the upstream: a 4xx proves it
+ * is alive, so it counts as a success; connection errors, timeouts and 5xx as failures.
+ */
+export function settlePermit(permit: BreakerPermit, failure: UpstreamFailure): void {
+  if (failure.breakerFailure) permit.failure();
+  else permit.success();
 }
 
 /** Thrown from a stream the upstream cut after it started: what arrived was already yielded. */

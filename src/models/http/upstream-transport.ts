@@ -58,3 +58,13 @@ export function upstreamTransport(opts: UpstreamTransportOptions): {
     }),
   };
 }
+
+/** What every call to an OpenAI-compatible upstream sends: JSON in, JSON or SSE out, its key. */
+export function upstreamHeaders(apiKey: string | undefined, stream: boolean): Record<string, string> {
+  const h: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: stream ? 'text/event-stream' : 'application/json',
+  };
+  if (apiKey) h.authorization = `Bearer ${apiKey}`;
+  return h;
+}

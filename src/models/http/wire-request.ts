@@ -1,5 +1,6 @@
 import type { GenerateRequest } from '../provider.interface';
 import { buildBody, endpointFor, type WireOptions } from './openai-wire';
+import { upstreamHeaders } from './upstream-transport';
 
 export interface WireRequest {
   path: string;
@@ -20,8 +21,8 @@ export class WireRequests {
     private readonly basePath: string,
     private readonly wire: WireOptions & { apiKey?: string },
   ) {
-    this.whole = this.headers(false);
-    this.streamed = this.headers(true);
+    this.whole = upstreamHeaders(wire.apiKey, false);
+    this.streamed = upstreamHeaders(wire.apiKey, true);
   }
 
   build(req: GenerateRequest, stream: boolean): WireRequest {
@@ -32,15 +33,5 @@ export class WireRequests {
       headers,
       body: JSON.stringify(buildBody(req, this.wire, stream)),
     };
-  }
-
-  /** Content type, accept and the upstream's key (also what the health probe sends). */
-  headers(stream: boolean): Record<string, string> {
-    const h: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: stream ? 'text/event-stream' : 'application/json',
-    };
-    if (this.wire.apiKey) h.authorization = `Bearer ${this.wire.apiKey}`;
-    return h;
   }
 }
